@@ -1,0 +1,290 @@
+//! The canonical dossier: one vocabulary for both sides (provincial and national).
+//!
+//! Pure data, no I/O. Every timestamp is wall-clock time in Asia/Ho_Chi_Minh (UTC+07:00, no DST
+//! since 1975), held as a `NaiveDateTime`; parsers convert offsets to +07:00 before building one.
+
+use chrono::{FixedOffset, NaiveDateTime};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Wall-clock time in Asia/Ho_Chi_Minh (+07:00).
+pub type LocalTime = NaiveDateTime;
+
+/// The fixed +07:00 offset of Asia/Ho_Chi_Minh.
+pub fn vn_offset() -> FixedOffset {
+    FixedOffset::east_opt(7 * 3600).expect("+07:00 is a valid offset")
+}
+
+/// Storage / display format of a [`LocalTime`] (sortable as text).
+pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+pub fn fmt_time(t: &LocalTime) -> String {
+    t.format(TIME_FORMAT).to_string()
+}
+
+pub fn parse_stored_time(s: &str) -> Option<LocalTime> {
+    NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok()
+}
+
+/// The national dossier status codes (domain.md §1): the canonical vocabulary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
+pub enum Status {
+    Submitted = 1,
+    Received = 2,
+    Rejected = 3,
+    Processing = 4,
+    SupplementRequested = 5,
+    AwaitingPayment = 6,
+    Withdrawn = 7,
+    Stopped = 8,
+    Resolved = 9,
+    Returned = 10,
+}
+
+impl Status {
+    pub const ALL: [Status; 10] = [
+        Status::Submitted,
+        Status::Received,
+        Status::Rejected,
+        Status::Processing,
+        Status::SupplementRequested,
+        Status::AwaitingPayment,
+        Status::Withdrawn,
+        Status::Stopped,
+        Status::Resolved,
+        Status::Returned,
+    ];
+
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    pub fn from_code(code: u8) -> Option<Status> {
+        Status::ALL.get(usize::from(code).checked_sub(1)?).copied()
+    }
+
+    /// The national label (Vietnamese), as the portal writes it.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Status::Submitted => "Mới đăng ký",
+            Status::Received => "Được tiếp nhận",
+            Status::Rejected => "Không được tiếp nhận",
+            Status::Processing => "Đang xử lý",
+            Status::SupplementRequested => "Yêu cầu bổ sung giấy tờ",
+            Status::AwaitingPayment => "Yêu cầu thực hiện nghĩa vụ tài chính",
+            Status::Withdrawn => "Công dân yêu cầu rút hồ sơ",
+            Status::Stopped => "Dừng xử lý",
+            Status::Resolved => "Đã xử lý xong",
+            Status::Returned => "Đã trả kết quả",
+        }
+    }
+
+    /// Map a national label back to its code (trimmed, case-insensitive, NFC).
+    pub fn from_label_vi(label: &str) -> Option<Status> {
+        use unicode_normalization::UnicodeNormalization;
+        let norm = |s: &str| s.trim().nfc().collect::<String>().to_lowercase();
+        let wanted = norm(label);
+        Status::ALL.into_iter().find(|s| norm(s.label_vi()) == wanted)
+    }
+
+    /// Terminal for timeliness: the dossier's clock has stopped (3, 7, 8, 9, 10).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            Status::Rejected
+                | Status::Withdrawn
+                | Status::Stopped
+                | Status::Resolved
+                | Status::Returned
+        )
+    }
+
+    /// Formally received: counts in the 766 score (status 2 or later, not 1, not 3).
+    pub fn is_received(self) -> bool {
+        !matches!(self, Status::Submitted | Status::Rejected)
+    }
+
+    /// Statuses a vendor may collapse into 9 when pushing (domain.md §7 `collapsed_status`).
+    pub fn is_collapsible(self) -> bool {
+        matches!(
+            self,
+            Status::SupplementRequested | Status::AwaitingPayment | Status::Stopped
+        )
+    }
+}
+
+impl From<Status> for u8 {
+    fn from(s: Status) -> u8 {
+        s.code()
+    }
+}
+
+impl TryFrom<u8> for Status {
+    type Error = String;
+    fn try_from(code: u8) -> Result<Self, String> {
+        Status::from_code(code).ok_or_else(|| format!("status code {code} is not 1..10"))
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.code(), self.label_vi())
+    }
+}
+
+/// How a dossier was submitted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    Direct,
+    Online,
+    Postal,
+    #[default]
+    Unknown,
+}
+
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Direct => "direct",
+            Channel::Online => "online",
+            Channel::Postal => "postal",
+            Channel::Unknown => "unknown",
+        }
+    }
+    pub fn parse(s: &str) -> Channel {
+        match s {
+            "direct" => Channel::Direct,
+            "online" => Channel::Online,
+            "postal" => Channel::Postal,
+            _ => Channel::Unknown,
+        }
+    }
+}
+
+/// A period during which the processing clock was paused (supplement requested / awaiting
+/// payment). `end == None`: still paused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pause {
+    pub start: LocalTime,
+    pub end: Option<LocalTime>,
+}
+
+/// The fields that both sides know of a dossier, and that reconciliation and timeliness read.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct DossierCore {
+    /// The national dossier code (`MaHoSo`) as this side knows it: the join key.
+    pub code: String,
+    pub procedure_code: Option<String>,
+    pub agency_code: Option<String>,
+    /// The mapped national status; `None` when absent or unmapped (see `status_raw`).
+    pub status: Option<Status>,
+    /// The status exactly as the source wrote it (code, label or local word).
+    pub status_raw: String,
+    pub received_at: Option<LocalTime>,
+    pub due_at: Option<LocalTime>,
+    /// Processing finished (`NgayKetThucXuLy`): the end used by the 766 on-time rule.
+    pub finished_at: Option<LocalTime>,
+    /// Result returned to the applicant (`NgayTra`).
+    pub returned_at: Option<LocalTime>,
+}
+
+/// A dossier as the provincial one-stop system reports it (the canonical record of
+/// provincial-portals.md), with personal data already dropped.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ProvincialDossier {
+    /// National code if the source has one, else the local code. Unique per dossier.
+    pub key: String,
+    pub core: DossierCore,
+    pub local_id: String,
+    pub local_code: String,
+    pub procedure_name: Option<String>,
+    pub agency_name: Option<String>,
+    pub channel: Channel,
+    /// False when the source says the procedure has no due date (statutory time applies).
+    pub has_due_date: bool,
+    pub status_label: Option<String>,
+    /// When the clock was paused (supplement/payment), if paused now.
+    pub paused_since: Option<LocalTime>,
+    /// Supplement requests made so far, when the source tells (td: `NgayYeuCauBoSung`).
+    pub supplement_requests: Option<u32>,
+    /// The official now handling the dossier (personal data of an official: report only).
+    pub handler: Option<String>,
+    pub updated_at: LocalTime,
+    /// Hash of the raw row (after personal data was dropped): detects real changes.
+    pub row_hash: String,
+}
+
+/// What one `TraCuuHoSo` look-up said of a dossier.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LookupOutcome {
+    /// The portal has the dossier.
+    Found(NationalDossier),
+    /// A *successful* reply with no rows: the portal does not have this dossier.
+    NotFound,
+}
+
+/// A dossier as the national portal shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct NationalDossier {
+    pub core: DossierCore,
+    pub unit_name: Option<String>,
+    /// More than one row came back for this code.
+    pub duplicate_rows: bool,
+}
+
+/// Checks a national dossier code's shape: `<unit code>-<yyMMdd>-<seq ≥ 4 digits>`, where the
+/// unit code is letters, digits, dots and underscores. Anything else (empty, a local code, stray
+/// spaces or lower case) is a code the portal cannot match: `bad_dossier_code`.
+pub fn is_well_formed_national_code(code: &str) -> bool {
+    let mut parts = code.rsplitn(3, '-');
+    let (Some(seq), Some(date), Some(unit)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    !unit.is_empty()
+        && unit
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'.' || b == b'_')
+        && date.len() == 6
+        && date.bytes().all(|b| b.is_ascii_digit())
+        && seq.len() >= 4
+        && seq.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_codes_round_trip() {
+        for s in Status::ALL {
+            assert_eq!(Status::from_code(s.code()), Some(s));
+            assert_eq!(Status::from_label_vi(s.label_vi()), Some(s));
+        }
+        assert_eq!(Status::from_code(0), None);
+        assert_eq!(Status::from_code(11), None);
+        assert_eq!(
+            Status::from_label_vi("  đang xử lý "),
+            Some(Status::Processing)
+        );
+    }
+
+    #[test]
+    fn national_code_shapes() {
+        for ok in ["000.00.11.H18-240814-0001", "H18.22-260125-12345"] {
+            assert!(is_well_formed_national_code(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "HS-000123",
+            " 000.00.11.H18-240814-0001",
+            "000.00.11.h18-240814-0001",
+            "000.00.11.H18-24081-0001",
+            "000.00.11.H18-240814-001",
+            "-240814-0001",
+        ] {
+            assert!(!is_well_formed_national_code(bad), "{bad:?}");
+        }
+    }
+}
