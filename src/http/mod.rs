@@ -1,0 +1,715 @@
+//! The one HTTP policy every portal client uses (provincial and national): timeouts, bounded
+//! retries with exponential backoff and jitter, `Retry-After`, a per-host rate limit with an
+//! explicit burst, a per-host circuit breaker, counters, and errors that say which host and
+//! what went wrong.
+//!
+//! Retryable: transport errors (connect, timeout, reset, truncated body), HTTP 408, 429 and
+//! 5xx, and a 2xx whose body is not JSON. Never retried: other 4xx (the caller decides, e.g.
+//! re-login on 401).
+//!
+//! TLS: certificates are always verified (rustls, built-in web PKI roots); `ca_file` adds a
+//! PEM bundle to the roots. There is deliberately no way to accept invalid certificates.
+//!
+//! Logging: one `debug` event per attempt (host, call label, attempt, status, duration), one
+//! `warn` per give-up and per breaker opening. Request bodies, headers and URLs' paths and
+//! queries are never logged.
+
+mod backoff;
+mod limiter;
+mod stats;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use serde::Deserialize;
+
+pub use backoff::{backoff, retry_after};
+pub use limiter::TokenBucket;
+pub use stats::{FailReason, HostStats, HttpStats};
+
+/// Settings of the HTTP policy (config section `[http]`, overridable per portal).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpPolicy {
+    /// Seconds to wait for a TCP/TLS connection.
+    pub connect_timeout_secs: f64,
+    /// Seconds to wait for a whole reply.
+    pub request_timeout_secs: f64,
+    /// Retries after the first attempt for a retryable failure (at most 10).
+    pub max_retries: u32,
+    /// First backoff delay, in milliseconds; doubles on each retry up to `backoff_max_ms`.
+    pub backoff_initial_ms: u64,
+    pub backoff_max_ms: u64,
+    /// Fraction (0..=1) by which a backoff delay is randomly shortened.
+    pub jitter: f64,
+    /// Requests per second per host; 0 means unlimited.
+    pub rate_per_second: f64,
+    /// Requests a host may receive at once before `rate_per_second` applies (≥ 1).
+    pub burst: u32,
+    /// Requests in flight at once per host (≥ 1).
+    pub max_in_flight_per_host: u32,
+    /// Consecutive failed attempts to a host after which the breaker opens; it stays open for
+    /// the client's life (one run) and every further call to the host fails fast.
+    pub breaker_threshold: u32,
+    /// HTTP statuses that count as failed attempts for the breaker even though they are not
+    /// retried (e.g. 403). Transport failures, non-JSON 2xx, 408, 429 and 5xx always count.
+    pub breaker_statuses: Vec<u16>,
+    /// Longest `Retry-After` honoured, in seconds; longer requests are cut to this.
+    pub retry_after_max_secs: u64,
+    /// PEM bundle of extra CA certificates to trust (added to the built-in roots).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            connect_timeout_secs: 10.0,
+            request_timeout_secs: 30.0,
+            max_retries: 3,
+            backoff_initial_ms: 500,
+            backoff_max_ms: 30_000,
+            jitter: 0.2,
+            rate_per_second: 2.0,
+            burst: 1,
+            max_in_flight_per_host: 1,
+            breaker_threshold: 5,
+            breaker_statuses: vec![403, 429],
+            retry_after_max_secs: 120,
+            ca_file: None,
+        }
+    }
+}
+
+impl HttpPolicy {
+    /// Checks the values; each message names the config key under `key_prefix`
+    /// (e.g. `national.http`). Does not touch `ca_file` (see [`HttpClient::new`]).
+    pub fn validate(&self, key_prefix: &str) -> Result<(), String> {
+        let key = |k: &str| {
+            if key_prefix.is_empty() {
+                k.to_string()
+            } else {
+                format!("{key_prefix}.{k}")
+            }
+        };
+        let secs = |k: &str, v: f64| {
+            if v.is_finite() && v > 0.0 && v <= 86_400.0 {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} must be a number of seconds > 0 and ≤ 86400, not {v}",
+                    key(k)
+                ))
+            }
+        };
+        secs("connect_timeout_secs", self.connect_timeout_secs)?;
+        secs("request_timeout_secs", self.request_timeout_secs)?;
+        if self.max_retries > 10 {
+            return Err(format!("{} must be ≤ 10", key("max_retries")));
+        }
+        if self.backoff_initial_ms == 0 {
+            return Err(format!("{} must be ≥ 1", key("backoff_initial_ms")));
+        }
+        if self.backoff_max_ms < self.backoff_initial_ms {
+            return Err(format!(
+                "{} must be ≥ {} ({})",
+                key("backoff_max_ms"),
+                key("backoff_initial_ms"),
+                self.backoff_initial_ms
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.jitter) {
+            return Err(format!(
+                "{} must be between 0 and 1, not {}",
+                key("jitter"),
+                self.jitter
+            ));
+        }
+        if !(self.rate_per_second.is_finite() && self.rate_per_second >= 0.0) {
+            return Err(format!(
+                "{} must be ≥ 0 (0 = unlimited), not {}",
+                key("rate_per_second"),
+                self.rate_per_second
+            ));
+        }
+        if self.burst < 1 {
+            return Err(format!("{} must be ≥ 1", key("burst")));
+        }
+        if self.max_in_flight_per_host < 1 {
+            return Err(format!("{} must be ≥ 1", key("max_in_flight_per_host")));
+        }
+        if self.breaker_threshold < 1 {
+            return Err(format!("{} must be ≥ 1", key("breaker_threshold")));
+        }
+        if let Some(s) = self
+            .breaker_statuses
+            .iter()
+            .find(|s| !(400..=599).contains(*s))
+        {
+            return Err(format!(
+                "{} holds {s}; only HTTP statuses 400..=599 are allowed",
+                key("breaker_statuses")
+            ));
+        }
+        if self.retry_after_max_secs < 1 {
+            return Err(format!("{} must be ≥ 1", key("retry_after_max_secs")));
+        }
+        if self
+            .ca_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(format!("{} must not be empty", key("ca_file")));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("{host}: {what}")]
+    Transport { host: String, what: String },
+    #[error("{host}: HTTP {status}: {excerpt}")]
+    Status {
+        host: String,
+        status: u16,
+        excerpt: String,
+    },
+    #[error("{host}: reply is not JSON ({why}); starts with: {excerpt}")]
+    BadBody {
+        host: String,
+        why: String,
+        excerpt: String,
+    },
+    #[error("{host}: gave up after {attempts} attempts: {last}")]
+    GaveUp {
+        host: String,
+        attempts: u32,
+        last: Box<HttpError>,
+    },
+    #[error(
+        "{host}: circuit breaker open after {failures} consecutive failures; \
+         no more requests to this host in this run"
+    )]
+    CircuitOpen { host: String, failures: u32 },
+    #[error("HTTP client setup: {0}")]
+    Setup(String),
+}
+
+/// Prefixes of `HttpError::Transport::what`, one per [`FailReason`] of a transport failure.
+const WHAT_TIMEOUT: &str = "timed out";
+const WHAT_CONNECT: &str = "cannot connect";
+const WHAT_RESET: &str = "connection reset or closed";
+const WHAT_TRUNCATED: &str = "body truncated";
+
+impl HttpError {
+    fn retryable(&self) -> bool {
+        match self {
+            HttpError::Transport { .. } | HttpError::BadBody { .. } => true,
+            HttpError::Status { status, .. } => {
+                *status == 408 || *status == 429 || (500..600).contains(status)
+            }
+            HttpError::GaveUp { .. } | HttpError::CircuitOpen { .. } | HttpError::Setup(_) => false,
+        }
+    }
+
+    /// Why the request failed, for the run record and metrics; for `GaveUp`, the reason of
+    /// the last attempt. `None` for `CircuitOpen` and `Setup`.
+    pub fn reason(&self) -> Option<FailReason> {
+        match self {
+            HttpError::Transport { what, .. } => Some(if what.starts_with(WHAT_TIMEOUT) {
+                FailReason::Timeout
+            } else if what.starts_with(WHAT_CONNECT) {
+                FailReason::Connect
+            } else if what.starts_with(WHAT_TRUNCATED) {
+                FailReason::Truncated
+            } else {
+                FailReason::Reset
+            }),
+            HttpError::Status { status, .. } => Some(FailReason::Status(*status)),
+            HttpError::BadBody { .. } => Some(FailReason::BadBody),
+            HttpError::GaveUp { last, .. } => last.reason(),
+            HttpError::CircuitOpen { .. } | HttpError::Setup(_) => None,
+        }
+    }
+
+    /// The host (`host:port`) the error is about, if any.
+    pub fn host(&self) -> Option<&str> {
+        match self {
+            HttpError::Transport { host, .. }
+            | HttpError::Status { host, .. }
+            | HttpError::BadBody { host, .. }
+            | HttpError::GaveUp { host, .. }
+            | HttpError::CircuitOpen { host, .. } => Some(host),
+            HttpError::Setup(_) => None,
+        }
+    }
+
+    /// True when the run should stop talking to this host (breaker open).
+    pub fn is_circuit_open(&self) -> bool {
+        matches!(self, HttpError::CircuitOpen { .. })
+    }
+}
+
+/// What to send.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub method: reqwest::Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Body,
+    /// What the call is, for logs (e.g. `TraCuuHoSo`, `dossier page 3`). Never a secret.
+    pub label: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Body {
+    None,
+    Json(serde_json::Value),
+    Form(Vec<(String, String)>),
+}
+
+/// A reply with a non-retryable status and a JSON body (the body is `Null` when empty).
+#[derive(Clone, Debug)]
+pub struct JsonReply {
+    pub status: u16,
+    pub value: serde_json::Value,
+}
+
+/// The key a host's limits, breaker and counters are kept under: `host:port`.
+pub fn host_key(url: &str) -> String {
+    reqwest::Url::parse(url)
+        .ok()
+        .map(|u| key_of(&u))
+        .unwrap_or_else(|| "invalid-url".to_string())
+}
+
+fn key_of(u: &reqwest::Url) -> String {
+    format!(
+        "{}:{}",
+        u.host_str().unwrap_or(""),
+        u.port_or_known_default().unwrap_or(0)
+    )
+}
+
+fn excerpt(bytes: &[u8]) -> String {
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// One host's shared state: rate limit, in-flight limit, breaker and counters.
+struct Host {
+    bucket: TokenBucket,
+    in_flight: tokio::sync::Semaphore,
+    state: Mutex<HostState>,
+}
+
+#[derive(Default)]
+struct HostState {
+    consecutive_failures: u32,
+    open: bool,
+    stats: HostStats,
+}
+
+impl Host {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+struct Shared {
+    policy: HttpPolicy,
+    hosts: Mutex<HashMap<String, Arc<Host>>>,
+}
+
+impl Shared {
+    fn host(&self, key: &str) -> Arc<Host> {
+        let mut hosts = self.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts
+            .entry(key.to_string())
+            .or_insert_with(|| {
+                Arc::new(Host {
+                    bucket: TokenBucket::new(self.policy.rate_per_second, self.policy.burst),
+                    in_flight: tokio::sync::Semaphore::new(
+                        self.policy.max_in_flight_per_host.max(1) as usize,
+                    ),
+                    state: Mutex::new(HostState::default()),
+                })
+            })
+            .clone()
+    }
+}
+
+/// A client under the policy. Cheap to clone; clones share the per-host rate limit, breaker
+/// and counters. Make one per run.
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    shared: Arc<Shared>,
+}
+
+/// A failed attempt and the `Retry-After` delay its reply asked for, if any.
+struct Failure {
+    error: HttpError,
+    retry_after: Option<Duration>,
+}
+
+impl HttpClient {
+    pub fn new(policy: &HttpPolicy) -> Result<Self, HttpError> {
+        policy.validate("http").map_err(HttpError::Setup)?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs_f64(policy.connect_timeout_secs))
+            .timeout(Duration::from_secs_f64(policy.request_timeout_secs))
+            .user_agent(concat!("tthc-sync/", env!("CARGO_PKG_VERSION")))
+            .tls_built_in_root_certs(true);
+        if let Some(path) = &policy.ca_file {
+            let pem = std::fs::read(path).map_err(|e| {
+                HttpError::Setup(format!("cannot read CA bundle {}: {e}", path.display()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                HttpError::Setup(format!(
+                    "CA bundle {} is not valid PEM: {e}",
+                    path.display()
+                ))
+            })?;
+            if certs.is_empty() {
+                return Err(HttpError::Setup(format!(
+                    "CA bundle {} holds no PEM certificate",
+                    path.display()
+                )));
+            }
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let inner = builder.build().map_err(|e| {
+            HttpError::Setup(match &policy.ca_file {
+                Some(p) => format!("{e} (with CA bundle {})", p.display()),
+                None => e.to_string(),
+            })
+        })?;
+        Ok(HttpClient {
+            inner,
+            shared: Arc::new(Shared {
+                policy: policy.clone(),
+                hosts: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// A snapshot of the per-host counters.
+    pub fn stats(&self) -> HttpStats {
+        let hosts = self.shared.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        HttpStats {
+            hosts: hosts
+                .iter()
+                .map(|(k, h)| (k.clone(), h.lock().stats.clone()))
+                .collect(),
+        }
+    }
+
+    /// True when the breaker for `url`'s host is open.
+    pub fn breaker_open(&self, url: &str) -> bool {
+        let key = host_key(url);
+        let hosts = self.shared.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        hosts.get(&key).is_some_and(|h| h.lock().open)
+    }
+
+    /// Sends `req` under the policy and parses the reply as JSON. Retryable failures are
+    /// retried with backoff; the last one is returned as [`HttpError::GaveUp`]. Once the
+    /// host's breaker is open, fails fast with [`HttpError::CircuitOpen`].
+    pub async fn send_json(&self, req: &Request) -> Result<JsonReply, HttpError> {
+        let policy = &self.shared.policy;
+        let url = reqwest::Url::parse(&req.url)
+            .map_err(|e| HttpError::Setup(format!("call {}: invalid URL: {e}", req.label)))?;
+        let host_name = key_of(&url);
+        let host = self.shared.host(&host_name);
+        let mut attempt = 0u32;
+        loop {
+            {
+                let mut st = host.lock();
+                if st.open {
+                    st.stats.breaker_rejected += 1;
+                    let failures = st.consecutive_failures;
+                    drop(st);
+                    tracing::debug!(target: "http", host = %host_name, call = %req.label,
+                        "refused: circuit breaker open");
+                    return Err(HttpError::CircuitOpen {
+                        host: host_name,
+                        failures,
+                    });
+                }
+            }
+            attempt += 1;
+            let permit = host.in_flight.acquire().await;
+            let waited = host.bucket.acquire().await;
+            let started = tokio::time::Instant::now();
+            let result = self.attempt(req, url.clone(), &host_name).await;
+            drop(permit);
+            let ms = started.elapsed().as_millis() as u64;
+            match &result {
+                Ok(r) => tracing::debug!(target: "http", host = %host_name, call = %req.label,
+                    attempt, status = r.status, ms, "request"),
+                Err(f) => tracing::debug!(target: "http", host = %host_name, call = %req.label,
+                    attempt, reason = %f.error.reason().map(|r| r.to_string()).unwrap_or_default(),
+                    ms, "request failed"),
+            }
+
+            // Book-keeping: counters and the breaker.
+            let counts_as_failure = match &result {
+                Ok(r) => policy.breaker_statuses.contains(&r.status),
+                Err(f) => {
+                    f.error.retryable()
+                        || matches!(f.error, HttpError::Status { status, .. }
+                            if policy.breaker_statuses.contains(&status))
+                }
+            };
+            let reason = match &result {
+                Ok(r) => FailReason::Status(r.status),
+                Err(f) => f.error.reason().unwrap_or(FailReason::Reset),
+            };
+            let opened_now = {
+                let mut st = host.lock();
+                st.stats.requests += 1;
+                st.stats.rate_wait_ms_total += waited.as_millis() as u64;
+                if counts_as_failure {
+                    *st.stats.failures.entry(reason.to_string()).or_default() += 1;
+                    st.consecutive_failures += 1;
+                    if !st.open && st.consecutive_failures >= policy.breaker_threshold {
+                        st.open = true;
+                        st.stats.breaker_opened = true;
+                        true
+                    } else {
+                        false
+                    }
+                } else {
+                    st.consecutive_failures = 0;
+                    false
+                }
+            };
+            if opened_now {
+                tracing::warn!(target: "http", host = %host_name, call = %req.label,
+                    failures = policy.breaker_threshold, last_reason = %reason,
+                    "circuit breaker open: no more requests to this host in this run");
+            }
+
+            let failure = match result {
+                Ok(r) => return Ok(r),
+                Err(f) if !f.error.retryable() => return Err(f.error),
+                Err(f) => f,
+            };
+            if opened_now || attempt > policy.max_retries {
+                host.lock().stats.give_ups += 1;
+                tracing::warn!(target: "http", host = %host_name, call = %req.label,
+                    attempts = attempt, reason = %reason, breaker_open = opened_now,
+                    "giving up");
+                return Err(HttpError::GaveUp {
+                    host: host_name,
+                    attempts: attempt,
+                    last: Box::new(failure.error),
+                });
+            }
+            let honoured = failure
+                .retry_after
+                .map(|d| d.min(Duration::from_secs(policy.retry_after_max_secs)));
+            let delay = honoured.unwrap_or_else(|| {
+                backoff(
+                    policy.backoff_initial_ms,
+                    policy.backoff_max_ms,
+                    attempt,
+                    policy.jitter,
+                    fastrand::f64(),
+                )
+            });
+            {
+                let mut st = host.lock();
+                st.stats.retries += 1;
+                st.stats.backoff_ms_total += delay.as_millis() as u64;
+                st.stats.last_backoff_ms = delay.as_millis() as u64;
+                if honoured.is_some() {
+                    st.stats.retry_after_honoured += 1;
+                }
+            }
+            if honoured.is_some() {
+                // Clones talking to the same host wait too.
+                host.bucket.hold_until(tokio::time::Instant::now() + delay);
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        req: &Request,
+        url: reqwest::Url,
+        host: &str,
+    ) -> Result<JsonReply, Failure> {
+        let fail = |error| Failure {
+            error,
+            retry_after: None,
+        };
+        let mut rb = self.inner.request(req.method.clone(), url);
+        for (k, v) in &req.headers {
+            rb = rb.header(k, v);
+        }
+        rb = match &req.body {
+            Body::None => rb,
+            Body::Json(v) => rb.json(v),
+            Body::Form(f) => rb.form(f),
+        };
+        let resp = rb
+            .send()
+            .await
+            .map_err(|e| fail(transport(host, e, false)))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| retry_after(v, SystemTime::now()));
+        let bytes = resp
+            .bytes()
+            .await
+            .map_err(|e| fail(transport(host, e, true)))?;
+        if status == 408 || status == 429 || (500..600).contains(&status) {
+            return Err(Failure {
+                error: HttpError::Status {
+                    host: host.to_string(),
+                    status,
+                    excerpt: excerpt(&bytes),
+                },
+                retry_after,
+            });
+        }
+        if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+            return Ok(JsonReply {
+                status,
+                value: serde_json::Value::Null,
+            });
+        }
+        match serde_json::from_slice(&bytes) {
+            Ok(value) => Ok(JsonReply { status, value }),
+            Err(e) if (200..300).contains(&status) => Err(fail(HttpError::BadBody {
+                host: host.to_string(),
+                why: e.to_string(),
+                excerpt: excerpt(&bytes),
+            })),
+            Err(_) => Err(fail(HttpError::Status {
+                host: host.to_string(),
+                status,
+                excerpt: excerpt(&bytes),
+            })),
+        }
+    }
+}
+
+/// A reqwest error as `HttpError::Transport`, its `what` starting with the reason's prefix.
+/// The URL is stripped (its query could carry a token).
+fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
+    let e = e.without_url();
+    let prefix = if e.is_timeout() {
+        WHAT_TIMEOUT
+    } else if e.is_connect() {
+        WHAT_CONNECT
+    } else if reading_body {
+        WHAT_TRUNCATED
+    } else {
+        WHAT_RESET
+    };
+    let mut detail = e.to_string();
+    let mut source = std::error::Error::source(&e);
+    while let Some(s) = source {
+        detail.push_str(": ");
+        detail.push_str(&s.to_string());
+        source = s.source();
+    }
+    HttpError::Transport {
+        host: host.to_string(),
+        what: format!("{prefix}: {detail}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_policy_is_valid() {
+        HttpPolicy::default().validate("http").unwrap();
+    }
+
+    #[test]
+    fn validate_names_the_key() {
+        type Edit = fn(&mut HttpPolicy);
+        let cases: [(Edit, &str); 12] = [
+            (|p| p.burst = 0, "national.http.burst must be ≥ 1"),
+            (
+                |p| p.connect_timeout_secs = 0.0,
+                "national.http.connect_timeout_secs",
+            ),
+            (
+                |p| p.request_timeout_secs = f64::NAN,
+                "national.http.request_timeout_secs",
+            ),
+            (|p| p.max_retries = 11, "national.http.max_retries"),
+            (
+                |p| p.backoff_initial_ms = 0,
+                "national.http.backoff_initial_ms",
+            ),
+            (|p| p.backoff_max_ms = 1, "national.http.backoff_max_ms"),
+            (|p| p.jitter = 1.5, "national.http.jitter"),
+            (
+                |p| p.rate_per_second = -1.0,
+                "national.http.rate_per_second",
+            ),
+            (
+                |p| p.breaker_threshold = 0,
+                "national.http.breaker_threshold",
+            ),
+            (
+                |p| p.breaker_statuses = vec![200],
+                "national.http.breaker_statuses",
+            ),
+            (
+                |p| p.retry_after_max_secs = 0,
+                "national.http.retry_after_max_secs",
+            ),
+            (
+                |p| p.max_in_flight_per_host = 0,
+                "national.http.max_in_flight_per_host",
+            ),
+        ];
+        for (edit, want) in cases {
+            let mut p = HttpPolicy::default();
+            edit(&mut p);
+            let err = p.validate("national.http").unwrap_err();
+            assert!(err.starts_with(want), "{err:?} should start with {want:?}");
+        }
+    }
+
+    #[test]
+    fn new_keys_default_when_absent() {
+        let p: HttpPolicy = toml::from_str("max_retries = 2\nburst = 4").unwrap();
+        assert_eq!(p.max_retries, 2);
+        assert_eq!(p.burst, 4);
+        assert_eq!(p.rate_per_second, HttpPolicy::default().rate_per_second);
+        assert!(toml::from_str::<HttpPolicy>("accept_invalid_certs = true").is_err());
+    }
+
+    #[test]
+    fn reasons_of_errors() {
+        let t = |what: &str| HttpError::Transport {
+            host: "h:1".into(),
+            what: what.into(),
+        };
+        assert_eq!(t("timed out: x").reason(), Some(FailReason::Timeout));
+        assert_eq!(t("cannot connect: x").reason(), Some(FailReason::Connect));
+        assert_eq!(t("body truncated: x").reason(), Some(FailReason::Truncated));
+        assert_eq!(
+            t("connection reset or closed: x").reason(),
+            Some(FailReason::Reset)
+        );
+        assert_eq!(FailReason::Status(503).to_string(), "http_503");
+    }
+}
