@@ -3,6 +3,13 @@
 //!
 //! See ARCHITECTURE.md for the map.
 
+pub mod config;
 pub mod http;
+pub mod lifecycle;
 pub mod model;
 pub mod plan;
+pub mod reconcile;
+pub mod sim;
+pub mod source;
+pub mod store;
+pub mod sync;

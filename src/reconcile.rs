@@ -1,0 +1,361 @@
+//! Reconciliation: the provincial and national views of one dossier → findings.
+//!
+//! Pure: no clock, no network, no database. Each finding carries a kind from the stable
+//! vocabulary of domain.md §7, both sides' values, a severity and the score impact.
+//!
+//! One fault, one kind: the checks are ordered so that a single sync fault yields a single
+//! finding (a status collapsed into 9 is `collapsed_status`, not also a finish-date mismatch;
+//! a timeliness difference is only reported when no other finding on the dossier explains it).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::{
+    fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier, Status,
+};
+
+/// The discrepancy vocabulary (domain.md §7). Stored as its `as_str()` form: other tools read it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    MissingOnNational,
+    MissingOnProvincial,
+    StatusMismatch,
+    CollapsedStatus,
+    ClosedLocallyOpenNationally,
+    DueDateMismatch,
+    FinishDateMismatch,
+    ReceivedDateMismatch,
+    TimelinessMismatch,
+    UnmappedStatus,
+    BadDossierCode,
+    MissingDueDate,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 12] = [
+        Kind::MissingOnNational,
+        Kind::MissingOnProvincial,
+        Kind::StatusMismatch,
+        Kind::CollapsedStatus,
+        Kind::ClosedLocallyOpenNationally,
+        Kind::DueDateMismatch,
+        Kind::FinishDateMismatch,
+        Kind::ReceivedDateMismatch,
+        Kind::TimelinessMismatch,
+        Kind::UnmappedStatus,
+        Kind::BadDossierCode,
+        Kind::MissingDueDate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::MissingOnNational => "missing_on_national",
+            Kind::MissingOnProvincial => "missing_on_provincial",
+            Kind::StatusMismatch => "status_mismatch",
+            Kind::CollapsedStatus => "collapsed_status",
+            Kind::ClosedLocallyOpenNationally => "closed_locally_open_nationally",
+            Kind::DueDateMismatch => "due_date_mismatch",
+            Kind::FinishDateMismatch => "finish_date_mismatch",
+            Kind::ReceivedDateMismatch => "received_date_mismatch",
+            Kind::TimelinessMismatch => "timeliness_mismatch",
+            Kind::UnmappedStatus => "unmapped_status",
+            Kind::BadDossierCode => "bad_dossier_code",
+            Kind::MissingDueDate => "missing_due_date",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Vietnamese label for staff-facing output.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Kind::MissingOnNational => "Chưa có trên Cổng DVCQG",
+            Kind::MissingOnProvincial => "Chỉ có trên Cổng DVCQG",
+            Kind::StatusMismatch => "Trạng thái lệch",
+            Kind::CollapsedStatus => "Trạng thái 5/6/8 đẩy thành 9",
+            Kind::ClosedLocallyOpenNationally => "Đã xong tại tỉnh, còn mở trên Cổng",
+            Kind::DueDateMismatch => "Hạn trả lệch",
+            Kind::FinishDateMismatch => "Ngày kết thúc xử lý lệch",
+            Kind::ReceivedDateMismatch => "Ngày tiếp nhận lệch",
+            Kind::TimelinessMismatch => "Đúng hạn/quá hạn lệch",
+            Kind::UnmappedStatus => "Trạng thái chưa ánh xạ",
+            Kind::BadDossierCode => "Mã hồ sơ không hợp lệ",
+            Kind::MissingDueDate => "Thiếu hạn trả",
+        }
+    }
+
+    /// Kinds decided from the provincial view alone (no look-up needed).
+    pub fn is_provincial_only(self) -> bool {
+        matches!(
+            self,
+            Kind::UnmappedStatus | Kind::BadDossierCode | Kind::MissingDueDate
+        )
+    }
+
+    fn base_severity(self) -> Severity {
+        match self {
+            Kind::ClosedLocallyOpenNationally => Severity::Critical,
+            Kind::MissingOnNational
+            | Kind::BadDossierCode
+            | Kind::TimelinessMismatch
+            | Kind::DueDateMismatch => Severity::High,
+            Kind::StatusMismatch
+            | Kind::FinishDateMismatch
+            | Kind::ReceivedDateMismatch
+            | Kind::UnmappedStatus
+            | Kind::MissingDueDate
+            | Kind::MissingOnProvincial => Severity::Medium,
+            Kind::CollapsedStatus => Severity::Low,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Severity> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
+
+/// One discrepancy seen now.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Finding {
+    /// The provincial dossier's stable id (the source's local id).
+    pub dossier_id: String,
+    /// The dossier code staff know it by (national code, else local code).
+    pub dossier_code: String,
+    pub kind: Kind,
+    pub severity: Severity,
+    /// Points of the 20-point Tiến độ score the province gains if the portal's view of this
+    /// dossier were corrected (0 when timeliness does not flip).
+    pub score_impact: f64,
+    /// The month (YYYY-MM) the impact counts in.
+    pub period: Option<String>,
+    pub agency_code: Option<String>,
+    pub agency_name: Option<String>,
+    pub provincial: String,
+    pub national: String,
+}
+
+/// What is stored of the national side of one dossier.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NationalSide<'a> {
+    /// Never successfully looked up: pair checks are not possible.
+    NotLookedUp,
+    /// A successful reply with no rows, at this time.
+    NotFound { at: LocalTime },
+    /// The portal's view, as of this look-up time.
+    Found {
+        dossier: &'a NationalDossier,
+        at: LocalTime,
+    },
+}
+
+/// Tolerances (config section `[reconcile]` and `national.sync_grace_minutes`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    /// A provincial change is only compared against a look-up made at least this long after it.
+    pub sync_grace: chrono::Duration,
+    /// Dates differing by no more than this are equal.
+    pub date_tolerance: chrono::Duration,
+}
+
+/// Which kinds a comparison decided (found or cleared) for one dossier.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Evaluated {
+    /// Provincial-only kinds were evaluated.
+    pub provincial: bool,
+    /// Pair kinds were evaluated (a successful look-up made past the grace period).
+    pub pair: bool,
+}
+
+impl Evaluated {
+    pub fn covers(self, kind: Kind) -> bool {
+        if kind.is_provincial_only() {
+            self.provincial
+        } else {
+            self.pair
+        }
+    }
+}
+
+fn show_status(s: Option<Status>, raw: &str) -> String {
+    match s {
+        Some(s) => s.to_string(),
+        None if raw.is_empty() => "(trống)".to_string(),
+        None => format!("chưa ánh xạ: {raw}"),
+    }
+}
+
+fn show_time(t: Option<LocalTime>) -> String {
+    t.map(|t| fmt_time(&t)).unwrap_or_else(|| "(trống)".into())
+}
+
+fn differs(a: Option<LocalTime>, b: Option<LocalTime>, tol: chrono::Duration) -> bool {
+    match (a, b) {
+        (None, None) => false,
+        (Some(a), Some(b)) => (a - b).abs() > tol,
+        _ => true,
+    }
+}
+
+/// Compares one dossier's two views. Returns the findings and what was evaluated.
+pub fn compare(
+    p: &ProvincialDossier,
+    national: &NationalSide<'_>,
+    s: &Settings,
+) -> (Vec<Finding>, Evaluated) {
+    let mut out = Vec::new();
+    let mut push = |kind: Kind, provincial: String, national: String| {
+        out.push(Finding {
+            dossier_id: p.local_id.clone(),
+            dossier_code: p.key.clone(),
+            kind,
+            severity: kind.base_severity(),
+            score_impact: 0.0,
+            period: None,
+            agency_code: p.core.agency_code.clone(),
+            agency_name: p.agency_name.clone(),
+            provincial,
+            national,
+        })
+    };
+    let pc = &p.core;
+
+    // Provincial-only checks.
+    if pc.status.is_none() {
+        push(
+            Kind::UnmappedStatus,
+            show_status(None, &pc.status_raw),
+            String::new(),
+        );
+    }
+    let code_ok = is_well_formed_national_code(&pc.code);
+    if !code_ok {
+        push(
+            Kind::BadDossierCode,
+            if pc.code.is_empty() {
+                format!("(trống); mã tại tỉnh {}", p.local_code)
+            } else {
+                pc.code.clone()
+            },
+            String::new(),
+        );
+    }
+    let received = pc.status.is_some_and(Status::is_received) && pc.received_at.is_some();
+    let national_due = match national {
+        NationalSide::Found { dossier, .. } => dossier.core.due_at,
+        _ => None,
+    };
+    if received && p.has_due_date && pc.due_at.is_none() && national_due.is_none() {
+        push(Kind::MissingDueDate, "(trống)".into(), "(trống)".into());
+    }
+
+    // Pair checks: only against a successful look-up made past the grace period.
+    let (nd, at) = match national {
+        NationalSide::NotLookedUp => {
+            return (
+                out,
+                Evaluated {
+                    provincial: true,
+                    pair: false,
+                },
+            )
+        }
+        NationalSide::NotFound { at } => (None, *at),
+        NationalSide::Found { dossier, at } => (Some(*dossier), *at),
+    };
+    let comparable = code_ok && at - p.updated_at >= s.sync_grace;
+    let evaluated = Evaluated {
+        provincial: true,
+        pair: comparable,
+    };
+    if !comparable {
+        return (out, evaluated);
+    }
+    let Some(nd) = nd else {
+        // Submitted-only (1) and rejected (3) dossiers need not be on the portal.
+        if received {
+            push(
+                Kind::MissingOnNational,
+                show_status(pc.status, &pc.status_raw),
+                "không tìm thấy".into(),
+            );
+        }
+        return (out, evaluated);
+    };
+    let nc = &nd.core;
+
+    let status_finding = match (pc.status, nc.status) {
+        (None, _) => None, // already unmapped_status
+        (Some(ps), Some(Status::Resolved)) if ps.is_collapsible() => Some(Kind::CollapsedStatus),
+        (Some(ps), ns) if ps.is_terminal() && !ns.is_some_and(Status::is_terminal) => {
+            Some(Kind::ClosedLocallyOpenNationally)
+        }
+        (Some(ps), ns) if Some(ps) != ns => Some(Kind::StatusMismatch),
+        _ => None,
+    };
+    if let Some(kind) = status_finding {
+        push(
+            kind,
+            show_status(pc.status, &pc.status_raw),
+            show_status(nc.status, &nc.status_raw),
+        );
+    } else if pc.status.is_some() && differs(pc.finished_at, nc.finished_at, s.date_tolerance) {
+        // Finish times are compared only when both sides agree on the status: otherwise the
+        // status finding already explains the difference.
+        push(
+            Kind::FinishDateMismatch,
+            show_time(pc.finished_at),
+            show_time(nc.finished_at),
+        );
+    }
+    if differs(pc.due_at, nc.due_at, s.date_tolerance) {
+        push(
+            Kind::DueDateMismatch,
+            show_time(pc.due_at),
+            show_time(nc.due_at),
+        );
+    }
+    if differs(pc.received_at, nc.received_at, s.date_tolerance) {
+        push(
+            Kind::ReceivedDateMismatch,
+            show_time(pc.received_at),
+            show_time(nc.received_at),
+        );
+    }
+    (out, evaluated)
+}

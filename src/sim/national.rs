@@ -1,0 +1,168 @@
+//! The national portal simulator: login and `TraCuuHoSo` as national-portal.md describes,
+//! with the tolerances a real adapter demands of a client (status as code or label, `result`
+//! or `data`, several date formats, `error_code` as number or string).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use super::world::{NationalRow, World};
+use super::{SimControl, NATIONAL_PASSWORD, NATIONAL_USER};
+use crate::model::LocalTime;
+
+#[derive(Clone)]
+struct App {
+    world: Arc<World>,
+    control: Arc<SimControl>,
+    sessions: Arc<AtomicU64>,
+}
+
+pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
+    let app = App {
+        world,
+        control,
+        sessions: Arc::new(AtomicU64::new(0)),
+    };
+    Router::new()
+        .route("/api/auth", post(login))
+        .route("/api/integration", post(integration))
+        .with_state(app)
+}
+
+/// A small stable hash, to vary the reply shape per dossier deterministically.
+fn shape(code: &str) -> u64 {
+    code.bytes().fold(1469598103934665603u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(1099511628211)
+    })
+}
+
+fn fmt_date(t: Option<LocalTime>, variant: u64) -> String {
+    match t {
+        None => String::new(),
+        Some(t) if variant % 7 == 3 => t.format("%d/%m/%Y %H:%M:%S").to_string(),
+        Some(t) => t.format("%Y%m%d%H%M%S").to_string(),
+    }
+}
+
+/// Renders a national row the way adapters do, varying per dossier.
+pub fn render_row(r: &NationalRow) -> Value {
+    let h = shape(&r.code);
+    let mut row = json!({
+        "MaHoSo": r.code,
+        "MaTTHC": r.procedure_code,
+        "NgayTiepNhan": fmt_date(r.received_at, h),
+        "NgayHenTra": fmt_date(r.due_at, h),
+        "DonViXuLy": r.unit_name,
+        "MaDonViXuLy": r.unit_code,
+    });
+    let o = row.as_object_mut().expect("object");
+    match h % 3 {
+        0 => {
+            o.insert("MaTrangThai".into(), r.status.code().to_string().into());
+            o.insert("TrangThaiHoSo".into(), r.status.label_vi().into());
+        }
+        1 => {
+            o.insert("TrangThaiHoSo".into(), r.status.code().to_string().into());
+        }
+        _ => {
+            o.insert("TrangThaiHoSo".into(), r.status.label_vi().into());
+        }
+    }
+    if r.finished_at.is_some() {
+        o.insert("NgayKetThucXuLy".into(), fmt_date(r.finished_at, h).into());
+    }
+    if r.returned_at.is_some() {
+        o.insert("NgayTra".into(), fmt_date(r.returned_at, h).into());
+    }
+    row
+}
+
+fn error(code: Value, message: &str) -> Response {
+    Json(json!({"error_code": code, "message": message})).into_response()
+}
+
+async fn login(State(app): State<App>, Json(body): Json<Value>) -> Response {
+    app.control.hit("login");
+    if app.control.knobs().national_down {
+        return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
+    }
+    let user = body.get("username").and_then(Value::as_str);
+    let pass = body.get("password").and_then(Value::as_str);
+    if user != Some(NATIONAL_USER) || pass != Some(NATIONAL_PASSWORD) {
+        return error(json!(1), "Sai tên đăng nhập hoặc mật khẩu");
+    }
+    let n = app.sessions.fetch_add(1, Ordering::SeqCst) + 1;
+    Json(json!({"error_code": 0, "message": "Thành công", "session": format!("sess-{n}")}))
+        .into_response()
+}
+
+async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Response {
+    let service = body
+        .get("service")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    app.control.hit(&service);
+    let (down, floor, failing) = {
+        let k = app.control.knobs();
+        let code = body.get("mahoso").and_then(Value::as_str).unwrap_or("");
+        (
+            k.national_down,
+            k.national_session_floor,
+            k.national_failing_codes.contains(code),
+        )
+    };
+    if down {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "<html>503 Service Unavailable</html>",
+        )
+            .into_response();
+    }
+    let session_no = body
+        .get("session")
+        .and_then(Value::as_str)
+        .and_then(|s| s.strip_prefix("sess-"))
+        .and_then(|s| s.parse::<u64>().ok());
+    match session_no {
+        Some(n) if n > floor && n <= app.sessions.load(Ordering::SeqCst) => {}
+        _ => return error(json!("401"), "Phiên làm việc không hợp lệ hoặc đã hết hạn"),
+    }
+    if body.get("madonvi").and_then(Value::as_str) != Some(super::MADONVI) {
+        return error(json!("2"), "Mã đơn vị không hợp lệ");
+    }
+    match service.as_str() {
+        "TraCuuHoSo" => {
+            if failing {
+                return (StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response();
+            }
+            let Some(code) = body.get("mahoso").and_then(Value::as_str) else {
+                return error(json!(3), "Thiếu tham số mahoso");
+            };
+            let rows: Vec<Value> = app
+                .world
+                .national_lookup(code)
+                .map(render_row)
+                .into_iter()
+                .collect();
+            let key = if shape(code) % 2 == 0 {
+                "result"
+            } else {
+                "data"
+            };
+            let ok_code = if shape(code) % 5 == 0 {
+                json!("00")
+            } else {
+                json!(0)
+            };
+            Json(json!({"error_code": ok_code, "message": "Thành công", key: rows})).into_response()
+        }
+        other => error(json!(404), &format!("Dịch vụ {other} không được hỗ trợ")),
+    }
+}

@@ -1,0 +1,303 @@
+//! The national portal's client (Cổng DVCQG): session login and `TraCuuHoSo`, tolerant of
+//! both reply shapes, status as code or label, and the date formats of national-portal.md.
+//!
+//! A failed or unparseable reply is an error, never "not found": only a success reply with an
+//! empty row array means the portal does not have the dossier.
+
+use chrono::NaiveDateTime;
+use serde_json::Value;
+
+use super::SourceError;
+use crate::config::NationalConfig;
+use crate::http::{Body, HttpClient, Request};
+use crate::model::{DossierCore, LocalTime, LookupOutcome, NationalDossier, Status};
+
+const PORTAL: &str = "national";
+
+const DATE_FORMATS: &[&str] = &["%Y%m%d%H%M%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S"];
+
+/// Parses a national timestamp (local time, no offset). `""` is null.
+pub fn parse_date(v: &str) -> Result<Option<LocalTime>, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(None);
+    }
+    DATE_FORMATS
+        .iter()
+        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
+        .map(Some)
+        .ok_or_else(|| format!("`{v}` is not a date the portal writes"))
+}
+
+fn is_success(code: &Value) -> bool {
+    match code {
+        Value::Number(n) => n.as_i64() == Some(0),
+        Value::String(s) => matches!(s.trim(), "0" | "00"),
+        _ => false,
+    }
+}
+
+fn code_str(code: &Value) -> String {
+    match code {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn is_session_problem(message: &str) -> bool {
+    let m = message.to_lowercase();
+    m.contains("session") || m.contains("phiên") || m.contains("token")
+}
+
+fn field(row: &Value, name: &str) -> String {
+    match row.get(name) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => String::new(),
+    }
+}
+
+/// The status of a reply row: `MaTrangThai` when present, else `TrangThaiHoSo` as a code,
+/// else as a label.
+fn status_of(row: &Value) -> (Option<Status>, String) {
+    let code = field(row, "MaTrangThai");
+    if let Ok(c) = code.trim().parse::<u8>() {
+        return (Status::from_code(c), code);
+    }
+    let raw = field(row, "TrangThaiHoSo");
+    if let Ok(c) = raw.trim().parse::<u8>() {
+        return (Status::from_code(c), raw);
+    }
+    (Status::from_label_vi(&raw), raw)
+}
+
+/// Reads one `TraCuuHoSo` reply for `code`. Returns the outcome and the rows' raw JSON.
+pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String), String> {
+    let rows = reply
+        .get("result")
+        .or_else(|| reply.get("data"))
+        .ok_or("reply has neither `result` nor `data`")?;
+    let rows = match rows {
+        Value::Array(a) => a,
+        Value::Null => return Err("`result` is null".into()),
+        _ => return Err("`result` is not an array".into()),
+    };
+    let raw = serde_json::to_string(rows).unwrap_or_default();
+    if rows.is_empty() {
+        return Ok((LookupOutcome::NotFound, raw));
+    }
+    let matching: Vec<&Value> = rows.iter().filter(|r| field(r, "MaHoSo") == code).collect();
+    let row = match matching.first() {
+        Some(r) => *r,
+        None if rows.len() == 1 => {
+            return Err(format!(
+                "the portal answered for `{}`, not `{code}`",
+                field(&rows[0], "MaHoSo")
+            ))
+        }
+        None => return Err(format!("{} rows, none for `{code}`", rows.len())),
+    };
+    let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
+    let (status, status_raw) = status_of(row);
+    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
+    let dossier = NationalDossier {
+        core: DossierCore {
+            code: code.to_string(),
+            procedure_code: non_empty(field(row, "MaTTHC")),
+            agency_code: non_empty(field(row, "MaDonViXuLy")),
+            status,
+            status_raw,
+            received_at: date("NgayTiepNhan")?,
+            due_at: date("NgayHenTra")?,
+            finished_at: date("NgayKetThucXuLy")?,
+            returned_at: date("NgayTra")?,
+        },
+        unit_name: non_empty(field(row, "DonViXuLy")),
+        duplicate_rows: matching.len() > 1,
+    };
+    Ok((LookupOutcome::Found(dossier), raw))
+}
+
+pub struct NationalClient {
+    http: HttpClient,
+    cfg: NationalConfig,
+    password: String,
+    session: tokio::sync::Mutex<Option<String>>,
+}
+
+impl NationalClient {
+    pub fn new(cfg: &NationalConfig, password: String) -> Result<NationalClient, SourceError> {
+        Ok(NationalClient {
+            http: HttpClient::new(&cfg.http)?,
+            cfg: cfg.clone(),
+            password,
+            session: tokio::sync::Mutex::new(None),
+        })
+    }
+
+    pub fn http(&self) -> &HttpClient {
+        &self.http
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        format!("{}{}", self.cfg.adapter_url.trim_end_matches('/'), endpoint)
+    }
+
+    fn headers(&self) -> Vec<(String, String)> {
+        vec![
+            ("Accept".into(), "application/json".into()),
+            ("dstcode".into(), self.cfg.dstcode.clone()),
+        ]
+    }
+
+    async fn login(&self) -> Result<String, SourceError> {
+        let req = Request {
+            method: reqwest::Method::POST,
+            url: self.url(&self.cfg.auth_endpoint),
+            headers: self.headers(),
+            body: Body::Json(serde_json::json!({
+                "username": self.cfg.username, "password": self.password })),
+            label: "login".into(),
+        };
+        let reply = self.http.send_json(&req).await?;
+        let v = &reply.value;
+        if reply.status == 200 && v.get("error_code").is_some_and(is_success) {
+            if let Some(s) = v.get("session").and_then(Value::as_str) {
+                return Ok(s.to_string());
+            }
+        }
+        Err(SourceError::Login {
+            portal: PORTAL,
+            message: format!(
+                "HTTP {}, error_code {}: {} (check national.username and the password source)",
+                reply.status,
+                v.get("error_code").map(code_str).unwrap_or_default(),
+                v.get("message").and_then(Value::as_str).unwrap_or("")
+            ),
+        })
+    }
+
+    async fn session(&self, renew: bool) -> Result<String, SourceError> {
+        let mut guard = self.session.lock().await;
+        if renew || guard.is_none() {
+            *guard = Some(self.login().await?);
+        }
+        Ok(guard.clone().expect("just set"))
+    }
+
+    /// Calls an integration service; logs in again once when the session is refused.
+    pub async fn call(
+        &self,
+        service: &str,
+        params: serde_json::Map<String, Value>,
+    ) -> Result<Value, SourceError> {
+        for attempt in 0..2 {
+            let session = self.session(attempt > 0).await?;
+            let mut body = params.clone();
+            body.insert("session".into(), session.into());
+            body.insert("madonvi".into(), self.cfg.madonvi.clone().into());
+            body.insert("service".into(), service.into());
+            let req = Request {
+                method: reqwest::Method::POST,
+                url: self.url(&self.cfg.integration_endpoint),
+                headers: self.headers(),
+                body: Body::Json(Value::Object(body)),
+                label: service.to_string(),
+            };
+            let reply = self.http.send_json(&req).await?;
+            let v = reply.value;
+            let message = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let ok = v.get("error_code").is_some_and(is_success);
+            if reply.status == 401 || (!ok && is_session_problem(&message)) {
+                if attempt == 0 {
+                    tracing::info!(target: "national", service, "session refused; logging in again");
+                    continue;
+                }
+                return Err(SourceError::Login {
+                    portal: PORTAL,
+                    message: format!("session refused again after a fresh login: {message}"),
+                });
+            }
+            if reply.status != 200 || !ok {
+                return Err(SourceError::Portal {
+                    portal: PORTAL,
+                    call: service.to_string(),
+                    code: v
+                        .get("error_code")
+                        .map(code_str)
+                        .unwrap_or_else(|| format!("HTTP {}", reply.status)),
+                    message,
+                });
+            }
+            return Ok(v);
+        }
+        unreachable!("the loop returns")
+    }
+
+    /// `TraCuuHoSo`: what the portal holds for `code`.
+    pub async fn lookup(&self, code: &str) -> Result<(LookupOutcome, String), SourceError> {
+        let mut params = serde_json::Map::new();
+        params.insert("mahoso".into(), code.into());
+        let v = self.call("TraCuuHoSo", params).await?;
+        parse_lookup(code, &v).map_err(|message| SourceError::Reply {
+            portal: PORTAL,
+            call: "TraCuuHoSo".into(),
+            message,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn dates() {
+        for (input, want) in [
+            ("20240814093000", Some("2024-08-14 09:30:00")),
+            ("14/08/2024 09:30:00", Some("2024-08-14 09:30:00")),
+            ("2024-08-14T09:30:00", Some("2024-08-14 09:30:00")),
+            ("", None),
+        ] {
+            assert_eq!(
+                parse_date(input).unwrap().map(|t| t.to_string()),
+                want.map(str::to_string),
+                "{input}"
+            );
+        }
+        assert!(parse_date("2024/08/14").is_err());
+    }
+
+    #[test]
+    fn reply_shapes() {
+        let code = "000.00.11.H18-240814-0001";
+        let row = json!({"MaHoSo": code, "TrangThaiHoSo": "Đang xử lý",
+            "NgayTiepNhan": "20240814093000", "NgayHenTra": "", "MaTTHC": "1.001193"});
+        for reply in [
+            json!({"error_code": 0, "result": [row.clone()]}),
+            json!({"error_code": "00", "data": [row.clone()]}),
+        ] {
+            let (out, _) = parse_lookup(code, &reply).unwrap();
+            let LookupOutcome::Found(d) = out else {
+                panic!("found")
+            };
+            assert_eq!(d.core.status, Some(Status::Processing));
+            assert_eq!(d.core.due_at, None);
+        }
+        let (out, _) = parse_lookup(code, &json!({"result": []})).unwrap();
+        assert_eq!(out, LookupOutcome::NotFound);
+        assert!(parse_lookup(code, &json!({"message": "x"})).is_err());
+        assert!(parse_lookup(code, &json!({"result": null})).is_err());
+        let with_code = json!({"result": [{"MaHoSo": code, "MaTrangThai": "9",
+            "TrangThaiHoSo": "Đang xử lý"}]});
+        let (LookupOutcome::Found(d), _) = parse_lookup(code, &with_code).unwrap() else {
+            panic!()
+        };
+        assert_eq!(d.core.status, Some(Status::Resolved), "MaTrangThai wins");
+    }
+}

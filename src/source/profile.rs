@@ -1,0 +1,394 @@
+//! Provincial vendor profiles as data: auth and paging styles, field paths, date formats, the
+//! status table and the personal-data keys to drop. Built-in presets live in
+//! `config/profiles/*.toml`; a province may ship its own file instead (`provincial.profile_file`).
+//!
+//! Mapping a row is pure: JSON in, canonical record out.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthStyle {
+    /// OAuth2 password grant at a Keycloak realm (iGate).
+    Oauth2Password,
+    /// HTTP Basic with a `groupId` header (OpenCPS).
+    Basic,
+    /// `POST /api/tokens` with a `tenant` header (td).
+    Token,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PagingStyle {
+    /// `page` (0-based) and `size` (iGate).
+    Page0,
+    /// `start` and `end` offsets (OpenCPS).
+    Offset,
+    /// `PageNumber` (1-based) and `PageSize` (td).
+    Page1,
+}
+
+/// Where each canonical field sits in a row: dotted paths with `[n]` indices
+/// (e.g. `procedure.translate[0].name`). Empty = the profile does not carry it.
+#[derive(Clone, Debug, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldPaths {
+    pub id: String,
+    pub local_code: String,
+    pub national_code: String,
+    /// A code that, when non-empty, replaces `national_code` as the join key
+    /// (td `MaHoSoKhac`).
+    pub national_code_override: String,
+    pub procedure_code: String,
+    pub procedure_name: String,
+    pub agency_code: String,
+    pub agency_name: String,
+    /// The value looked up in `statuses`.
+    pub status: String,
+    /// Looked up first in `sub_statuses` when present (OpenCPS).
+    pub sub_status: String,
+    pub status_label: String,
+    pub channel: String,
+    pub received_at: String,
+    pub due_at: String,
+    pub finished_at: String,
+    pub returned_at: String,
+    pub updated_at: String,
+    /// A boolean that is true when the dossier has no due date (iGate `undefindedCompleteTime`).
+    pub no_due_date: String,
+    pub handler: String,
+    pub supplement_requested_at: String,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub auth: AuthStyle,
+    pub paging: PagingStyle,
+    /// Path of the list endpoint, appended to `provincial.api_url`.
+    pub list_path: String,
+    /// Fixed query parameters of the list call (sort newest-first by last-modified).
+    #[serde(default)]
+    pub list_params: BTreeMap<String, String>,
+    /// Field of the reply holding the rows.
+    pub rows_field: String,
+    pub fields: FieldPaths,
+    /// chrono formats tried in order; a format with `%z` honours the offset.
+    pub date_formats: Vec<String>,
+    /// Channel field value → channel.
+    #[serde(default)]
+    pub channels: BTreeMap<String, Channel>,
+    /// Status field value → national code (labels compared after trim + NFC + lower case).
+    pub statuses: BTreeMap<String, u8>,
+    #[serde(default)]
+    pub sub_statuses: BTreeMap<String, u8>,
+    /// Keys dropped at any depth before anything is stored or logged (personal data).
+    pub personal_data: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MapError {
+    #[error("row has no `{0}`")]
+    Missing(String),
+    #[error("field `{field}`: cannot read date `{value}` (formats tried: {formats})")]
+    BadDate {
+        field: String,
+        value: String,
+        formats: String,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    #[error("profile {name}: {message}")]
+    Invalid { name: String, message: String },
+}
+
+pub const BUILTIN: &[(&str, &str)] = &[("igate", include_str!("../../config/profiles/igate.toml"))];
+
+fn norm_label(s: &str) -> String {
+    s.trim().nfc().collect::<String>().to_lowercase()
+}
+
+impl Profile {
+    /// A built-in preset by name.
+    pub fn builtin(name: &str) -> Result<Profile, ProfileError> {
+        let (_, text) =
+            BUILTIN
+                .iter()
+                .find(|(n, _)| *n == name)
+                .ok_or_else(|| ProfileError::Invalid {
+                    name: name.into(),
+                    message: format!(
+                        "no such built-in profile; known: {}",
+                        BUILTIN.iter().map(|b| b.0).collect::<Vec<_>>().join(", ")
+                    ),
+                })?;
+        Profile::parse(name, text)
+    }
+
+    pub fn parse(name: &str, text: &str) -> Result<Profile, ProfileError> {
+        let p: Profile = toml::from_str(text).map_err(|e| ProfileError::Invalid {
+            name: name.into(),
+            message: e.to_string(),
+        })?;
+        let bad = |message: String| ProfileError::Invalid {
+            name: name.into(),
+            message,
+        };
+        for (label, code) in p.statuses.iter().chain(p.sub_statuses.iter()) {
+            if Status::from_code(*code).is_none() {
+                return Err(bad(format!("status `{label}` maps to {code}, not 1..10")));
+            }
+        }
+        for (field, path) in [
+            ("fields.id", &p.fields.id),
+            ("fields.status", &p.fields.status),
+            ("fields.updated_at", &p.fields.updated_at),
+        ] {
+            if path.is_empty() {
+                return Err(bad(format!("{field} is required")));
+            }
+        }
+        if p.date_formats.is_empty() {
+            return Err(bad("date_formats must list at least one format".into()));
+        }
+        Ok(p)
+    }
+
+    fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
+        let lookup = |table: &BTreeMap<String, u8>, v: &str| {
+            let want = norm_label(v);
+            table
+                .iter()
+                .find(|(k, _)| norm_label(k) == want)
+                .and_then(|(_, c)| Status::from_code(*c))
+        };
+        sub.filter(|s| !s.is_empty())
+            .and_then(|s| lookup(&self.sub_statuses, s))
+            .or_else(|| lookup(&self.statuses, raw))
+    }
+
+    /// Parses a timestamp with the profile's formats; offsets are converted to +07:00.
+    pub fn parse_date(&self, field: &str, v: &str) -> Result<Option<LocalTime>, MapError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(None);
+        }
+        for f in &self.date_formats {
+            if f.contains("%z") {
+                if let Ok(t) = DateTime::parse_from_str(v, f) {
+                    return Ok(Some(t.with_timezone(&vn_offset()).naive_local()));
+                }
+            } else if let Ok(t) = NaiveDateTime::parse_from_str(v, f) {
+                return Ok(Some(t));
+            }
+        }
+        Err(MapError::BadDate {
+            field: field.into(),
+            value: v.into(),
+            formats: self.date_formats.join(" | "),
+        })
+    }
+
+    /// Drops personal data, then maps the row. Returns the record and the cleaned raw JSON.
+    pub fn map_row(&self, mut row: Value) -> Result<(ProvincialDossier, String), MapError> {
+        drop_keys(&mut row, &self.personal_data);
+        let raw = serde_json::to_string(&row).unwrap_or_default();
+        let f = &self.fields;
+        let s = |path: &str| get_str(&row, path);
+        let date = |name: &str, path: &str| match get_str(&row, path) {
+            Some(v) => self.parse_date(name, &v),
+            None => Ok(None),
+        };
+        let id = s(&f.id).ok_or_else(|| MapError::Missing(f.id.clone()))?;
+        let local_code = s(&f.local_code).unwrap_or_else(|| id.clone());
+        let national = s(&f.national_code_override)
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| s(&f.national_code))
+            .unwrap_or_default();
+        let status_raw = s(&f.status).unwrap_or_default();
+        let sub = s(&f.sub_status);
+        let status = self.status_of(&status_raw, sub.as_deref());
+        let updated_at = date("updated_at", &f.updated_at)?
+            .ok_or_else(|| MapError::Missing(f.updated_at.clone()))?;
+        let channel = s(&f.channel)
+            .and_then(|c| self.channels.get(&c).copied())
+            .unwrap_or_default();
+        let no_due = get(&row, &f.no_due_date).and_then(Value::as_bool) == Some(true);
+        let supplement_at = date("supplement_requested_at", &f.supplement_requested_at)?;
+        let core = DossierCore {
+            code: national.clone(),
+            procedure_code: s(&f.procedure_code),
+            agency_code: s(&f.agency_code),
+            status,
+            status_raw: match &sub {
+                Some(sub) if !sub.is_empty() => format!("{status_raw}/{sub}"),
+                _ => status_raw.clone(),
+            },
+            received_at: date("received_at", &f.received_at)?,
+            due_at: date("due_at", &f.due_at)?,
+            finished_at: date("finished_at", &f.finished_at)?,
+            returned_at: date("returned_at", &f.returned_at)?,
+        };
+        let paused_since = if status
+            .is_some_and(|s| matches!(s, Status::SupplementRequested | Status::AwaitingPayment))
+        {
+            supplement_at.or(Some(updated_at))
+        } else {
+            None
+        };
+        let row_hash = {
+            let mut h = Sha256::new();
+            h.update(raw.as_bytes());
+            let d = h.finalize();
+            d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+        };
+        Ok((
+            ProvincialDossier {
+                key: if national.is_empty() {
+                    local_code.clone()
+                } else {
+                    national
+                },
+                core,
+                local_id: id,
+                local_code,
+                procedure_name: s(&f.procedure_name),
+                agency_name: s(&f.agency_name),
+                channel,
+                has_due_date: !no_due,
+                status_label: s(&f.status_label),
+                paused_since,
+                supplement_requests: supplement_at.map(|_| 1),
+                handler: s(&f.handler),
+                updated_at,
+                row_hash,
+            },
+            raw,
+        ))
+    }
+}
+
+/// The value at a dotted path with `[n]` indices.
+pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    if path.is_empty() {
+        return None;
+    }
+    let mut cur = v;
+    for part in path.split('.') {
+        let (name, idx) = match part.find('[') {
+            Some(i) => (&part[..i], Some(&part[i..])),
+            None => (part, None),
+        };
+        if !name.is_empty() {
+            cur = cur.get(name)?;
+        }
+        if let Some(mut rest) = idx {
+            while let Some(close) = rest.find(']') {
+                let n: usize = rest[1..close].parse().ok()?;
+                cur = cur.get(n)?;
+                rest = &rest[close + 1..];
+            }
+        }
+    }
+    Some(cur)
+}
+
+/// The value at `path` as a string (numbers and booleans written out; null/absent = None).
+pub fn get_str(v: &Value, path: &str) -> Option<String> {
+    match get(v, path)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Removes every object key named in `keys`, at any depth.
+pub fn drop_keys(v: &mut Value, keys: &[String]) {
+    match v {
+        Value::Object(map) => {
+            map.retain(|k, _| !keys.iter().any(|d| d == k));
+            for child in map.values_mut() {
+                drop_keys(child, keys);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| drop_keys(c, keys)),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn builtin_profiles_parse() {
+        for (name, _) in BUILTIN {
+            Profile::builtin(name).unwrap();
+        }
+        assert!(Profile::builtin("nope").is_err());
+    }
+
+    #[test]
+    fn igate_row_maps_and_drops_personal_data() {
+        let p = Profile::builtin("igate").unwrap();
+        let row = json!({
+            "id": "65a1", "code": "HS24.000001", "nationCode": "000.00.11.H18-240814-0001",
+            "procedure": {"code": "1.001193", "translate": [{"name": "Đăng ký khai sinh"}]},
+            "agency": {"code": "000.00.11.H18", "name": "Xã A"},
+            "dossierStatus": {"id": 4, "name": " Đang xử lý "},
+            "applyMethod": {"id": 1},
+            "acceptedDate": "2024-08-14T09:30:00.000+0700",
+            "appointmentDate": "2024-08-15T02:30:00.000+0000",
+            "updatedDate": "2024-08-14T10:00:00.000+0700",
+            "applicant": {"data": {"fullname": "Lò Văn A", "identityNumber": "011100000001"}},
+            "currentTask": [{"assignee": {"fullname": "Cán bộ B"}}]
+        });
+        let (d, raw) = p.map_row(row).unwrap();
+        assert_eq!(d.core.status, Some(Status::Processing));
+        assert_eq!(d.key, "000.00.11.H18-240814-0001");
+        assert_eq!(d.channel, Channel::Online);
+        assert_eq!(
+            d.core.due_at.unwrap().to_string(),
+            "2024-08-15 09:30:00",
+            "+0000 converted to +07:00"
+        );
+        assert_eq!(d.handler.as_deref(), Some("Cán bộ B"));
+        assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
+        assert!(!raw.contains("applicant"));
+    }
+
+    #[test]
+    fn unknown_label_is_unmapped_not_guessed() {
+        let p = Profile::builtin("igate").unwrap();
+        let row = json!({"id": "1", "dossierStatus": {"name": "Chờ phê duyệt"},
+            "updatedDate": "2024-08-14T10:00:00.000+0700"});
+        let (d, _) = p.map_row(row).unwrap();
+        assert_eq!(d.core.status, None);
+        assert_eq!(d.core.status_raw, "Chờ phê duyệt");
+    }
+
+    #[test]
+    fn bad_date_names_the_field() {
+        let p = Profile::builtin("igate").unwrap();
+        let row = json!({"id": "1", "dossierStatus": {"name": "Đang xử lý"},
+            "updatedDate": "2024-08-14T10:00:00.000+0700", "appointmentDate": "15/08/2024"});
+        let err = p.map_row(row).unwrap_err().to_string();
+        assert!(
+            err.contains("due_at") && err.contains("15/08/2024"),
+            "{err}"
+        );
+    }
+}

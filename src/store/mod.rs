@@ -1,0 +1,1005 @@
+//! The SQLite store: the only module that speaks SQL.
+//!
+//! WAL mode with a busy timeout, so other processes can read while the service writes.
+//! Migrations are append-only (`schema::MIGRATIONS`, tracked in `PRAGMA user_version`).
+//! A watermark only moves in the same transaction as the rows it covers.
+
+mod schema;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OptionalExtension, Row, Transaction};
+use serde::Serialize;
+
+use crate::lifecycle::{Action, Existing, State};
+use crate::model::{
+    fmt_time, parse_stored_time, Channel, DossierCore, LocalTime, LookupOutcome, NationalDossier,
+    ProvincialDossier, Status,
+};
+use crate::plan::Candidate;
+use crate::reconcile::{Finding, Kind};
+
+pub use schema::MIGRATIONS;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database {path}: {source}")]
+    Open {
+        path: String,
+        source: rusqlite::Error,
+    },
+    #[error("database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("database schema version {found} is newer than this program knows ({known}); upgrade tthc-sync")]
+    TooNew { found: i64, known: i64 },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+pub struct Store {
+    conn: Connection,
+}
+
+/// Counts of one provincial page stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageStats {
+    pub rows: u64,
+    pub new: u64,
+    pub changed: u64,
+}
+
+/// Outcome of a run, as recorded in `sync_run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    Partial,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Partial => "partial",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+/// What a finished run did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct RunCounts {
+    pub provincial_rows: u64,
+    pub provincial_changed: u64,
+    pub lookups: u64,
+    pub lookup_errors: u64,
+    pub opened: u64,
+    pub reopened: u64,
+    pub resolved: u64,
+    /// Why the run is partial: one line per give-up.
+    pub problems: Vec<String>,
+}
+
+/// One discrepancy as staff and tools see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiscrepancyRow {
+    pub id: i64,
+    pub dossier_id: String,
+    pub dossier_code: String,
+    pub kind: String,
+    pub state: String,
+    pub severity: String,
+    pub score_impact: f64,
+    pub period: Option<String>,
+    pub agency_code: Option<String>,
+    pub agency_name: Option<String>,
+    pub provincial: String,
+    pub national: String,
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DiscrepancyFilter {
+    pub states: Vec<State>,
+    pub kind: Option<Kind>,
+    pub agency: Option<String>,
+}
+
+/// One event of a discrepancy's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub event: String,
+    pub actor: String,
+    pub note: Option<String>,
+    pub run_id: Option<i64>,
+}
+
+/// The stored national side of a dossier.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredNational {
+    pub found: bool,
+    pub dossier: NationalDossier,
+    pub looked_up_at: LocalTime,
+}
+
+/// Counts by discrepancy action applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub opened: u64,
+    pub reopened: u64,
+    pub resolved: u64,
+    pub refreshed: u64,
+}
+
+fn t(v: &Option<LocalTime>) -> Option<String> {
+    v.as_ref().map(fmt_time)
+}
+
+fn rt(row: &Row<'_>, idx: &str) -> rusqlite::Result<Option<LocalTime>> {
+    Ok(row
+        .get::<_, Option<String>>(idx)?
+        .and_then(|s| parse_stored_time(&s)))
+}
+
+fn status_of(code: Option<i64>) -> Option<Status> {
+    code.and_then(|c| u8::try_from(c).ok())
+        .and_then(Status::from_code)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Store> {
+        if let Some(dir) = path.parent() {
+            if !dir.as_os_str().is_empty() && !dir.exists() {
+                return Err(StoreError::Open {
+                    path: path.display().to_string(),
+                    source: rusqlite::Error::InvalidPath(dir.to_path_buf()),
+                });
+            }
+        }
+        let conn = Connection::open(path).map_err(|source| StoreError::Open {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let mut store = Store { conn };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// An in-memory store (tests, benchmarks).
+    pub fn open_in_memory() -> Result<Store> {
+        let mut store = Store {
+            conn: Connection::open_in_memory()?,
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn configure(&mut self) -> Result<()> {
+        self.conn.busy_timeout(Duration::from_secs(30))?;
+        self.conn
+            .pragma_update(None, "journal_mode", "WAL")
+            .or_else(|e| {
+                // In-memory databases answer "memory"; that is fine.
+                if self.conn.path().is_none_or(|p| p.is_empty()) {
+                    Ok(())
+                } else {
+                    Err(e)
+                }
+            })?;
+        self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(())
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                found: version,
+                known,
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+            tracing::info!(target: "store", version = i + 1, "applied migration");
+        }
+        Ok(())
+    }
+
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Direct access for read-only queries in reports and tests.
+    pub fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ----- runs -------------------------------------------------------------------------------
+
+    pub fn begin_run(&self, job: &str, started_at: LocalTime) -> Result<i64> {
+        self.conn.execute(
+            "INSERT INTO sync_run (job, started_at, outcome) VALUES (?1, ?2, 'running')",
+            params![job, fmt_time(&started_at)],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    pub fn finish_run(
+        &self,
+        run_id: i64,
+        finished_at: LocalTime,
+        outcome: Outcome,
+        counts: &RunCounts,
+        error: Option<&str>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_run SET finished_at = ?2, outcome = ?3, provincial_rows = ?4,
+                provincial_changed = ?5, lookups = ?6, lookup_errors = ?7, opened = ?8,
+                reopened = ?9, resolved = ?10, problems = ?11, error = ?12
+             WHERE id = ?1",
+            params![
+                run_id,
+                fmt_time(&finished_at),
+                outcome.as_str(),
+                counts.provincial_rows as i64,
+                counts.provincial_changed as i64,
+                counts.lookups as i64,
+                counts.lookup_errors as i64,
+                counts.opened as i64,
+                counts.reopened as i64,
+                counts.resolved as i64,
+                serde_json::to_string(&counts.problems).unwrap_or_else(|_| "[]".into()),
+                error,
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Runs left `running` by a process that died are closed as failed.
+    pub fn close_abandoned_runs(&self, now: LocalTime) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE sync_run SET outcome = 'failed', finished_at = ?1,
+                error = 'interrupted: the process stopped before the run finished'
+             WHERE outcome = 'running'",
+            params![fmt_time(&now)],
+        )?)
+    }
+
+    // ----- provincial side ----------------------------------------------------------------------
+
+    pub fn watermark(&self, source: &str) -> Result<Option<LocalTime>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM watermark WHERE source = ?1",
+                params![source],
+                |r| r.get::<_, String>(0),
+            )
+            .optional()?
+            .and_then(|s| parse_stored_time(&s)))
+    }
+
+    /// Stores one page of provincial rows (with their PII-free raw JSON) in one transaction,
+    /// appending history for every real change; moves the watermark of `source` to
+    /// `watermark` in the same transaction when given.
+    pub fn store_provincial_page(
+        &mut self,
+        run_id: i64,
+        source: &str,
+        observed_at: LocalTime,
+        rows: &[(ProvincialDossier, String)],
+        watermark: Option<LocalTime>,
+    ) -> Result<PageStats> {
+        let tx = self.conn.transaction()?;
+        let stats = store_rows(&tx, run_id, source, observed_at, rows)?;
+        if let Some(w) = watermark {
+            tx.execute(
+                "INSERT INTO watermark (source, value, run_id, updated_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (source) DO UPDATE SET value = excluded.value,
+                    run_id = excluded.run_id, updated_at = excluded.updated_at
+                 WHERE excluded.value > watermark.value",
+                params![source, fmt_time(&w), run_id, fmt_time(&observed_at)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(stats)
+    }
+
+    pub fn provincial_count(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM provincial_dossier", [], |r| {
+                r.get::<_, i64>(0)
+            })? as u64)
+    }
+
+    pub fn national_count(&self) -> Result<(u64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(sum(found = 1), 0), coalesce(sum(found = 0), 0) FROM national_dossier",
+            [],
+            |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// Every provincial dossier, in key order.
+    pub fn provincial_dossiers(&self) -> Result<Vec<ProvincialDossier>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT * FROM provincial_dossier ORDER BY dossier_id")?;
+        let rows = stmt.query_map([], provincial_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn provincial_by_code(&self, code: &str) -> Result<Option<ProvincialDossier>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM provincial_dossier WHERE code = ?1 OR local_code = ?1
+                 OR dossier_id = ?1 LIMIT 1",
+                params![code],
+                provincial_from_row,
+            )
+            .optional()?)
+    }
+
+    // ----- national side ----------------------------------------------------------------------
+
+    /// What the look-up planner needs of every dossier with a well-formed national code.
+    pub fn lookup_candidates(&self) -> Result<(Vec<Candidate>, Vec<String>)> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.dossier_id, p.code, p.status_code, p.received_at, p.due_at, p.last_changed,
+                    l.last_success_at, coalesce(l.lookups_since_change, 0),
+                    EXISTS (SELECT 1 FROM discrepancy d WHERE d.dossier_id = p.dossier_id
+                            AND d.state IN ('open', 'acknowledged')) AS open_disc
+             FROM provincial_dossier p LEFT JOIN lookup_state l ON l.dossier_id = p.dossier_id
+             ORDER BY p.dossier_id",
+        )?;
+        let mut cands = Vec::new();
+        let mut ids = Vec::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let code: String = r.get(1)?;
+            if !crate::model::is_well_formed_national_code(&code) {
+                continue;
+            }
+            ids.push(r.get::<_, String>(0)?);
+            cands.push(Candidate {
+                code,
+                status: status_of(r.get(2)?),
+                received_at: rt(r, "received_at")?,
+                due_at: rt(r, "due_at")?,
+                provincial_updated_at: rt(r, "last_changed")?.unwrap_or_default(),
+                last_lookup_at: rt(r, "last_success_at")?,
+                lookups_since_change: r.get::<_, i64>(7)? as u32,
+                has_open_discrepancy: r.get(8)?,
+            });
+        }
+        Ok((cands, ids))
+    }
+
+    /// Stores the results of a batch of look-ups in one transaction. `results` holds, per
+    /// dossier id and code, either the outcome with its raw reply, or the error.
+    pub fn store_lookups(&mut self, run_id: i64, results: &[LookupResult]) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for r in results {
+            store_lookup(&tx, run_id, r)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn national_by_code(&self, code: &str) -> Result<Option<StoredNational>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT * FROM national_dossier WHERE code = ?1",
+                params![code],
+                national_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Every stored national view, by code.
+    pub fn national_views(&self) -> Result<HashMap<String, StoredNational>> {
+        let mut stmt = self.conn.prepare_cached("SELECT * FROM national_dossier")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, String>("code")?, national_from_row(r)?))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
+    }
+
+    // ----- discrepancies ------------------------------------------------------------------------
+
+    /// Every stored discrepancy, grouped by dossier id.
+    pub fn existing_discrepancies(&self) -> Result<HashMap<String, Vec<Existing>>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, dossier_id, kind, state FROM discrepancy")?;
+        let mut out: HashMap<String, Vec<Existing>> = HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let kind: String = r.get(2)?;
+            let state: String = r.get(3)?;
+            let (Some(kind), Some(state)) = (Kind::parse(&kind), State::parse(&state)) else {
+                continue; // a kind from a newer version: leave it alone
+            };
+            out.entry(r.get(1)?).or_default().push(Existing {
+                id: r.get(0)?,
+                kind,
+                state,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Applies lifecycle actions in one transaction, recording an event for each state change.
+    pub fn apply_actions(
+        &mut self,
+        run_id: i64,
+        now: LocalTime,
+        actions: &[Action],
+    ) -> Result<Applied> {
+        let now_s = fmt_time(&now);
+        let tx = self.conn.transaction()?;
+        let mut applied = Applied::default();
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO discrepancy (dossier_id, dossier_code, kind, state, severity,
+                    score_impact, period, agency_code, agency_name, provincial_value,
+                    national_value, first_seen, last_seen, state_changed_at)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE discrepancy SET dossier_code = ?2, severity = ?3, score_impact = ?4,
+                    period = ?5, agency_code = ?6, agency_name = ?7, provincial_value = ?8,
+                    national_value = ?9, last_seen = ?10,
+                    state = CASE WHEN ?11 THEN 'open' ELSE state END,
+                    state_changed_at = CASE WHEN ?11 THEN ?10 ELSE state_changed_at END
+                 WHERE id = ?1",
+            )?;
+            let mut resolve = tx.prepare_cached(
+                "UPDATE discrepancy SET state = 'resolved', state_changed_at = ?2 WHERE id = ?1",
+            )?;
+            let mut event = tx.prepare_cached(
+                "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id)
+                 VALUES (?1, ?2, ?3, 'tthc-sync', NULL, ?4)",
+            )?;
+            for a in actions {
+                match a {
+                    Action::Open(f) => {
+                        insert.execute(params![
+                            f.dossier_id,
+                            f.dossier_code,
+                            f.kind.as_str(),
+                            f.severity.as_str(),
+                            f.score_impact,
+                            f.period,
+                            f.agency_code,
+                            f.agency_name,
+                            f.provincial,
+                            f.national,
+                            now_s
+                        ])?;
+                        let id = tx.last_insert_rowid();
+                        event.execute(params![id, now_s, "opened", run_id])?;
+                        log_event("opened", f);
+                        applied.opened += 1;
+                    }
+                    Action::Reopen { id, finding: f } | Action::Refresh { id, finding: f } => {
+                        let reopen = matches!(a, Action::Reopen { .. });
+                        update.execute(params![
+                            id,
+                            f.dossier_code,
+                            f.severity.as_str(),
+                            f.score_impact,
+                            f.period,
+                            f.agency_code,
+                            f.agency_name,
+                            f.provincial,
+                            f.national,
+                            now_s,
+                            reopen
+                        ])?;
+                        if reopen {
+                            event.execute(params![id, now_s, "reopened", run_id])?;
+                            log_event("reopened", f);
+                            applied.reopened += 1;
+                        } else {
+                            applied.refreshed += 1;
+                        }
+                    }
+                    Action::AutoResolve { id, kind } => {
+                        resolve.execute(params![id, now_s])?;
+                        event.execute(params![id, now_s, "auto_resolved", run_id])?;
+                        tracing::info!(target: "discrepancy", event = "resolved", id = *id,
+                            kind = kind.as_str(), "discrepancy resolved");
+                        applied.resolved += 1;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    pub fn discrepancies(&self, f: &DiscrepancyFilter) -> Result<Vec<DiscrepancyRow>> {
+        let mut sql = String::from(
+            "SELECT id, dossier_id, dossier_code, kind, state, severity, score_impact, period,
+                    agency_code, agency_name, provincial_value, national_value, first_seen,
+                    last_seen FROM discrepancy WHERE 1 = 1",
+        );
+        let mut args: Vec<String> = Vec::new();
+        if !f.states.is_empty() {
+            let marks: Vec<String> = f
+                .states
+                .iter()
+                .map(|s| {
+                    args.push(s.as_str().to_string());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+        }
+        if let Some(k) = f.kind {
+            args.push(k.as_str().to_string());
+            sql.push_str(&format!(" AND kind = ?{}", args.len()));
+        }
+        if let Some(a) = &f.agency {
+            args.push(a.clone());
+            sql.push_str(&format!(
+                " AND (agency_code = ?{n} OR agency_name = ?{n})",
+                n = args.len()
+            ));
+        }
+        sql.push_str(" ORDER BY score_impact DESC, CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, first_seen, id");
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(
+            rusqlite::params_from_iter(args.iter()),
+            discrepancy_from_row,
+        )?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    pub fn discrepancy(&self, id: i64) -> Result<Option<DiscrepancyRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, dossier_id, dossier_code, kind, state, severity, score_impact, period,
+                    agency_code, agency_name, provincial_value, national_value, first_seen,
+                    last_seen FROM discrepancy WHERE id = ?1",
+                params![id],
+                discrepancy_from_row,
+            )
+            .optional()?)
+    }
+
+    pub fn discrepancy_events(&self, id: i64) -> Result<Vec<EventRow>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT at, event, actor, note, run_id FROM discrepancy_event
+             WHERE discrepancy_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![id], |r| {
+            Ok(EventRow {
+                at: r.get(0)?,
+                event: r.get(1)?,
+                actor: r.get(2)?,
+                note: r.get(3)?,
+                run_id: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// A manual acknowledge or resolve by a staff member, with why.
+    pub fn set_discrepancy_state(
+        &mut self,
+        id: i64,
+        to: State,
+        by: &str,
+        note: &str,
+        now: LocalTime,
+    ) -> Result<()> {
+        if by.trim().is_empty() {
+            return Err(StoreError::Invalid(
+                "--by must name who made the change".into(),
+            ));
+        }
+        let tx = self.conn.transaction()?;
+        let state: Option<String> = tx
+            .query_row(
+                "SELECT state FROM discrepancy WHERE id = ?1",
+                params![id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(state) = state else {
+            return Err(StoreError::NotFound(format!("no discrepancy with id {id}")));
+        };
+        if state == to.as_str() {
+            return Err(StoreError::Invalid(format!(
+                "discrepancy {id} is already {state}"
+            )));
+        }
+        if to == State::Acknowledged && state == "resolved" {
+            return Err(StoreError::Invalid(format!(
+                "discrepancy {id} is resolved; it reopens by itself if the sync sees it again"
+            )));
+        }
+        let event = match to {
+            State::Acknowledged => "acknowledged",
+            State::Resolved => "resolved",
+            State::Open => return Err(StoreError::Invalid("cannot open by hand".into())),
+        };
+        let now_s = fmt_time(&now);
+        tx.execute(
+            "UPDATE discrepancy SET state = ?2, state_changed_at = ?3 WHERE id = ?1",
+            params![id, to.as_str(), now_s],
+        )?;
+        tx.execute(
+            "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+            params![id, now_s, event, by, note],
+        )?;
+        tx.commit()?;
+        tracing::info!(target: "discrepancy", event, id, "discrepancy changed by hand");
+        Ok(())
+    }
+
+    /// Open discrepancies counted by kind.
+    pub fn open_counts_by_kind(&self) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT kind, count(*) FROM discrepancy WHERE state IN ('open', 'acknowledged')
+             GROUP BY kind ORDER BY count(*) DESC, kind",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Agencies with the most open discrepancies.
+    pub fn open_counts_by_agency(&self, limit: usize) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT coalesce(agency_name, agency_code, '(không rõ)'), count(*) FROM discrepancy
+             WHERE state IN ('open', 'acknowledged')
+             GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?1",
+        )?;
+        let rows = stmt.query_map(params![limit as i64], |r| {
+            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// The last run's id, outcome and problems.
+    pub fn last_run(&self) -> Result<Option<(i64, String, Vec<String>)>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id, outcome, problems FROM sync_run ORDER BY id DESC LIMIT 1",
+                [],
+                |r| {
+                    let problems: String = r.get(2)?;
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        serde_json::from_str(&problems).unwrap_or_default(),
+                    ))
+                },
+            )
+            .optional()?)
+    }
+}
+
+/// One look-up's result, to store.
+#[derive(Clone, Debug)]
+pub struct LookupResult {
+    pub dossier_id: String,
+    pub code: String,
+    pub at: LocalTime,
+    /// `Ok((outcome, raw reply rows as JSON))` or `Err(reason)`.
+    pub result: std::result::Result<(LookupOutcome, String), String>,
+}
+
+fn log_event(event: &str, f: &Finding) {
+    tracing::info!(target: "discrepancy", event, dossier = %f.dossier_code, kind = f.kind.as_str(),
+        agency = f.agency_code.as_deref().unwrap_or(""), severity = f.severity.as_str(),
+        impact = f.score_impact, "discrepancy {event}");
+}
+
+fn store_rows(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    source: &str,
+    observed_at: LocalTime,
+    rows: &[(ProvincialDossier, String)],
+) -> Result<PageStats> {
+    let now = fmt_time(&observed_at);
+    let mut stats = PageStats::default();
+    let mut get_hash =
+        tx.prepare_cached("SELECT row_hash FROM provincial_dossier WHERE dossier_id = ?1")?;
+    let mut touch =
+        tx.prepare_cached("UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1")?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO provincial_dossier (dossier_id, code, national_code, local_code,
+            procedure_code, procedure_name, agency_code, agency_name, channel, status_code,
+            status_raw, status_label, received_at, due_at, finished_at, returned_at, has_due_date,
+            paused_since, supplement_requests, handler, updated_at, row_hash, raw_json, source,
+            first_seen, last_seen, last_changed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+            ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?21)
+         ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
+            national_code = excluded.national_code, local_code = excluded.local_code,
+            procedure_code = excluded.procedure_code, procedure_name = excluded.procedure_name,
+            agency_code = excluded.agency_code, agency_name = excluded.agency_name,
+            channel = excluded.channel, status_code = excluded.status_code,
+            status_raw = excluded.status_raw, status_label = excluded.status_label,
+            received_at = excluded.received_at, due_at = excluded.due_at,
+            finished_at = excluded.finished_at, returned_at = excluded.returned_at,
+            has_due_date = excluded.has_due_date, paused_since = excluded.paused_since,
+            supplement_requests = excluded.supplement_requests, handler = excluded.handler,
+            updated_at = excluded.updated_at, row_hash = excluded.row_hash,
+            raw_json = excluded.raw_json, source = excluded.source,
+            last_seen = excluded.last_seen, last_changed = excluded.updated_at",
+    )?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO provincial_history (dossier_id, observed_at, run_id, status_code, status_raw,
+            received_at, due_at, finished_at, returned_at, updated_at, row_hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut reset_lookups = tx
+        .prepare_cached("UPDATE lookup_state SET lookups_since_change = 0 WHERE dossier_id = ?1")?;
+    for (d, raw) in rows {
+        stats.rows += 1;
+        let old: Option<String> = get_hash
+            .query_row(params![d.local_id], |r| r.get(0))
+            .optional()?;
+        if old.as_deref() == Some(d.row_hash.as_str()) {
+            touch.execute(params![d.local_id, now])?;
+            continue;
+        }
+        if old.is_none() {
+            stats.new += 1;
+        } else {
+            stats.changed += 1;
+        }
+        let c = &d.core;
+        upsert.execute(params![
+            d.local_id,
+            d.key,
+            if c.code.is_empty() {
+                None
+            } else {
+                Some(&c.code)
+            },
+            d.local_code,
+            c.procedure_code,
+            d.procedure_name,
+            c.agency_code,
+            d.agency_name,
+            d.channel.as_str(),
+            c.status.map(|s| s.code()),
+            c.status_raw,
+            d.status_label,
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at),
+            d.has_due_date,
+            t(&d.paused_since),
+            d.supplement_requests,
+            d.handler,
+            fmt_time(&d.updated_at),
+            d.row_hash,
+            raw,
+            source,
+            now,
+        ])?;
+        history.execute(params![
+            d.local_id,
+            now,
+            run_id,
+            c.status.map(|s| s.code()),
+            c.status_raw,
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at),
+            fmt_time(&d.updated_at),
+            d.row_hash,
+        ])?;
+        reset_lookups.execute(params![d.local_id])?;
+    }
+    Ok(stats)
+}
+
+fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<()> {
+    let at = fmt_time(&r.at);
+    match &r.result {
+        Err(reason) => {
+            tx.execute(
+                "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome, last_error)
+                 VALUES (?1, ?2, ?3, 'error', ?4)
+                 ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
+                    last_attempt_at = excluded.last_attempt_at, last_outcome = 'error',
+                    last_error = excluded.last_error",
+                params![r.dossier_id, r.code, at, reason],
+            )?;
+        }
+        Ok((outcome, raw)) => {
+            let (found, nd) = match outcome {
+                LookupOutcome::Found(nd) => (true, nd.clone()),
+                LookupOutcome::NotFound => (false, NationalDossier::default()),
+            };
+            let c = &nd.core;
+            let changed = tx.execute(
+                "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
+                    received_at, due_at, finished_at, returned_at, unit_code, unit_name,
+                    duplicate_rows, raw_json, first_seen, last_lookup_at, last_changed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?14)
+                 ON CONFLICT (code) DO UPDATE SET found = excluded.found,
+                    procedure_code = excluded.procedure_code, status_code = excluded.status_code,
+                    status_raw = excluded.status_raw, received_at = excluded.received_at,
+                    due_at = excluded.due_at, finished_at = excluded.finished_at,
+                    returned_at = excluded.returned_at, unit_code = excluded.unit_code,
+                    unit_name = excluded.unit_name, duplicate_rows = excluded.duplicate_rows,
+                    raw_json = excluded.raw_json, last_changed = excluded.last_changed
+                 WHERE (national_dossier.found, national_dossier.status_code,
+                        national_dossier.status_raw, national_dossier.received_at,
+                        national_dossier.due_at, national_dossier.finished_at,
+                        national_dossier.returned_at, national_dossier.unit_code)
+                   IS NOT (excluded.found, excluded.status_code, excluded.status_raw,
+                        excluded.received_at, excluded.due_at, excluded.finished_at,
+                        excluded.returned_at, excluded.unit_code)",
+                params![
+                    r.code,
+                    found,
+                    c.procedure_code,
+                    c.status.map(|s| s.code()),
+                    c.status_raw,
+                    t(&c.received_at),
+                    t(&c.due_at),
+                    t(&c.finished_at),
+                    t(&c.returned_at),
+                    c.agency_code,
+                    nd.unit_name,
+                    nd.duplicate_rows,
+                    raw,
+                    at
+                ],
+            )?;
+            tx.execute(
+                "UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1",
+                params![r.code, at],
+            )?;
+            if changed > 0 {
+                tx.execute(
+                    "INSERT INTO national_history (code, observed_at, run_id, found, status_code,
+                        status_raw, received_at, due_at, finished_at, returned_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    params![
+                        r.code,
+                        at,
+                        run_id,
+                        found,
+                        c.status.map(|s| s.code()),
+                        c.status_raw,
+                        t(&c.received_at),
+                        t(&c.due_at),
+                        t(&c.finished_at),
+                        t(&c.returned_at)
+                    ],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
+                    last_error, last_success_at, lookups_since_change)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?3, 1)
+                 ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
+                    last_attempt_at = excluded.last_attempt_at,
+                    last_outcome = excluded.last_outcome, last_error = NULL,
+                    last_success_at = excluded.last_success_at,
+                    lookups_since_change = lookup_state.lookups_since_change + 1",
+                params![
+                    r.dossier_id,
+                    r.code,
+                    at,
+                    if found { "found" } else { "not_found" }
+                ],
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
+    Ok(ProvincialDossier {
+        key: r.get("code")?,
+        core: DossierCore {
+            code: r
+                .get::<_, Option<String>>("national_code")?
+                .unwrap_or_default(),
+            procedure_code: r.get("procedure_code")?,
+            agency_code: r.get("agency_code")?,
+            status: status_of(r.get("status_code")?),
+            status_raw: r.get("status_raw")?,
+            received_at: rt(r, "received_at")?,
+            due_at: rt(r, "due_at")?,
+            finished_at: rt(r, "finished_at")?,
+            returned_at: rt(r, "returned_at")?,
+        },
+        local_id: r.get("dossier_id")?,
+        local_code: r.get("local_code")?,
+        procedure_name: r.get("procedure_name")?,
+        agency_name: r.get("agency_name")?,
+        channel: Channel::parse(&r.get::<_, String>("channel")?),
+        has_due_date: r.get("has_due_date")?,
+        status_label: r.get("status_label")?,
+        paused_since: rt(r, "paused_since")?,
+        supplement_requests: r.get("supplement_requests")?,
+        handler: r.get("handler")?,
+        updated_at: rt(r, "updated_at")?.unwrap_or_default(),
+        row_hash: r.get("row_hash")?,
+    })
+}
+
+fn national_from_row(r: &Row<'_>) -> rusqlite::Result<StoredNational> {
+    Ok(StoredNational {
+        found: r.get("found")?,
+        dossier: NationalDossier {
+            core: DossierCore {
+                code: r.get("code")?,
+                procedure_code: r.get("procedure_code")?,
+                agency_code: r.get("unit_code")?,
+                status: status_of(r.get("status_code")?),
+                status_raw: r
+                    .get::<_, Option<String>>("status_raw")?
+                    .unwrap_or_default(),
+                received_at: rt(r, "received_at")?,
+                due_at: rt(r, "due_at")?,
+                finished_at: rt(r, "finished_at")?,
+                returned_at: rt(r, "returned_at")?,
+            },
+            unit_name: r.get("unit_name")?,
+            duplicate_rows: r.get("duplicate_rows")?,
+        },
+        looked_up_at: rt(r, "last_lookup_at")?.unwrap_or_default(),
+    })
+}
+
+fn discrepancy_from_row(r: &Row<'_>) -> rusqlite::Result<DiscrepancyRow> {
+    Ok(DiscrepancyRow {
+        id: r.get(0)?,
+        dossier_id: r.get(1)?,
+        dossier_code: r.get(2)?,
+        kind: r.get(3)?,
+        state: r.get(4)?,
+        severity: r.get(5)?,
+        score_impact: r.get(6)?,
+        period: r.get(7)?,
+        agency_code: r.get(8)?,
+        agency_name: r.get(9)?,
+        provincial: r.get(10)?,
+        national: r.get(11)?,
+        first_seen: r.get(12)?,
+        last_seen: r.get(13)?,
+    })
+}

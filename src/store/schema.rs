@@ -1,0 +1,184 @@
+//! The schema, as append-only migrations. Other tools read this database: a released
+//! migration is never edited, only followed by a new one (documented in docs/schema.md).
+
+/// Migration `i` brings the database from `user_version = i` to `i + 1`.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the spine.
+    r#"
+CREATE TABLE provincial_dossier (
+    dossier_id          TEXT PRIMARY KEY,
+    code                TEXT NOT NULL,
+    national_code       TEXT,
+    local_code          TEXT NOT NULL,
+    procedure_code      TEXT,
+    procedure_name      TEXT,
+    agency_code         TEXT,
+    agency_name         TEXT,
+    channel             TEXT NOT NULL,
+    status_code         INTEGER,
+    status_raw          TEXT NOT NULL,
+    status_label        TEXT,
+    received_at         TEXT,
+    due_at              TEXT,
+    finished_at         TEXT,
+    returned_at         TEXT,
+    has_due_date        INTEGER NOT NULL,
+    paused_since        TEXT,
+    supplement_requests INTEGER,
+    handler             TEXT,
+    updated_at          TEXT NOT NULL,
+    row_hash            TEXT NOT NULL,
+    raw_json            TEXT NOT NULL,
+    source              TEXT NOT NULL,
+    first_seen          TEXT NOT NULL,
+    last_seen           TEXT NOT NULL,
+    last_changed        TEXT NOT NULL
+) STRICT;
+CREATE INDEX provincial_dossier_national_code ON provincial_dossier(national_code);
+CREATE INDEX provincial_dossier_agency ON provincial_dossier(agency_code);
+
+CREATE TABLE provincial_history (
+    id            INTEGER PRIMARY KEY,
+    dossier_id    TEXT NOT NULL,
+    observed_at   TEXT NOT NULL,
+    run_id        INTEGER,
+    status_code   INTEGER,
+    status_raw    TEXT NOT NULL,
+    received_at   TEXT,
+    due_at        TEXT,
+    finished_at   TEXT,
+    returned_at   TEXT,
+    updated_at    TEXT NOT NULL,
+    row_hash      TEXT NOT NULL
+) STRICT;
+CREATE INDEX provincial_history_dossier ON provincial_history(dossier_id, id);
+
+CREATE TABLE national_dossier (
+    code            TEXT PRIMARY KEY,
+    found           INTEGER NOT NULL,
+    procedure_code  TEXT,
+    status_code     INTEGER,
+    status_raw      TEXT,
+    received_at     TEXT,
+    due_at          TEXT,
+    finished_at     TEXT,
+    returned_at     TEXT,
+    unit_code       TEXT,
+    unit_name       TEXT,
+    duplicate_rows  INTEGER NOT NULL DEFAULT 0,
+    raw_json        TEXT,
+    first_seen      TEXT NOT NULL,
+    last_lookup_at  TEXT NOT NULL,
+    last_changed    TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE national_history (
+    id           INTEGER PRIMARY KEY,
+    code         TEXT NOT NULL,
+    observed_at  TEXT NOT NULL,
+    run_id       INTEGER,
+    found        INTEGER NOT NULL,
+    status_code  INTEGER,
+    status_raw   TEXT,
+    received_at  TEXT,
+    due_at       TEXT,
+    finished_at  TEXT,
+    returned_at  TEXT
+) STRICT;
+CREATE INDEX national_history_code ON national_history(code, id);
+
+CREATE TABLE lookup_state (
+    dossier_id            TEXT PRIMARY KEY,
+    code                  TEXT NOT NULL,
+    last_attempt_at       TEXT NOT NULL,
+    last_outcome          TEXT NOT NULL CHECK (last_outcome IN ('found', 'not_found', 'error')),
+    last_error            TEXT,
+    last_success_at       TEXT,
+    lookups_since_change  INTEGER NOT NULL DEFAULT 0
+) STRICT;
+
+CREATE TABLE sync_run (
+    id                  INTEGER PRIMARY KEY,
+    job                 TEXT NOT NULL,
+    started_at          TEXT NOT NULL,
+    finished_at         TEXT,
+    outcome             TEXT NOT NULL CHECK (outcome IN ('running', 'ok', 'partial', 'failed')),
+    provincial_rows     INTEGER NOT NULL DEFAULT 0,
+    provincial_changed  INTEGER NOT NULL DEFAULT 0,
+    lookups             INTEGER NOT NULL DEFAULT 0,
+    lookup_errors       INTEGER NOT NULL DEFAULT 0,
+    opened              INTEGER NOT NULL DEFAULT 0,
+    reopened            INTEGER NOT NULL DEFAULT 0,
+    resolved            INTEGER NOT NULL DEFAULT 0,
+    problems            TEXT NOT NULL DEFAULT '[]',
+    error               TEXT
+) STRICT;
+
+CREATE TABLE watermark (
+    source      TEXT PRIMARY KEY,
+    value       TEXT NOT NULL,
+    run_id      INTEGER,
+    updated_at  TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE discrepancy (
+    id                INTEGER PRIMARY KEY,
+    dossier_id        TEXT NOT NULL,
+    dossier_code      TEXT NOT NULL,
+    kind              TEXT NOT NULL,
+    state             TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    severity          TEXT NOT NULL,
+    score_impact      REAL NOT NULL DEFAULT 0,
+    period            TEXT,
+    agency_code       TEXT,
+    agency_name       TEXT,
+    provincial_value  TEXT NOT NULL,
+    national_value    TEXT NOT NULL,
+    first_seen        TEXT NOT NULL,
+    last_seen         TEXT NOT NULL,
+    state_changed_at  TEXT NOT NULL,
+    UNIQUE (dossier_id, kind)
+) STRICT;
+CREATE INDEX discrepancy_state ON discrepancy(state, kind);
+
+CREATE TABLE discrepancy_event (
+    id              INTEGER PRIMARY KEY,
+    discrepancy_id  INTEGER NOT NULL REFERENCES discrepancy(id),
+    at              TEXT NOT NULL,
+    event           TEXT NOT NULL CHECK (event IN ('opened', 'acknowledged', 'resolved', 'auto_resolved', 'reopened')),
+    actor           TEXT NOT NULL,
+    note            TEXT,
+    run_id          INTEGER
+) STRICT;
+CREATE INDEX discrepancy_event_discrepancy ON discrepancy_event(discrepancy_id, id);
+
+CREATE VIEW v_open_discrepancies AS
+SELECT d.id, d.dossier_code, d.kind, d.state, d.severity, d.score_impact, d.period,
+       d.agency_code, d.agency_name, d.provincial_value, d.national_value,
+       d.first_seen, d.last_seen
+FROM discrepancy d
+WHERE d.state IN ('open', 'acknowledged');
+
+CREATE VIEW v_overdue_provincial AS
+SELECT p.code AS dossier_code, p.agency_code, p.agency_name, p.procedure_code, p.status_code,
+       p.received_at, p.due_at, p.finished_at,
+       CASE WHEN p.finished_at IS NOT NULL THEN 'late' ELSE 'in_process_overdue' END AS category
+FROM provincial_dossier p
+WHERE p.due_at IS NOT NULL
+  AND p.status_code IS NOT NULL AND p.status_code NOT IN (1, 3)
+  AND ((p.finished_at IS NOT NULL AND p.finished_at > p.due_at)
+       OR (p.finished_at IS NULL AND p.status_code NOT IN (7, 8, 9, 10)
+           AND p.due_at < strftime('%Y-%m-%d %H:%M:%S', 'now', '+7 hours')));
+
+CREATE VIEW v_overdue_national AS
+SELECT n.code AS dossier_code, n.unit_code, n.unit_name, n.procedure_code, n.status_code,
+       n.received_at, n.due_at, n.finished_at,
+       CASE WHEN n.finished_at IS NOT NULL THEN 'late' ELSE 'in_process_overdue' END AS category
+FROM national_dossier n
+WHERE n.found = 1 AND n.due_at IS NOT NULL
+  AND (n.status_code IS NULL OR n.status_code NOT IN (1, 3))
+  AND ((n.finished_at IS NOT NULL AND n.finished_at > n.due_at)
+       OR (n.finished_at IS NULL AND (n.status_code IS NULL OR n.status_code NOT IN (7, 8, 9, 10))
+           AND n.due_at < strftime('%Y-%m-%d %H:%M:%S', 'now', '+7 hours')));
+"#,
+];
