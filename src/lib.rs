@@ -7,3 +7,4 @@ pub mod calendar;
 pub mod http;
 pub mod model;
 pub mod plan;
+pub mod timeliness;
