@@ -3,13 +3,17 @@
 //!
 //! See ARCHITECTURE.md for the map.
 
+pub mod calendar;
 pub mod config;
+pub mod daemon;
 pub mod http;
 pub mod lifecycle;
 pub mod model;
 pub mod plan;
 pub mod reconcile;
+pub mod report;
 pub mod sim;
 pub mod source;
 pub mod store;
 pub mod sync;
+pub mod timeliness;

@@ -1,0 +1,869 @@
+//! The working-day calendar of state offices (domain.md §4): pure, no clock, no I/O except the
+//! explicit [`Calendar::load_dir`].
+//!
+//! - A day is a working day unless it is a Saturday or Sunday (and not a make-up Saturday,
+//!   *làm bù*) or a day off listed in that year's holiday file.
+//! - Holidays live in one TOML file per year (`config/holidays/<year>.toml`, format in the
+//!   README there), never in code. A date in a year with no file is an error
+//!   ([`CalendarError::YearNotCovered`]); the calendar never guesses.
+//! - Working time is office-hours time ([`OfficeHours`], default 07:00–11:30 and 13:30–17:00,
+//!   i.e. an 8-hour working day) on working days.
+//!
+//! All times are [`LocalTime`] (wall clock in +07:00).
+
+use crate::model::LocalTime;
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Weekday};
+use serde::Deserialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+/// Why a calendar could not be built or could not answer. Every message names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum CalendarError {
+    #[error(
+        "no holiday calendar for year {year}: add a holiday file for {year} \
+         (config/holidays/{year}.toml) with the days off announced for that year; \
+         a missing year is never assumed"
+    )]
+    YearNotCovered { year: i32 },
+    #[error("cannot read holiday file {}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("no holiday files (*.toml) in directory {}", dir.display())]
+    NoYearFiles { dir: PathBuf },
+    #[error("holiday file {file}: {message}")]
+    Parse { file: String, message: String },
+    #[error("holiday file {file}: {field} entry {value:?} is not an ISO date (YYYY-MM-DD)")]
+    BadDate {
+        file: String,
+        field: &'static str,
+        value: String,
+    },
+    #[error("holiday file {file}: {field} date {date} is not in year {year} declared by the file")]
+    WrongYear {
+        file: String,
+        field: &'static str,
+        date: NaiveDate,
+        year: i32,
+    },
+    #[error("holiday file {file}: make-up working day {date} is a {weekday}, not a Saturday")]
+    MakeUpNotSaturday {
+        file: String,
+        date: NaiveDate,
+        weekday: Weekday,
+    },
+    #[error("holiday file {file}: {date} is listed both in days_off and in make_up_working_days")]
+    OffAndMakeUp { file: String, date: NaiveDate },
+    #[error("holiday year {year} is defined twice: in {first} and in {second}")]
+    DuplicateYear {
+        year: i32,
+        first: String,
+        second: String,
+    },
+    #[error("office hours: {0}")]
+    BadOfficeHours(String),
+    #[error("date arithmetic out of range near {0}")]
+    OutOfRange(NaiveDate),
+}
+
+/// The on-disk shape of one year's holiday file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct YearFile {
+    year: i32,
+    /// Where the days were announced (documentation only).
+    #[allow(dead_code)]
+    #[serde(default)]
+    source: Option<String>,
+    days_off: Vec<String>,
+    #[serde(default)]
+    make_up_working_days: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct YearDays {
+    file: String,
+    days_off: BTreeSet<NaiveDate>,
+    make_up: BTreeSet<NaiveDate>,
+}
+
+/// Office hours of a working day: sorted, non-overlapping `[start, end)` intervals.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OfficeHours {
+    intervals: Vec<(NaiveTime, NaiveTime)>,
+}
+
+impl Default for OfficeHours {
+    /// 07:00–11:30 and 13:30–17:00.
+    fn default() -> Self {
+        let t = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("valid time");
+        OfficeHours {
+            intervals: vec![(t(7, 0), t(11, 30)), (t(13, 30), t(17, 0))],
+        }
+    }
+}
+
+impl OfficeHours {
+    /// Builds office hours from intervals given in order; each must have start < end and begin
+    /// at or after the previous one's end.
+    pub fn new(intervals: Vec<(NaiveTime, NaiveTime)>) -> Result<Self, CalendarError> {
+        if intervals.is_empty() {
+            return Err(CalendarError::BadOfficeHours(
+                "at least one (start, end) interval is needed".into(),
+            ));
+        }
+        for (i, &(s, e)) in intervals.iter().enumerate() {
+            if s >= e {
+                return Err(CalendarError::BadOfficeHours(format!(
+                    "interval {s}–{e} ends before it starts"
+                )));
+            }
+            if let Some(&(_, prev_end)) = i.checked_sub(1).and_then(|j| intervals.get(j)) {
+                if s < prev_end {
+                    return Err(CalendarError::BadOfficeHours(format!(
+                        "interval {s}–{e} overlaps or precedes the previous one ending at {prev_end}"
+                    )));
+                }
+            }
+        }
+        Ok(OfficeHours { intervals })
+    }
+
+    pub fn intervals(&self) -> &[(NaiveTime, NaiveTime)] {
+        &self.intervals
+    }
+
+    /// Start of the first interval.
+    pub fn opening(&self) -> NaiveTime {
+        self.intervals[0].0
+    }
+
+    /// End of the last interval.
+    pub fn closing(&self) -> NaiveTime {
+        self.intervals[self.intervals.len() - 1].1
+    }
+
+    /// Office time in one working day (8 h by default).
+    pub fn day_length(&self) -> Duration {
+        self.intervals
+            .iter()
+            .fold(Duration::zero(), |acc, &(s, e)| acc + (e - s))
+    }
+}
+
+/// Working days and office hours. Cheap to clone; build once and share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Calendar {
+    years: BTreeMap<i32, YearDays>,
+    hours: OfficeHours,
+}
+
+const BUILTIN_FILES: [(&str, &str); 3] = [
+    (
+        "config/holidays/2024.toml",
+        include_str!("../config/holidays/2024.toml"),
+    ),
+    (
+        "config/holidays/2025.toml",
+        include_str!("../config/holidays/2025.toml"),
+    ),
+    (
+        "config/holidays/2026.toml",
+        include_str!("../config/holidays/2026.toml"),
+    ),
+];
+
+fn parse_dates(
+    file: &str,
+    field: &'static str,
+    year: i32,
+    values: &[String],
+) -> Result<BTreeSet<NaiveDate>, CalendarError> {
+    values
+        .iter()
+        .map(|v| {
+            let date = NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| {
+                CalendarError::BadDate {
+                    file: file.to_string(),
+                    field,
+                    value: v.clone(),
+                }
+            })?;
+            if date.year() != year {
+                return Err(CalendarError::WrongYear {
+                    file: file.to_string(),
+                    field,
+                    date,
+                    year,
+                });
+            }
+            Ok(date)
+        })
+        .collect()
+}
+
+fn parse_year_file(file: &str, text: &str) -> Result<(i32, YearDays), CalendarError> {
+    let raw: YearFile = toml::from_str(text).map_err(|e| CalendarError::Parse {
+        file: file.to_string(),
+        message: e.to_string(),
+    })?;
+    let days_off = parse_dates(file, "days_off", raw.year, &raw.days_off)?;
+    let make_up = parse_dates(
+        file,
+        "make_up_working_days",
+        raw.year,
+        &raw.make_up_working_days,
+    )?;
+    for &date in &make_up {
+        if date.weekday() != Weekday::Sat {
+            return Err(CalendarError::MakeUpNotSaturday {
+                file: file.to_string(),
+                date,
+                weekday: date.weekday(),
+            });
+        }
+        if days_off.contains(&date) {
+            return Err(CalendarError::OffAndMakeUp {
+                file: file.to_string(),
+                date,
+            });
+        }
+    }
+    Ok((
+        raw.year,
+        YearDays {
+            file: file.to_string(),
+            days_off,
+            make_up,
+        },
+    ))
+}
+
+fn next_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    d.succ_opt().ok_or(CalendarError::OutOfRange(d))
+}
+
+fn prev_day(d: NaiveDate) -> Result<NaiveDate, CalendarError> {
+    d.pred_opt().ok_or(CalendarError::OutOfRange(d))
+}
+
+impl Calendar {
+    /// Builds a calendar from `(file name, TOML text)` pairs, one per year. The file name is
+    /// only used in error messages. Default office hours.
+    pub fn from_year_files(files: &[(&str, &str)]) -> Result<Calendar, CalendarError> {
+        let mut years: BTreeMap<i32, YearDays> = BTreeMap::new();
+        for &(file, text) in files {
+            let (year, days) = parse_year_file(file, text)?;
+            if let Some(first) = years.get(&year) {
+                return Err(CalendarError::DuplicateYear {
+                    year,
+                    first: first.file.clone(),
+                    second: file.to_string(),
+                });
+            }
+            years.insert(year, days);
+        }
+        Ok(Calendar {
+            years,
+            hours: OfficeHours::default(),
+        })
+    }
+
+    /// Reads every `*.toml` file of `dir` (in name order) as one year's holiday file.
+    pub fn load_dir(dir: impl AsRef<Path>) -> Result<Calendar, CalendarError> {
+        let dir = dir.as_ref();
+        let io_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| CalendarError::Io { path, source }
+        };
+        let mut paths = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(io_err(dir))? {
+            let path = entry.map_err(io_err(dir))?.path();
+            if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+                paths.push(path);
+            }
+        }
+        if paths.is_empty() {
+            return Err(CalendarError::NoYearFiles {
+                dir: dir.to_path_buf(),
+            });
+        }
+        paths.sort();
+        let mut texts = Vec::with_capacity(paths.len());
+        for path in &paths {
+            let text = std::fs::read_to_string(path).map_err(io_err(path))?;
+            texts.push((path.display().to_string(), text));
+        }
+        let files: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        Calendar::from_year_files(&files)
+    }
+
+    /// The calendar shipped with the binary (2024–2026), default office hours.
+    pub fn builtin() -> Calendar {
+        Calendar::from_year_files(&BUILTIN_FILES)
+            .expect("the shipped holiday files are valid (checked by tests)")
+    }
+
+    /// Same calendar with other office hours.
+    pub fn with_office_hours(mut self, hours: OfficeHours) -> Calendar {
+        self.hours = hours;
+        self
+    }
+
+    pub fn office_hours(&self) -> &OfficeHours {
+        &self.hours
+    }
+
+    /// The years this calendar has a holiday file for, ascending.
+    pub fn covered_years(&self) -> Vec<i32> {
+        self.years.keys().copied().collect()
+    }
+
+    /// Saturdays and Sundays are off unless a make-up working day; listed days off are off.
+    pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, CalendarError> {
+        let year = date.year();
+        let days = self
+            .years
+            .get(&year)
+            .ok_or(CalendarError::YearNotCovered { year })?;
+        if days.make_up.contains(&date) {
+            return Ok(true);
+        }
+        if matches!(date.weekday(), Weekday::Sat | Weekday::Sun) {
+            return Ok(false);
+        }
+        Ok(!days.days_off.contains(&date))
+    }
+
+    /// The first working day strictly after `date`.
+    pub fn next_working_day(&self, date: NaiveDate) -> Result<NaiveDate, CalendarError> {
+        let mut d = next_day(date)?;
+        while !self.is_working_day(d)? {
+            d = next_day(d)?;
+        }
+        Ok(d)
+    }
+
+    /// Where the clock of a dossier received at `t` starts: `t` itself on a working day
+    /// between opening and closing (lunch break included); the same day's opening if before
+    /// opening; the next working day's opening if after closing or on a day off.
+    pub fn clock_start(&self, t: LocalTime) -> Result<LocalTime, CalendarError> {
+        let (date, time) = (t.date(), t.time());
+        if self.is_working_day(date)? {
+            if time < self.hours.opening() {
+                return Ok(date.and_time(self.hours.opening()));
+            }
+            if time <= self.hours.closing() {
+                return Ok(t);
+            }
+        }
+        Ok(self.next_working_day(date)?.and_time(self.hours.opening()))
+    }
+
+    /// Due time for a statutory time of `days` whole working days: the clock starts at
+    /// [`Calendar::clock_start`] (working day D, time T) and the result is time T on the
+    /// `days`-th working day after D. `days == 0` gives the clock start.
+    pub fn add_working_days(
+        &self,
+        start: LocalTime,
+        days: u32,
+    ) -> Result<LocalTime, CalendarError> {
+        let begin = self.clock_start(start)?;
+        let mut d = begin.date();
+        for _ in 0..days {
+            d = self.next_working_day(d)?;
+        }
+        Ok(d.and_time(begin.time()))
+    }
+
+    /// `start` moved forward by `hours` of office time (for procedures counted in hours or
+    /// half days: 4 h = half a working day).
+    pub fn add_working_hours(
+        &self,
+        start: LocalTime,
+        hours: u32,
+    ) -> Result<LocalTime, CalendarError> {
+        self.add_working_time(start, Duration::hours(i64::from(hours)))
+    }
+
+    /// `start` moved forward by `amount` of office time (backward if negative). The result
+    /// lies in office hours (an interval's end counts), unless `amount` is zero.
+    pub fn add_working_time(
+        &self,
+        start: LocalTime,
+        amount: Duration,
+    ) -> Result<LocalTime, CalendarError> {
+        if amount < Duration::zero() {
+            return self.sub_working_time(start, -amount);
+        }
+        if amount.is_zero() {
+            return Ok(start);
+        }
+        let mut remaining = amount;
+        let mut day = start.date();
+        let mut floor = Some(start);
+        loop {
+            if self.is_working_day(day)? {
+                for &(s, e) in self.hours.intervals() {
+                    let mut s = day.and_time(s);
+                    if let Some(f) = floor {
+                        s = s.max(f);
+                    }
+                    let e = day.and_time(e);
+                    if e <= s {
+                        continue;
+                    }
+                    let avail = e - s;
+                    if remaining <= avail {
+                        return Ok(s + remaining);
+                    }
+                    remaining -= avail;
+                }
+            }
+            day = next_day(day)?;
+            floor = None;
+        }
+    }
+
+    /// `end` moved backward by `amount` of office time (forward if negative).
+    pub fn sub_working_time(
+        &self,
+        end: LocalTime,
+        amount: Duration,
+    ) -> Result<LocalTime, CalendarError> {
+        if amount < Duration::zero() {
+            return self.add_working_time(end, -amount);
+        }
+        if amount.is_zero() {
+            return Ok(end);
+        }
+        let mut remaining = amount;
+        let mut day = end.date();
+        let mut ceiling = Some(end);
+        loop {
+            if self.is_working_day(day)? {
+                for &(s, e) in self.hours.intervals().iter().rev() {
+                    let s = day.and_time(s);
+                    let mut e = day.and_time(e);
+                    if let Some(c) = ceiling {
+                        e = e.min(c);
+                    }
+                    if e <= s {
+                        continue;
+                    }
+                    let avail = e - s;
+                    if remaining <= avail {
+                        return Ok(e - remaining);
+                    }
+                    remaining -= avail;
+                }
+            }
+            day = prev_day(day)?;
+            ceiling = None;
+        }
+    }
+
+    /// Office-hours time between two instants. Antisymmetric: negative when `b < a`.
+    /// Errors if any day in between lies in a year with no holiday file.
+    pub fn working_time_between(
+        &self,
+        a: LocalTime,
+        b: LocalTime,
+    ) -> Result<Duration, CalendarError> {
+        if b < a {
+            return Ok(-self.working_time_between(b, a)?);
+        }
+        let mut total = Duration::zero();
+        if a == b {
+            return Ok(total);
+        }
+        let mut day = a.date();
+        while day <= b.date() {
+            if self.is_working_day(day)? {
+                for &(s, e) in self.hours.intervals() {
+                    let s = day.and_time(s).max(a);
+                    let e = day.and_time(e).min(b);
+                    if e > s {
+                        total += e - s;
+                    }
+                }
+            }
+            day = next_day(day)?;
+        }
+        Ok(total)
+    }
+
+    /// [`Calendar::working_time_between`] in working days (divided by the office-day length).
+    pub fn working_days_between(&self, a: LocalTime, b: LocalTime) -> Result<f64, CalendarError> {
+        let t = self.working_time_between(a, b)?;
+        Ok(t.num_seconds() as f64 / self.hours.day_length().num_seconds() as f64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+    fn t(s: &str) -> LocalTime {
+        LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    #[test]
+    fn builtin_files_load() {
+        let cal = Calendar::builtin();
+        assert_eq!(cal.covered_years(), vec![2024, 2025, 2026]);
+        assert_eq!(cal.office_hours().day_length(), Duration::hours(8));
+    }
+
+    /// (date, working day?) — holidays, weekends, make-up Saturdays of every shipped year.
+    const WORKING_DAYS: &[(&str, bool)] = &[
+        ("2024-01-01", false),
+        ("2024-01-02", true),
+        ("2024-02-07", true),
+        ("2024-02-08", false),
+        ("2024-02-12", false),
+        ("2024-02-14", false),
+        ("2024-02-15", true),
+        ("2024-04-18", false),
+        ("2024-04-29", false),
+        ("2024-05-01", false),
+        ("2024-05-02", true),
+        ("2024-05-04", true),  // make-up Saturday
+        ("2024-05-11", false), // ordinary Saturday
+        ("2024-09-02", false),
+        ("2024-09-03", false),
+        ("2024-09-04", true),
+        ("2025-01-27", false),
+        ("2025-01-31", false),
+        ("2025-02-03", true),
+        ("2025-04-07", false),
+        ("2025-04-26", true), // make-up Saturday
+        ("2025-05-02", false),
+        ("2025-09-01", false),
+        ("2026-01-01", false),
+        ("2026-01-02", true),
+        ("2026-02-13", true),
+        ("2026-02-16", false),
+        ("2026-02-20", false),
+        ("2026-02-23", true),
+        ("2026-04-26", false), // Sunday (Giỗ Tổ, given back on 27/4)
+        ("2026-04-27", false),
+        ("2026-08-22", true), // make-up Saturday
+        ("2026-08-31", false),
+        ("2026-09-02", false),
+        ("2026-09-03", true),
+    ];
+
+    #[test]
+    fn working_days_table() {
+        let cal = Calendar::builtin();
+        for &(date, expected) in WORKING_DAYS {
+            assert_eq!(cal.is_working_day(d(date)).unwrap(), expected, "{date}");
+        }
+    }
+
+    #[test]
+    fn missing_year_is_an_error_not_a_guess() {
+        let cal = Calendar::builtin();
+        let err = cal.is_working_day(d("2027-01-04")).unwrap_err();
+        assert!(matches!(err, CalendarError::YearNotCovered { year: 2027 }));
+        assert!(err.to_string().contains("2027.toml"), "{err}");
+        assert!(matches!(
+            cal.is_working_day(d("2023-12-29")),
+            Err(CalendarError::YearNotCovered { year: 2023 })
+        ));
+        // Running off the end of the calendar.
+        assert!(matches!(
+            cal.add_working_days(t("2026-12-29 09:00"), 5),
+            Err(CalendarError::YearNotCovered { year: 2027 })
+        ));
+        assert!(matches!(
+            cal.working_time_between(t("2026-12-31 09:00"), t("2027-01-04 09:00")),
+            Err(CalendarError::YearNotCovered { year: 2027 })
+        ));
+    }
+
+    /// (name, start, working days, expected due)
+    const ADD_DAYS: &[(&str, &str, u32, &str)] = &[
+        ("same weekday", "2024-03-04 09:15", 3, "2024-03-07 09:15"),
+        ("over a weekend", "2024-03-07 14:00", 2, "2024-03-11 14:00"),
+        ("zero days", "2024-03-07 14:00", 0, "2024-03-07 14:00"),
+        (
+            "lunch break kept",
+            "2024-03-07 12:00",
+            1,
+            "2024-03-08 12:00",
+        ),
+        ("before opening", "2024-03-07 06:00", 1, "2024-03-08 07:00"),
+        ("after closing", "2024-03-07 18:00", 1, "2024-03-11 07:00"),
+        (
+            "received on Saturday",
+            "2024-03-09 10:00",
+            1,
+            "2024-03-12 07:00",
+        ),
+        ("Tết 2024", "2024-02-07 10:00", 1, "2024-02-15 10:00"),
+        ("Tết 2026", "2026-02-13 16:00", 2, "2026-02-24 16:00"),
+        (
+            "30/4 2024 with make-up Sat 4/5",
+            "2024-04-26 08:00",
+            2,
+            "2024-05-03 08:00",
+        ),
+        (
+            "onto make-up Sat 4/5 2024",
+            "2024-05-03 08:00",
+            1,
+            "2024-05-04 08:00",
+        ),
+        (
+            "make-up Sat 22/8 2026",
+            "2026-08-21 10:00",
+            2,
+            "2026-08-24 10:00",
+        ),
+        (
+            "2/9 2026 with 31/8 swap",
+            "2026-08-28 10:00",
+            1,
+            "2026-09-03 10:00",
+        ),
+        ("year boundary", "2024-12-31 10:00", 1, "2025-01-02 10:00"),
+        (
+            "Giỗ Tổ 2026 given back",
+            "2026-04-24 10:00",
+            1,
+            "2026-04-28 10:00",
+        ),
+    ];
+
+    #[test]
+    fn add_working_days_table() {
+        let cal = Calendar::builtin();
+        for &(name, start, n, due) in ADD_DAYS {
+            assert_eq!(cal.add_working_days(t(start), n).unwrap(), t(due), "{name}");
+        }
+    }
+
+    /// (name, a, b, working minutes)
+    const BETWEEN: &[(&str, &str, &str, i64)] = &[
+        ("one morning", "2024-03-04 07:00", "2024-03-04 11:30", 270),
+        ("across lunch", "2024-03-04 11:00", "2024-03-04 14:00", 60),
+        ("full day", "2024-03-04 00:00", "2024-03-05 00:00", 480),
+        ("weekend is zero", "2024-03-08 17:00", "2024-03-11 07:00", 0),
+        ("Fri to Mon", "2024-03-08 16:00", "2024-03-11 08:00", 120),
+        (
+            "Tết 2024 week",
+            "2024-02-07 00:00",
+            "2024-02-16 00:00",
+            2 * 480,
+        ),
+        (
+            "make-up Saturday",
+            "2024-05-04 00:00",
+            "2024-05-05 00:00",
+            480,
+        ),
+        ("holiday", "2025-04-07 00:00", "2025-04-08 00:00", 0),
+        ("reversed", "2024-03-04 11:30", "2024-03-04 07:00", -270),
+    ];
+
+    #[test]
+    fn working_time_table() {
+        let cal = Calendar::builtin();
+        for &(name, a, b, minutes) in BETWEEN {
+            let got = cal.working_time_between(t(a), t(b)).unwrap();
+            assert_eq!(got, Duration::minutes(minutes), "{name}");
+        }
+        let days = cal
+            .working_days_between(t("2024-03-04 07:00"), t("2024-03-05 11:00"))
+            .unwrap();
+        assert!((days - 1.5).abs() < 1e-9, "{days}");
+    }
+
+    #[test]
+    fn add_and_sub_working_time() {
+        let cal = Calendar::builtin();
+        let h = Duration::hours;
+        assert_eq!(
+            cal.add_working_hours(t("2024-03-04 10:00"), 4).unwrap(),
+            t("2024-03-04 16:00")
+        );
+        assert_eq!(
+            cal.add_working_time(t("2024-03-08 16:00"), h(2)).unwrap(),
+            t("2024-03-11 08:00")
+        );
+        assert_eq!(
+            cal.sub_working_time(t("2024-03-11 08:00"), h(2)).unwrap(),
+            t("2024-03-08 16:00")
+        );
+        assert_eq!(
+            cal.sub_working_time(t("2024-03-04 20:00"), Duration::minutes(30))
+                .unwrap(),
+            t("2024-03-04 16:30")
+        );
+        assert_eq!(
+            cal.add_working_time(t("2024-03-04 20:00"), Duration::zero())
+                .unwrap(),
+            t("2024-03-04 20:00")
+        );
+    }
+
+    #[test]
+    fn custom_office_hours() {
+        let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        let hours =
+            OfficeHours::new(vec![(hm(7, 30), hm(11, 30)), (hm(13, 0), hm(17, 0))]).unwrap();
+        let cal = Calendar::builtin().with_office_hours(hours);
+        assert_eq!(cal.office_hours().day_length(), Duration::hours(8));
+        assert_eq!(
+            cal.add_working_days(t("2024-03-07 07:00"), 1).unwrap(),
+            t("2024-03-08 07:30")
+        );
+        for bad in [
+            vec![],
+            vec![(hm(11, 0), hm(7, 0))],
+            vec![(hm(7, 0), hm(12, 0)), (hm(11, 0), hm(17, 0))],
+        ] {
+            assert!(matches!(
+                OfficeHours::new(bad),
+                Err(CalendarError::BadOfficeHours(_))
+            ));
+        }
+    }
+
+    /// (name, file text, expected error message fragment)
+    const BAD_FILES: &[(&str, &str, &str)] = &[
+        (
+            "wrong year",
+            "year = 2025\ndays_off = [\"2024-12-31\"]",
+            "2024-12-31 is not in year 2025",
+        ),
+        (
+            "make-up not Saturday",
+            "year = 2025\ndays_off = []\nmake_up_working_days = [\"2025-04-27\"]",
+            "2025-04-27 is a Sun, not a Saturday",
+        ),
+        (
+            "both off and make-up",
+            "year = 2025\ndays_off = [\"2025-04-26\"]\nmake_up_working_days = [\"2025-04-26\"]",
+            "2025-04-26 is listed both",
+        ),
+        (
+            "bad date",
+            "year = 2025\ndays_off = [\"2025-02-30\"]",
+            "days_off entry \"2025-02-30\" is not an ISO date",
+        ),
+        (
+            "unknown key",
+            "year = 2025\ndays_off = []\nholidays = []",
+            "holidays",
+        ),
+        ("missing year", "days_off = []", "year"),
+    ];
+
+    #[test]
+    fn bad_files_are_rejected_with_the_file_name() {
+        for &(name, text, fragment) in BAD_FILES {
+            let err = Calendar::from_year_files(&[("x/2025.toml", text)]).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains("x/2025.toml"), "{name}: {msg}");
+            assert!(msg.contains(fragment), "{name}: {msg}");
+        }
+        let a = "year = 2025\ndays_off = []";
+        let err = Calendar::from_year_files(&[("a.toml", a), ("b.toml", a)]).unwrap_err();
+        assert!(matches!(
+            err,
+            CalendarError::DuplicateYear { year: 2025, .. }
+        ));
+    }
+
+    #[test]
+    fn load_dir_reads_toml_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(matches!(
+            Calendar::load_dir(dir.path()),
+            Err(CalendarError::NoYearFiles { .. })
+        ));
+        std::fs::write(
+            dir.path().join("2025.toml"),
+            "year = 2025\ndays_off = [\"2025-01-01\"]",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.txt"), "ignored").unwrap();
+        let cal = Calendar::load_dir(dir.path()).unwrap();
+        assert_eq!(cal.covered_years(), vec![2025]);
+        assert!(!cal.is_working_day(d("2025-01-01")).unwrap());
+        std::fs::write(
+            dir.path().join("2026.toml"),
+            "year = 2026\ndays_off = [\"2025-01-01\"]",
+        )
+        .unwrap();
+        let msg = Calendar::load_dir(dir.path()).unwrap_err().to_string();
+        assert!(msg.contains("2026.toml"), "{msg}");
+        assert!(matches!(
+            Calendar::load_dir(dir.path().join("nope")),
+            Err(CalendarError::Io { .. })
+        ));
+    }
+
+    mod props {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Instants within the shipped years, minute resolution (2024-01-01 .. 2026-11-15).
+        fn instant() -> impl Strategy<Value = LocalTime> {
+            (0i64..(1050 * 24 * 60)).prop_map(|m| t("2024-01-01 00:00") + Duration::minutes(m))
+        }
+
+        proptest! {
+            #[test]
+            fn add_working_days_lands_on_a_later_working_day(start in instant(), n in 1u32..20) {
+                let cal = Calendar::builtin();
+                let due = cal.add_working_days(start, n).unwrap();
+                prop_assert!(cal.is_working_day(due.date()).unwrap());
+                prop_assert!(due > start);
+                // n whole working days of office time from the clock start.
+                let begin = cal.clock_start(start).unwrap();
+                prop_assert_eq!(
+                    cal.working_time_between(begin, due).unwrap(),
+                    cal.office_hours().day_length() * n as i32
+                );
+            }
+
+            #[test]
+            fn working_time_is_nonnegative_and_additive(a in instant(), b in instant(), c in instant()) {
+                let cal = Calendar::builtin();
+                let mut v = [a, b, c];
+                v.sort();
+                let [a, m, b] = v;
+                let ab = cal.working_time_between(a, b).unwrap();
+                prop_assert!(ab >= Duration::zero());
+                prop_assert_eq!(
+                    ab,
+                    cal.working_time_between(a, m).unwrap() + cal.working_time_between(m, b).unwrap()
+                );
+                prop_assert_eq!(cal.working_time_between(b, a).unwrap(), -ab);
+            }
+
+            #[test]
+            fn sub_undoes_add(start in instant(), minutes in 1i64..(20 * 480)) {
+                let cal = Calendar::builtin();
+                let amount = Duration::minutes(minutes);
+                let later = cal.add_working_time(start, amount).unwrap();
+                prop_assert_eq!(cal.working_time_between(start, later).unwrap(), amount);
+                let back = cal.sub_working_time(later, amount).unwrap();
+                prop_assert_eq!(cal.working_time_between(back, later).unwrap(), amount);
+            }
+        }
+    }
+}
