@@ -29,7 +29,11 @@ fn number(x: f64) -> String {
     if x.is_finite() {
         let s = format!("{x:.4}");
         let s = s.trim_end_matches('0').trim_end_matches('.');
-        if s == "-0" { "0".to_string() } else { s.to_string() }
+        if s == "-0" {
+            "0".to_string()
+        } else {
+            s.to_string()
+        }
     } else {
         String::new()
     }
@@ -73,41 +77,118 @@ pub(crate) fn render(r: &MonthlyReport) -> Vec<(&'static str, Vec<u8>)> {
 fn summary(r: &MonthlyReport) -> Vec<u8> {
     let mut s = Sheet::new(&["Mục", "Mã", "Chỉ tiêu", "Nguồn", "Giá trị"]);
     let mut put = |sec: &str, code: &str, label: &str, source: &str, value: String| {
-        s.row([sec.to_string(), text(code), text(label), source.to_string(), value]);
+        s.row([
+            sec.to_string(),
+            text(code),
+            text(label),
+            source.to_string(),
+            value,
+        ]);
     };
     let ym = r.month.iso();
     put("thong_tin", "province", "Tỉnh", "", text(&r.province));
     put("thong_tin", "month", "Tháng báo cáo", "", ym.clone());
-    put("thong_tin", "generated_at", "Thời điểm lập", "", fmt_time_vi(&r.generated_at));
-    for (source, f) in [("cong_dvcqg", &r.national_view), ("tinh", &r.provincial_view)] {
+    put(
+        "thong_tin",
+        "generated_at",
+        "Thời điểm lập",
+        "",
+        fmt_time_vi(&r.generated_at),
+    );
+    for (source, f) in [
+        ("cong_dvcqg", &r.national_view),
+        ("tinh", &r.provincial_view),
+    ] {
         for (code, label, v) in [
             ("counted", "Tổng số hồ sơ được tính", f.counted),
             ("early", "Trước hạn", f.early),
             ("on_time", "Đúng hạn", f.on_time),
             ("late", "Quá hạn", f.late),
-            ("in_process_in_time", "Đang xử lý trong hạn", f.in_process_in_time),
-            ("in_process_overdue", "Đang xử lý quá hạn", f.in_process_overdue),
+            (
+                "in_process_in_time",
+                "Đang xử lý trong hạn",
+                f.in_process_in_time,
+            ),
+            (
+                "in_process_overdue",
+                "Đang xử lý quá hạn",
+                f.in_process_overdue,
+            ),
         ] {
             put("tong_hop", code, label, source, v.to_string());
         }
-        put("tong_hop", "score", "Điểm tiến độ giải quyết (/20)", source, opt_number(f.score));
+        put(
+            "tong_hop",
+            "score",
+            "Điểm tiến độ giải quyết (/20)",
+            source,
+            opt_number(f.score),
+        );
     }
-    put("tong_hop", "published_score", "Điểm công bố trên Cổng DVCQG (/20)", "cong_bo", opt_number(r.published_score));
-    put("tong_hop", "national_average", "Điểm trung bình cả nước (/20)", "cong_bo", opt_number(r.national_average));
+    put(
+        "tong_hop",
+        "published_score",
+        "Điểm công bố trên Cổng DVCQG (/20)",
+        "cong_bo",
+        opt_number(r.published_score),
+    );
+    put(
+        "tong_hop",
+        "national_average",
+        "Điểm trung bình cả nước (/20)",
+        "cong_bo",
+        opt_number(r.national_average),
+    );
     if let Some(p) = &r.previous_month {
         let label = format!("Điểm tháng {} (/20)", r.month.previous());
-        put("thang_truoc", "score", &label, "cong_dvcqg", opt_number(p.score));
-        put("thang_truoc", "counted", "Tổng số hồ sơ được tính", "cong_dvcqg", p.counted.to_string());
+        put(
+            "thang_truoc",
+            "score",
+            &label,
+            "cong_dvcqg",
+            opt_number(p.score),
+        );
+        put(
+            "thang_truoc",
+            "counted",
+            "Tổng số hồ sơ được tính",
+            "cong_dvcqg",
+            p.counted.to_string(),
+        );
     }
     for g in &r.gap {
-        put("chenh_lech", &g.kind, kind_label_vi(&g.kind), "so_ho_so", g.dossiers.to_string());
-        put("chenh_lech", &g.kind, kind_label_vi(&g.kind), "diem", number(g.points));
+        put(
+            "chenh_lech",
+            &g.kind,
+            kind_label_vi(&g.kind),
+            "so_ho_so",
+            g.dossiers.to_string(),
+        );
+        put(
+            "chenh_lech",
+            &g.kind,
+            kind_label_vi(&g.kind),
+            "diem",
+            number(g.points),
+        );
     }
     for p in &r.history {
         let code = p.month.iso();
         let label = format!("Điểm tháng {}", p.month);
-        put("lich_su", &code, &label, "cong_dvcqg", opt_number(p.national_view));
-        put("lich_su", &code, &label, "tinh", opt_number(p.provincial_view));
+        put(
+            "lich_su",
+            &code,
+            &label,
+            "cong_dvcqg",
+            opt_number(p.national_view),
+        );
+        put(
+            "lich_su",
+            &code,
+            &label,
+            "tinh",
+            opt_number(p.provincial_view),
+        );
         put("lich_su", &code, &label, "cong_bo", opt_number(p.published));
     }
     s.0
@@ -125,7 +206,10 @@ fn appendix_1(r: &MonthlyReport) -> Vec<u8> {
         "Trạng thái trên Cổng DVCQG",
         "Số ngày làm việc quá hạn",
     ]);
-    let rows = r.appendix_1.iter().flat_map(|g| g.rows.iter().map(move |x| (g, x)));
+    let rows = r
+        .appendix_1
+        .iter()
+        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
     for (i, (g, x)) in rows.enumerate() {
         s.row([
             (i + 1).to_string(),
@@ -157,7 +241,10 @@ fn appendix_2(r: &MonthlyReport) -> Vec<u8> {
         "Số ngày làm việc quá hạn",
         "Cán bộ xử lý",
     ]);
-    let rows = r.appendix_2.iter().flat_map(|g| g.rows.iter().map(move |x| (g, x)));
+    let rows = r
+        .appendix_2
+        .iter()
+        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
     for (i, (g, x)) in rows.enumerate() {
         s.row([
             (i + 1).to_string(),

@@ -25,19 +25,24 @@ fn para(p: &Para) -> String {
         .map(|s| match s {
             Span::Text(x) => esc(x),
             Span::Bold(x) => format!("<strong>{}</strong>", esc(x)),
+            Span::Link(url) => format!("<a href=\"{0}\">{0}</a>", esc(url)),
         })
         .collect()
 }
 
-/// A cell: its (already escaped) HTML and whether it is a number (right-aligned).
-struct Cell(String, bool);
+/// A cell: its (already escaped) HTML and its class ("" text, "n" number, "d" date).
+struct Cell(String, &'static str);
 
 fn txt(s: &str) -> Cell {
-    Cell(esc(s), false)
+    Cell(esc(s), "")
 }
 
 fn num(s: &str) -> Cell {
-    Cell(esc(s), true)
+    Cell(esc(s), "n")
+}
+
+fn date(s: &str) -> Cell {
+    Cell(esc(s), "d")
 }
 
 fn table(o: &mut String, class: &str, headers: &[&str], rows: &[Vec<Cell>], foot: &[Vec<Cell>]) {
@@ -48,11 +53,11 @@ fn table(o: &mut String, class: &str, headers: &[&str], rows: &[Vec<Cell>], foot
     let _ = writeln!(o, "</tr></thead>\n<tbody>");
     let row = |o: &mut String, cells: &[Cell]| {
         o.push_str("<tr>");
-        for Cell(html, is_num) in cells {
-            if *is_num {
-                let _ = write!(o, "<td class=\"n\">{html}</td>");
-            } else {
+        for Cell(html, class) in cells {
+            if class.is_empty() {
                 let _ = write!(o, "<td>{html}</td>");
+            } else {
+                let _ = write!(o, "<td class=\"{class}\">{html}</td>");
             }
         }
         o.push_str("</tr>\n");
@@ -88,15 +93,17 @@ table { border-collapse: collapse; width: 100%; margin: .6em 0 1em; font-size: 1
 th, td { border: 1px solid var(--rule); padding: 3px 6px; vertical-align: top; }
 th { background: #eef2f6; font-weight: bold; text-align: center; }
 td.n { text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+td.d { white-space: nowrap; font-variant-numeric: tabular-nums; }
 tfoot td { font-weight: bold; background: #f7f7f7; }
 table.counts { width: auto; min-width: 60%; }
 code { font-family: "DejaVu Sans Mono", monospace; font-size: 9.5pt; color: #333; }
 figure.chart { margin: 1em 0; }
 figure.chart svg { width: 100%; max-width: 760px; height: auto; display: block; }
 figcaption { font-size: 11pt; color: #333; font-style: italic; }
-.appendix { break-before: page; page-break-before: always; }
+.appendix { break-before: page; page-break-before: always; page: wide; }
 .empty { font-style: italic; color: #444; }
 @page { size: A4; margin: 15mm 12mm; }
+@page wide { size: A4 landscape; margin: 12mm 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 12pt; }
   table { font-size: 9.5pt; }
@@ -124,7 +131,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     );
 
     // 1.
-    let _ = writeln!(o, "<section>\n<h2>{}</h2>\n<ul>", esc(&section_1_heading(r)));
+    let _ = writeln!(
+        o,
+        "<section>\n<h2>{}</h2>\n<ul>",
+        esc(&section_1_heading(r))
+    );
     for p in section_1_bullets(r) {
         let _ = writeln!(o, "<li>{}</li>", para(&p));
     }
@@ -132,7 +143,12 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     let rows: Vec<Vec<Cell>> = count_rows(r)
         .into_iter()
         .map(|(label, n, p)| {
-            vec![txt(label), num(&fmt_int_vi(n)), num(&fmt_int_vi(p)), num(&count_diff(n, p))]
+            vec![
+                txt(label),
+                num(&fmt_int_vi(n)),
+                num(&fmt_int_vi(p)),
+                num(&count_diff(n, p)),
+            ]
         })
         .collect();
     let foot = [
@@ -140,13 +156,18 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             txt("Tổng số hồ sơ được tính"),
             num(&fmt_int_vi(r.national_view.counted)),
             num(&fmt_int_vi(r.provincial_view.counted)),
-            num(&count_diff(r.national_view.counted, r.provincial_view.counted)),
+            num(&count_diff(
+                r.national_view.counted,
+                r.provincial_view.counted,
+            )),
         ],
         vec![
             txt("Điểm tiến độ giải quyết"),
             num(&fmt_score(r.national_view.score)),
             num(&fmt_score(r.provincial_view.score)),
-            num(&score_gap(r).map(|g| fmt_signed_vi(g, 2)).unwrap_or_else(|| "—".into())),
+            num(&score_gap(r)
+                .map(|g| fmt_signed_vi(g, 2))
+                .unwrap_or_else(|| "—".into())),
         ],
     ];
     table(o, "counts", &COUNT_HEADERS, &rows, &foot);
@@ -159,7 +180,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             .map(|g| {
                 vec![
                     txt(kind_label_vi(&g.kind)),
-                    Cell(format!("<code>{}</code>", esc(&g.kind)), false),
+                    Cell(format!("<code>{}</code>", esc(&g.kind)), ""),
                     num(&fmt_int_vi(g.dossiers)),
                     num(&fmt_signed_vi(g.points, 2)),
                 ]
@@ -179,7 +200,12 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             "gap",
             &GAP_HEADERS,
             &rows,
-            &[vec![txt("Cộng"), txt(""), num(&fmt_int_vi(n)), num(&fmt_signed_vi(pts, 2))]],
+            &[vec![
+                txt("Cộng"),
+                txt(""),
+                num(&fmt_int_vi(n)),
+                num(&fmt_signed_vi(pts, 2)),
+            ]],
         );
     }
     chart(o, r);
@@ -193,7 +219,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     o.push_str("</ul>\n</section>\n");
 
     // Phụ lục I.
-    let _ = writeln!(o, "<section class=\"appendix\">\n<h2>{}</h2>", esc(APPENDIX_1_TITLE));
+    let _ = writeln!(
+        o,
+        "<section class=\"appendix\">\n<h2>{}</h2>",
+        esc(APPENDIX_1_TITLE)
+    );
     let groups: Vec<_> = r.appendix_1.iter().filter(|g| !g.rows.is_empty()).collect();
     if groups.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
@@ -206,7 +236,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             .enumerate()
             .map(|(j, x)| {
                 let c = appendix_1_cells(j, x);
-                cells(&c, &[0, 6])
+                cells(&c, &[0, 6], &[3, 4])
             })
             .collect();
         table(o, "rows", &APPENDIX_1_HEADERS, &rows, &[]);
@@ -214,7 +244,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     o.push_str("</section>\n");
 
     // Phụ lục II.
-    let _ = writeln!(o, "<section class=\"appendix\">\n<h2>{}</h2>", esc(APPENDIX_2_TITLE));
+    let _ = writeln!(
+        o,
+        "<section class=\"appendix\">\n<h2>{}</h2>",
+        esc(APPENDIX_2_TITLE)
+    );
     let groups: Vec<_> = r.appendix_2.iter().filter(|g| !g.rows.is_empty()).collect();
     if groups.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
@@ -241,14 +275,18 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             .rows
             .iter()
             .enumerate()
-            .map(|(j, x)| cells(&appendix_2_cells(j, x), &[0, 7]))
+            .map(|(j, x)| cells(&appendix_2_cells(j, x), &[0, 7], &[3, 4, 5]))
             .collect();
         table(o, "rows", &APPENDIX_2_HEADERS, &rows, &[]);
     }
     o.push_str("</section>\n");
 
     // Phụ lục III.
-    let _ = writeln!(o, "<section class=\"appendix\">\n<h2>{}</h2>", esc(APPENDIX_3_TITLE));
+    let _ = writeln!(
+        o,
+        "<section class=\"appendix\">\n<h2>{}</h2>",
+        esc(APPENDIX_3_TITLE)
+    );
     if r.appendix_3.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
     } else {
@@ -262,7 +300,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
                     txt(&x.dossier_code),
                     txt(&x.agency_name),
                     txt(kind_label_vi(&x.kind)),
-                    Cell(format!("<code>{}</code>", esc(&x.kind)), false),
+                    Cell(format!("<code>{}</code>", esc(&x.kind)), ""),
                     txt(&x.provincial_value),
                     txt(&x.national_value),
                     num(&fmt_vi(x.points, 2)),
@@ -278,10 +316,18 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     out
 }
 
-fn cells(c: &[String], numeric: &[usize]) -> Vec<Cell> {
+fn cells(c: &[String], numeric: &[usize], dates: &[usize]) -> Vec<Cell> {
     c.iter()
         .enumerate()
-        .map(|(i, s)| if numeric.contains(&i) { num(s) } else { txt(s) })
+        .map(|(i, s)| {
+            if numeric.contains(&i) {
+                num(s)
+            } else if dates.contains(&i) {
+                date(s)
+            } else {
+                txt(s)
+            }
+        })
         .collect()
 }
 
@@ -330,7 +376,10 @@ fn f1(x: f64) -> String {
 fn chart(o: &mut String, r: &MonthlyReport) {
     o.push_str("<figure class=\"chart\">\n");
     if r.history.is_empty() {
-        let _ = writeln!(o, "<p class=\"empty\">Chưa có số liệu các tháng trước.</p>\n</figure>");
+        let _ = writeln!(
+            o,
+            "<p class=\"empty\">Chưa có số liệu các tháng trước.</p>\n</figure>"
+        );
         return;
     }
     let n = r.history.len();
@@ -344,8 +393,16 @@ fn chart(o: &mut String, r: &MonthlyReport) {
         }
     };
     let y_at = |v: f64| -> f64 { TOP + plot_h * (1.0 - v.clamp(0.0, 20.0) / 20.0) };
-    let first = r.history.first().map(|p| p.month.to_string()).unwrap_or_default();
-    let last = r.history.last().map(|p| p.month.to_string()).unwrap_or_default();
+    let first = r
+        .history
+        .first()
+        .map(|p| p.month.to_string())
+        .unwrap_or_default();
+    let last = r
+        .history
+        .last()
+        .map(|p| p.month.to_string())
+        .unwrap_or_default();
     let caption = format!(
         "Điểm tiến độ giải quyết (thang 20) các tháng {first}–{last}: Cổng DVCQG (tính lại), Hệ thống của tỉnh, điểm công bố"
     );
@@ -355,7 +412,10 @@ fn chart(o: &mut String, r: &MonthlyReport) {
         esc(&caption)
     );
     let _ = writeln!(o, "<title>{}</title>", esc(&caption));
-    let _ = writeln!(o, "<rect x=\"0\" y=\"0\" width=\"{W}\" height=\"{H}\" fill=\"#fff\"/>");
+    let _ = writeln!(
+        o,
+        "<rect x=\"0\" y=\"0\" width=\"{W}\" height=\"{H}\" fill=\"#fff\"/>"
+    );
 
     // Y axis: gridlines and labels 0..20.
     for v in [0.0, 5.0, 10.0, 15.0, 20.0] {
@@ -420,7 +480,10 @@ fn chart(o: &mut String, r: &MonthlyReport) {
 
     // Series: a line through consecutive known months (a gap breaks it), a dot per month.
     for s in &SERIES {
-        let dash = s.dash.map(|d| format!(" stroke-dasharray=\"{d}\"")).unwrap_or_default();
+        let dash = s
+            .dash
+            .map(|d| format!(" stroke-dasharray=\"{d}\""))
+            .unwrap_or_default();
         let mut run: Vec<String> = Vec::new();
         let mut runs: Vec<Vec<String>> = Vec::new();
         for (i, p) in r.history.iter().enumerate() {
@@ -430,7 +493,11 @@ fn chart(o: &mut String, r: &MonthlyReport) {
             }
         }
         runs.push(run);
-        let _ = writeln!(o, "<g class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\">", s.color);
+        let _ = writeln!(
+            o,
+            "<g class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\">",
+            s.color
+        );
         for run in runs.iter().filter(|r| r.len() > 1) {
             let _ = writeln!(o, "<polyline points=\"{}\"{dash}/>", run.join(" "));
         }
@@ -455,7 +522,10 @@ fn chart(o: &mut String, r: &MonthlyReport) {
     // Legend, above the plot.
     let mut x = LEFT;
     for s in &SERIES {
-        let dash = s.dash.map(|d| format!(" stroke-dasharray=\"{d}\"")).unwrap_or_default();
+        let dash = s
+            .dash
+            .map(|d| format!(" stroke-dasharray=\"{d}\""))
+            .unwrap_or_default();
         let _ = writeln!(
             o,
             "<line x1=\"{}\" y1=\"18\" x2=\"{}\" y2=\"18\" stroke=\"{}\" stroke-width=\"2.5\"{dash}/>",
@@ -463,7 +533,12 @@ fn chart(o: &mut String, r: &MonthlyReport) {
             f1(x + 26.0),
             s.color
         );
-        let _ = writeln!(o, "<circle cx=\"{}\" cy=\"18\" r=\"3\" fill=\"{}\"/>", f1(x + 13.0), s.color);
+        let _ = writeln!(
+            o,
+            "<circle cx=\"{}\" cy=\"18\" r=\"3\" fill=\"{}\"/>",
+            f1(x + 13.0),
+            s.color
+        );
         let _ = writeln!(
             o,
             "<text x=\"{}\" y=\"22\" fill=\"#111\">{}</text>",

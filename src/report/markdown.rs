@@ -24,11 +24,17 @@ fn para(p: &Para) -> String {
         .map(|s| match s {
             Span::Text(x) => esc(x),
             Span::Bold(x) => format!("**{}**", esc(x)),
+            Span::Link(url) => format!("<{url}>"),
         })
         .collect()
 }
 
-fn table<const N: usize>(out: &mut String, headers: &[&str; N], right: &[usize], rows: &[Vec<String>]) {
+fn table<const N: usize>(
+    out: &mut String,
+    headers: &[&str; N],
+    right: &[usize],
+    rows: &[Vec<String>],
+) {
     let cells: Vec<String> = headers.iter().map(|h| esc(h)).collect();
     let _ = writeln!(out, "| {} |", cells.join(" | "));
     let rule: Vec<&str> = (0..N)
@@ -61,13 +67,18 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         "**Tổng số hồ sơ được tính**".into(),
         format!("**{}**", fmt_int_vi(r.national_view.counted)),
         format!("**{}**", fmt_int_vi(r.provincial_view.counted)),
-        format!("**{}**", count_diff(r.national_view.counted, r.provincial_view.counted)),
+        format!(
+            "**{}**",
+            count_diff(r.national_view.counted, r.provincial_view.counted)
+        ),
     ]);
     rows.push(vec![
         "**Điểm tiến độ giải quyết**".into(),
         format!("**{}**", fmt_score(r.national_view.score)),
         format!("**{}**", fmt_score(r.provincial_view.score)),
-        score_gap(r).map(|g| fmt_signed_vi(g, 2)).unwrap_or_else(|| "—".into()),
+        score_gap(r)
+            .map(|g| fmt_signed_vi(g, 2))
+            .unwrap_or_else(|| "—".into()),
     ]);
     table(o, &COUNT_HEADERS, &[1, 2, 3], &rows);
 

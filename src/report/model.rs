@@ -25,9 +25,15 @@ impl YearMonth {
     /// The month before this one.
     pub fn previous(self) -> YearMonth {
         if self.month <= 1 {
-            YearMonth { year: self.year - 1, month: 12 }
+            YearMonth {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            YearMonth { year: self.year, month: self.month - 1 }
+            YearMonth {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 
@@ -43,7 +49,10 @@ impl YearMonth {
 
     /// The month containing `t`.
     pub fn of(t: &LocalTime) -> YearMonth {
-        YearMonth { year: t.year(), month: t.month() }
+        YearMonth {
+            year: t.year(),
+            month: t.month(),
+        }
     }
 
     /// First day of the month, when the month is valid.
@@ -272,15 +281,20 @@ impl MonthlyReport {
             (Some(18.8), Some(19.4), Some(18.8)),
             (Some(18.2), Some(19.3), Some(18.4)),
             (Some(18.6), Some(19.5), Some(18.6)),
-            (
-                national_view.score,
-                provincial_view.score,
-                Some(19.5),
-            ),
+            (national_view.score, provincial_view.score, Some(19.5)),
         ];
         for (n, p, pub_) in scores {
-            history.push(MonthPoint { month: m, national_view: n, provincial_view: p, published: pub_ });
-            m = if m.month == 12 { ym(m.year + 1, 1) } else { ym(m.year, m.month + 1) };
+            history.push(MonthPoint {
+                month: m,
+                national_view: n,
+                provincial_view: p,
+                published: pub_,
+            });
+            m = if m.month == 12 {
+                ym(m.year + 1, 1)
+            } else {
+                ym(m.year, m.month + 1)
+            };
         }
         MonthlyReport {
             province: "Điện Biên".to_string(),
@@ -290,7 +304,7 @@ impl MonthlyReport {
             provincial_view,
             published_score: Some(19.5),
             national_average: Some(17.5),
-            previous_month: Some(ScoreFigures::from_counts(280, 255, 38, 16, 1)),
+            previous_month: Some(ScoreFigures::from_counts(290, 250, 40, 18, 2)),
             gap: vec![
                 GapLine { kind: "closed_locally_open_nationally".into(), dossiers: 4, points: per_dossier * 4.0 },
                 GapLine { kind: "timeliness_mismatch".into(), dossiers: 1, points: per_dossier },

@@ -22,7 +22,9 @@ struct Styles {
 
 impl Styles {
     fn new() -> Styles {
-        let cell = XFormat::new().set_border(FormatBorder::Thin).set_align(FormatAlign::Top);
+        let cell = XFormat::new()
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Top);
         Styles {
             title: XFormat::new().set_bold().set_font_size(13),
             header: cell
@@ -57,7 +59,13 @@ fn headers(ws: &mut Worksheet, row: u32, hs: &[&str], st: &Styles) -> Result<(),
     Ok(())
 }
 
-fn opt_num(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>, f: &XFormat) -> Result<(), ReportError> {
+fn opt_num(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    v: Option<f64>,
+    f: &XFormat,
+) -> Result<(), ReportError> {
     match v.filter(|v| v.is_finite()) {
         Some(v) => ws.write_number_with_format(row, col, v, f)?,
         None => ws.write_blank(row, col, f)?,
@@ -65,7 +73,13 @@ fn opt_num(ws: &mut Worksheet, row: u32, col: u16, v: Option<f64>, f: &XFormat) 
     Ok(())
 }
 
-fn opt_date(ws: &mut Worksheet, row: u32, col: u16, t: &Option<LocalTime>, st: &Styles) -> Result<(), ReportError> {
+fn opt_date(
+    ws: &mut Worksheet,
+    row: u32,
+    col: u16,
+    t: &Option<LocalTime>,
+    st: &Styles,
+) -> Result<(), ReportError> {
     match t {
         Some(t) => ws.write_datetime_with_format(row, col, excel_time(t)?, &st.date)?,
         None => ws.write_blank(row, col, &st.date)?,
@@ -141,8 +155,14 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
     row += 2;
 
     for (label, v) in [
-        ("Điểm công bố trên Cổng DVCQG (/20)".to_string(), r.published_score),
-        ("Điểm trung bình cả nước (/20)".to_string(), r.national_average),
+        (
+            "Điểm công bố trên Cổng DVCQG (/20)".to_string(),
+            r.published_score,
+        ),
+        (
+            "Điểm trung bình cả nước (/20)".to_string(),
+            r.national_average,
+        ),
         (
             format!("Điểm tháng {} trên Cổng DVCQG (/20)", r.month.previous()),
             r.previous_headline_score(),
@@ -181,7 +201,17 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
 
     ws.write_string_with_format(row, 0, "Điểm 12 tháng gần nhất", &st.title)?;
     row += 1;
-    headers(ws, row, &["Tháng", "Cổng DVCQG (tính lại)", "Hệ thống của tỉnh", "Điểm công bố"], st)?;
+    headers(
+        ws,
+        row,
+        &[
+            "Tháng",
+            "Cổng DVCQG (tính lại)",
+            "Hệ thống của tỉnh",
+            "Điểm công bố",
+        ],
+        st,
+    )?;
     row += 1;
     for p in &r.history {
         ws.write_string_with_format(row, 0, p.month.to_string(), &st.text)?;
@@ -199,12 +229,24 @@ fn appendix_1(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), 
     headers(
         ws,
         2,
-        &["STT", "Cơ quan, đơn vị", "Mã hồ sơ", "Thủ tục hành chính", "Ngày tiếp nhận", "Hạn trả kết quả", "Trạng thái trên Cổng DVCQG", "Số ngày làm việc quá hạn"],
+        &[
+            "STT",
+            "Cơ quan, đơn vị",
+            "Mã hồ sơ",
+            "Thủ tục hành chính",
+            "Ngày tiếp nhận",
+            "Hạn trả kết quả",
+            "Trạng thái trên Cổng DVCQG",
+            "Số ngày làm việc quá hạn",
+        ],
         st,
     )?;
     ws.set_freeze_panes(3, 0)?;
     let mut row = 3;
-    let rows = r.appendix_1.iter().flat_map(|g| g.rows.iter().map(move |x| (g, x)));
+    let rows = r
+        .appendix_1
+        .iter()
+        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
     for (i, (g, x)) in rows.enumerate() {
         ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
         ws.write_string_with_format(row, 1, &g.agency_name, &st.text)?;
@@ -223,7 +265,10 @@ fn appendix_1(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), 
 }
 
 fn appendix_2(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), ReportError> {
-    widths(ws, &[6.0, 34.0, 28.0, 50.0, 17.0, 17.0, 17.0, 22.0, 12.0, 36.0])?;
+    widths(
+        ws,
+        &[6.0, 34.0, 28.0, 50.0, 17.0, 17.0, 17.0, 22.0, 12.0, 36.0],
+    )?;
     ws.write_string_with_format(0, 0, APPENDIX_2_TITLE, &st.title)?;
     headers(
         ws,
@@ -244,7 +289,10 @@ fn appendix_2(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), 
     )?;
     ws.set_freeze_panes(3, 0)?;
     let mut row = 3;
-    let rows = r.appendix_2.iter().flat_map(|g| g.rows.iter().map(move |x| (g, x)));
+    let rows = r
+        .appendix_2
+        .iter()
+        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
     for (i, (g, x)) in rows.enumerate() {
         ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
         ws.write_string_with_format(row, 1, &g.agency_name, &st.text)?;
