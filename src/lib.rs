@@ -3,6 +3,7 @@
 //!
 //! See ARCHITECTURE.md for the map.
 
+pub mod daemon;
 pub mod http;
 pub mod model;
 pub mod plan;

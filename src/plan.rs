@@ -50,9 +50,7 @@ pub fn plan(cands: &[Candidate], now: LocalTime, budget: Budget, s: &PlanSetting
         .enumerate()
         .filter_map(|(i, c)| {
             let terminal = c.status.is_some_and(Status::is_terminal);
-            let changed = c
-                .last_lookup_at
-                .is_none_or(|l| l < c.provincial_updated_at);
+            let changed = c.last_lookup_at.is_none_or(|l| l < c.provincial_updated_at);
             let tier = if changed && now - c.provincial_updated_at >= grace {
                 0
             } else if c.has_open_discrepancy {
