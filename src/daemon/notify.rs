@@ -309,8 +309,9 @@ mod tests {
 
     #[test]
     fn watchdog_env_parsing() {
-        // (WATCHDOG_USEC, WATCHDOG_PID, our pid, expected)
-        let cases: &[(Option<&str>, Option<&str>, u32, Option<u64>)] = &[
+        /// (WATCHDOG_USEC, WATCHDOG_PID, our pid, expected)
+        type Case = (Option<&'static str>, Option<&'static str>, u32, Option<u64>);
+        let cases: &[Case] = &[
             (None, None, 42, None),
             (Some("60000000"), None, 42, Some(60_000_000)),
             (Some("60000000"), Some("42"), 42, Some(60_000_000)),
