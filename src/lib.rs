@@ -6,6 +6,7 @@
 pub mod calendar;
 pub mod config;
 pub mod daemon;
+pub mod demo;
 pub mod http;
 pub mod lifecycle;
 pub mod model;

@@ -1,1 +1,368 @@
-fn main() {}
+//! The `tthc-sync` command: argument parsing and printing only; the work is in the library.
+
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand, ValueEnum};
+
+use tthc_sync::config::{self, Config};
+use tthc_sync::lifecycle::State;
+use tthc_sync::reconcile::Kind;
+use tthc_sync::sim::{Simulators, World, WorldParams};
+use tthc_sync::store::{DiscrepancyFilter, Store};
+use tthc_sync::sync::{self, Clients, Clock};
+
+use output::Format;
+
+#[derive(Parser)]
+#[command(
+    name = "tthc-sync",
+    version,
+    about = "Reconciles the province's one-stop dossier system with the National Public Service \
+             Portal (Cổng DVCQG) and reports what sync faults cost in the 766 score."
+)]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = config::DEFAULT_PATH)]
+    config: PathBuf,
+    /// Database to read, instead of the one the config names (for the review commands).
+    #[arg(long, global = true)]
+    database: Option<PathBuf>,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the demo: both simulators in-process, one sync cycle into a fresh database, and a
+    /// summary checked against the simulated world's ground truth.
+    Demo {
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, default_value_t = 5000)]
+        dossiers: usize,
+        /// Fraction of dossiers given a sync fault.
+        #[arg(long, default_value_t = 0.03)]
+        faults: f64,
+        /// Directory for the database, config and ground truth (default: a new temp dir).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Runs one sync cycle: pull, look up, reconcile.
+    Sync {
+        /// Run one cycle and exit (the daemon is `tthc-sync run`).
+        #[arg(long)]
+        once: bool,
+    },
+    /// Lists discrepancies, largest score impact first.
+    Discrepancies {
+        /// open, acknowledged or resolved (repeatable; default: open and acknowledged).
+        #[arg(long, value_parser = parse_state)]
+        state: Vec<State>,
+        /// A kind, e.g. missing_on_national.
+        #[arg(long, value_parser = parse_kind)]
+        kind: Option<Kind>,
+        /// Agency code or name.
+        #[arg(long)]
+        agency: Option<String>,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Shows, acknowledges or resolves one discrepancy.
+    Discrepancy {
+        #[command(subcommand)]
+        action: DiscrepancyAction,
+    },
+    /// Both views of one dossier side by side, with history and open discrepancies.
+    Dossier {
+        /// National code, local code or provincial id.
+        code: String,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Serves both portal simulators on loopback until stopped.
+    Simulate {
+        #[arg(long, default_value_t = 2024)]
+        seed: u64,
+        #[arg(long, default_value_t = 5000)]
+        dossiers: usize,
+        /// Fraction of dossiers given a sync fault.
+        #[arg(long, default_value_t = 0.03)]
+        faults: f64,
+        #[arg(long, default_value_t = 18080)]
+        national_port: u16,
+        #[arg(long, default_value_t = 18081)]
+        provincial_port: u16,
+        /// Directory for the ground truth and a config pointing at the simulators.
+        #[arg(long, default_value = "tthc-sync-sim")]
+        dir: PathBuf,
+    },
+    /// Loads and validates the config (exit 0), or says what to fix.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum DiscrepancyAction {
+    Show {
+        id: i64,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+    /// Marks it acknowledged (seen, being handled).
+    Ack {
+        id: i64,
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Marks it resolved by hand (it reopens if the sync sees it again).
+    Resolve {
+        id: i64,
+        #[arg(long)]
+        by: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+}
+
+fn parse_state(s: &str) -> Result<State, String> {
+    State::parse(s).ok_or_else(|| format!("`{s}`: use open, acknowledged or resolved"))
+}
+
+fn parse_kind(s: &str) -> Result<Kind, String> {
+    Kind::parse(s).ok_or_else(|| {
+        format!(
+            "`{s}` is not a kind; kinds: {}",
+            Kind::ALL.map(Kind::as_str).join(", ")
+        )
+    })
+}
+
+/// Logging: `TTHC_SYNC_LOG` (an env-filter, e.g. `info` or `discrepancy=info,http=debug`) or
+/// `default_level`.
+fn init_logging(format: LogFormat, default_level: &str) {
+    use tracing_subscriber::prelude::*;
+    use tracing_subscriber::EnvFilter;
+    let filter =
+        EnvFilter::try_from_env("TTHC_SYNC_LOG").unwrap_or_else(|_| EnvFilter::new(default_level));
+    let registry = tracing_subscriber::registry().with(filter);
+    // Under systemd, stderr goes to the journal anyway; prefer the native protocol for fields.
+    if std::env::var_os("JOURNAL_STREAM").is_some() {
+        if let Ok(layer) = tracing_journald::layer() {
+            registry.with(layer).init();
+            return;
+        }
+    }
+    match format {
+        LogFormat::Json => registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+        LogFormat::Text => registry
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init(),
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // Interactive commands print their own summary; the service logs every event.
+    let default_level = match cli.command {
+        Command::Demo { .. } | Command::Simulate { .. } => "warn",
+        _ => "info",
+    };
+    init_logging(cli.log_format, default_level);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Ok(Config::load(&cli.config)?)
+}
+
+/// The database for review commands: `--database`, else the config's.
+fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    let path = match &cli.database {
+        Some(p) => p.clone(),
+        None => load_config(cli)?.service.database,
+    };
+    if !path.exists() {
+        bail!(
+            "database {} does not exist (run `tthc-sync sync --once` first, or pass --database)",
+            path.display()
+        );
+    }
+    Ok(Store::open(&path)?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match &cli.command {
+        Command::Demo {
+            seed,
+            dossiers,
+            faults,
+            dir,
+        } => {
+            let dir = match dir {
+                Some(d) => d.clone(),
+                None => std::env::temp_dir().join(format!("tthc-sync-demo-{}", std::process::id())),
+            };
+            let summary = tthc_sync::demo::run(&tthc_sync::demo::DemoOptions {
+                seed: *seed,
+                dossiers: *dossiers,
+                fault_rate: *faults,
+                dir,
+            })
+            .await?;
+            output::print_demo(&summary);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Sync { once } => {
+            if !once {
+                bail!("`sync` runs one cycle: pass --once (the service is `tthc-sync run`)");
+            }
+            let cfg = load_config(&cli)?;
+            let clients = Clients::new(&cfg)?;
+            let mut store = Store::open(&cfg.service.database)?;
+            let clock: Clock = Arc::new(sync::local_now);
+            let report = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
+            output::print_run(&report);
+            Ok(match report.outcome {
+                tthc_sync::store::Outcome::Ok => ExitCode::SUCCESS,
+                tthc_sync::store::Outcome::Partial => ExitCode::from(2),
+                tthc_sync::store::Outcome::Failed => ExitCode::FAILURE,
+            })
+        }
+        Command::Discrepancies {
+            state,
+            kind,
+            agency,
+            format,
+        } => {
+            let store = open_store(&cli)?;
+            let states = if state.is_empty() {
+                vec![State::Open, State::Acknowledged]
+            } else {
+                state.clone()
+            };
+            let rows = store.discrepancies(&DiscrepancyFilter {
+                states,
+                kind: *kind,
+                agency: agency.clone(),
+            })?;
+            output::print_discrepancies(&rows, *format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Discrepancy { action } => {
+            let mut store = open_store(&cli)?;
+            match action {
+                DiscrepancyAction::Show { id, format } => {
+                    let d = store
+                        .discrepancy(*id)?
+                        .with_context(|| format!("no discrepancy with id {id}"))?;
+                    let events = store.discrepancy_events(*id)?;
+                    output::print_discrepancy(&d, &events, *format)?;
+                }
+                DiscrepancyAction::Ack { id, by, note } => {
+                    store.set_discrepancy_state(
+                        *id,
+                        State::Acknowledged,
+                        by,
+                        note,
+                        sync::local_now(),
+                    )?;
+                    println!("discrepancy {id} acknowledged by {by}");
+                }
+                DiscrepancyAction::Resolve { id, by, note } => {
+                    store.set_discrepancy_state(
+                        *id,
+                        State::Resolved,
+                        by,
+                        note,
+                        sync::local_now(),
+                    )?;
+                    println!("discrepancy {id} resolved by {by}");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Dossier { code, format } => {
+            let store = open_store(&cli)?;
+            output::print_dossier(&store, code, *format)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Simulate {
+            seed,
+            dossiers,
+            faults,
+            national_port,
+            provincial_port,
+            dir,
+        } => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
+            let world = World::generate(WorldParams::new(
+                *seed,
+                *dossiers,
+                *faults,
+                sync::local_now(),
+            ));
+            let truth = dir.join("ground-truth.json");
+            std::fs::write(&truth, serde_json::to_vec_pretty(&world.truth)?)?;
+            let sims = Simulators::start(world, *national_port, *provincial_port).await?;
+            let cfg = sims.config(dir, &dir.join("tthc-sync.db"))?;
+            let cfg_path = dir.join("tthc-sync.toml");
+            tthc_sync::demo::write_config(&cfg, &cfg_path)?;
+            println!("national portal simulator:   http://{}", sims.national_addr);
+            println!(
+                "provincial portal simulator: http://{} (profile igate)",
+                sims.provincial_addr
+            );
+            println!("ground truth: {}", truth.display());
+            println!("config:       {}", cfg_path.display());
+            println!("try: tthc-sync --config {} sync --once", cfg_path.display());
+            println!("Ctrl-C stops the simulators.");
+            tokio::signal::ctrl_c().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            let cfg = load_config(&cli)?;
+            cfg.provincial.password().resolve("provincial.password_*")?;
+            cfg.national.password().resolve("national.password_*")?;
+            println!("{}: ok", cli.config.display());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -349,7 +349,7 @@ impl World {
             })
             .collect();
         agencies.extend(COMMUNES.iter().map(|(code, name)| Agency {
-            code: format!("000.00.{}.H18", &code[1..]),
+            code: format!("{code}.H18"),
             name: (*name).to_string(),
             level: "xa".into(),
         }));

@@ -1,0 +1,173 @@
+//! The built-in demo: both simulators in-process on free loopback ports, one sync cycle into a
+//! fresh database, and a summary scored against the world's ground truth.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::sim::{Simulators, World, WorldParams};
+use crate::store::{DiscrepancyFilter, Store};
+use crate::sync::{self, Clients, Clock, CycleReport};
+
+#[derive(Clone, Debug)]
+pub struct DemoOptions {
+    pub seed: u64,
+    pub dossiers: usize,
+    pub fault_rate: f64,
+    /// Where the database, the config and the ground truth are written.
+    pub dir: PathBuf,
+}
+
+/// How the discrepancies found compare with the faults the world injected.
+#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+pub struct Score {
+    pub injected: usize,
+    pub found: usize,
+    /// Injected faults found with the right kind.
+    pub true_positives: usize,
+    /// Discrepancies with no injected fault behind them (or the wrong kind).
+    pub false_positives: Vec<(String, String)>,
+    /// Injected faults not found with their kind.
+    pub missed: Vec<(String, String)>,
+}
+
+impl Score {
+    pub fn precision(&self) -> f64 {
+        if self.found == 0 {
+            1.0
+        } else {
+            self.true_positives as f64 / self.found as f64
+        }
+    }
+    pub fn recall(&self) -> f64 {
+        if self.injected == 0 {
+            1.0
+        } else {
+            self.true_positives as f64 / self.injected as f64
+        }
+    }
+}
+
+/// Compares the open discrepancies in `store` with a world's ground truth, by (dossier id, kind).
+pub fn score_against_truth(store: &Store, world: &World) -> crate::store::Result<Score> {
+    let open = store.discrepancies(&DiscrepancyFilter {
+        states: vec![
+            crate::lifecycle::State::Open,
+            crate::lifecycle::State::Acknowledged,
+        ],
+        ..Default::default()
+    })?;
+    let found: BTreeSet<(String, String)> = open
+        .iter()
+        .map(|d| (d.dossier_id.clone(), d.kind.clone()))
+        .collect();
+    let truth: BTreeSet<(String, String)> = world
+        .truth
+        .iter()
+        .map(|t| (t.dossier_id.clone(), t.expected_kind.clone()))
+        .collect();
+    Ok(Score {
+        injected: truth.len(),
+        found: found.len(),
+        true_positives: found.intersection(&truth).count(),
+        false_positives: found.difference(&truth).cloned().collect(),
+        missed: truth.difference(&found).cloned().collect(),
+    })
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DemoSummary {
+    pub database: PathBuf,
+    pub config: PathBuf,
+    pub truth: PathBuf,
+    pub provincial_dossiers: u64,
+    pub national_found: u64,
+    pub national_not_found: u64,
+    pub run: CycleReport,
+    pub by_kind: Vec<(String, u64)>,
+    pub top_agencies: Vec<(String, u64)>,
+    pub score: Score,
+}
+
+/// Writes `cfg` as TOML so that the CLI can be pointed at the demo's database and simulators.
+pub fn write_config(cfg: &Config, path: &Path) -> std::io::Result<()> {
+    let p = &cfg.provincial;
+    let n = &cfg.national;
+    let text = format!(
+        "# Written by `tthc-sync demo`: points at simulators that stopped with the demo.\n\
+         [service]\ndatabase = {db:?}\nprovince_name = {prov:?}\n\n\
+         [provincial]\nprofile = {profile:?}\napi_url = {api:?}\nsso_url = {sso:?}\n\
+         username = {pu:?}\npassword_file = {ppw:?}\npage_size = {ps}\n\n\
+         [national]\nadapter_url = {nurl:?}\ndstcode = {dst:?}\nmadonvi = {mdv:?}\n\
+         username = {nu:?}\npassword_file = {npw:?}\nlookups_per_cycle = {lpc}\n",
+        db = cfg.service.database.display().to_string(),
+        prov = cfg.service.province_name,
+        profile = p.profile,
+        api = p.api_url,
+        sso = p.sso_url.clone().unwrap_or_default(),
+        pu = p.username,
+        ppw = p
+            .password_file
+            .as_ref()
+            .map(|x| x.display().to_string())
+            .unwrap_or_default(),
+        ps = p.page_size,
+        nurl = n.adapter_url,
+        dst = n.dstcode,
+        mdv = n.madonvi,
+        nu = n.username,
+        npw = n
+            .password_file
+            .as_ref()
+            .map(|x| x.display().to_string())
+            .unwrap_or_default(),
+        lpc = n.lookups_per_cycle,
+    );
+    std::fs::write(path, text)
+}
+
+/// Runs the demo end to end.
+pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
+    std::fs::create_dir_all(&opts.dir)?;
+    let db = opts.dir.join("tthc-sync.db");
+    for suffix in ["", "-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{suffix}", db.display()));
+        if p.exists() {
+            std::fs::remove_file(&p)?;
+        }
+    }
+    let now = sync::local_now();
+    let world = World::generate(WorldParams::new(
+        opts.seed,
+        opts.dossiers,
+        opts.fault_rate,
+        now,
+    ));
+    let truth_path = opts.dir.join("ground-truth.json");
+    std::fs::write(&truth_path, serde_json::to_vec_pretty(&world.truth)?)?;
+    let sims = Simulators::start(world, 0, 0).await?;
+    let cfg = sims.config(&opts.dir, &db)?;
+    let config_path = opts.dir.join("tthc-sync.toml");
+    write_config(&cfg, &config_path)?;
+    let clients = Clients::new(&cfg)?;
+    let mut store = Store::open(&db)?;
+    let clock: Clock = Arc::new(sync::local_now);
+    let run = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
+    let (national_found, national_not_found) = store.national_count()?;
+    let score = score_against_truth(&store, &sims.world)?;
+    Ok(DemoSummary {
+        database: db,
+        config: config_path,
+        truth: truth_path,
+        provincial_dossiers: store.provincial_count()?,
+        national_found,
+        national_not_found,
+        run,
+        by_kind: store.open_counts_by_kind()?,
+        top_agencies: store.open_counts_by_agency(5)?,
+        score,
+    })
+}

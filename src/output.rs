@@ -1,0 +1,374 @@
+//! Printing for the CLI: terminal tables with Vietnamese labels, JSON and CSV for tools.
+
+use std::fmt::Write as _;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use tthc_sync::demo::DemoSummary;
+use tthc_sync::model::{fmt_time, is_well_formed_national_code, LocalTime, Status};
+use tthc_sync::reconcile::Kind;
+use tthc_sync::store::{DiscrepancyFilter, DiscrepancyRow, EventRow, Store};
+use tthc_sync::sync::CycleReport;
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+fn width(s: &str) -> usize {
+    s.chars().count()
+}
+
+/// A plain text table, columns padded to their widest cell.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(width(c));
+        }
+    }
+    let mut out = String::new();
+    let line = |out: &mut String, cells: &[String]| {
+        let mut l = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i] - width(c);
+            if i + 1 == cells.len() {
+                l.push_str(c);
+            } else {
+                let _ = write!(l, "{c}{}  ", " ".repeat(pad));
+            }
+        }
+        out.push_str(l.trim_end());
+        out.push('\n');
+    };
+    line(
+        &mut out,
+        &headers.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    );
+    line(
+        &mut out,
+        &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>(),
+    );
+    for r in rows {
+        line(&mut out, r);
+    }
+    out
+}
+
+fn csv_cell(s: &str) -> String {
+    let s = if s.starts_with(['=', '+', '-', '@']) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    };
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    out.push_str(&headers.join(","));
+    out.push_str("\r\n");
+    for r in rows {
+        out.push_str(&r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
+        out.push_str("\r\n");
+    }
+    out
+}
+
+fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn kind_vi(kind: &str) -> String {
+    Kind::parse(kind)
+        .map(|k| k.label_vi().to_string())
+        .unwrap_or_else(|| kind.to_string())
+}
+
+fn state_vi(state: &str) -> &str {
+    match state {
+        "open" => "Mở",
+        "acknowledged" => "Đã ghi nhận",
+        "resolved" => "Đã xử lý",
+        other => other,
+    }
+}
+
+pub fn print_run(r: &CycleReport) {
+    let c = &r.counts;
+    println!(
+        "run {}: {} — provincial rows {} ({} new/changed), look-ups {} ({} failed), \
+         discrepancies opened {}, reopened {}, resolved {}",
+        r.run_id,
+        r.outcome.as_str(),
+        c.provincial_rows,
+        c.provincial_changed,
+        c.lookups,
+        c.lookup_errors,
+        c.opened,
+        c.reopened,
+        c.resolved
+    );
+    for p in &c.problems {
+        println!("  partial: {p}");
+    }
+}
+
+pub fn print_demo(s: &DemoSummary) {
+    println!("tthc-sync demo — Điện Biên, simulated portals on loopback\n");
+    print_run(&s.run);
+    println!();
+    println!(
+        "Hồ sơ tại tỉnh (provincial dossiers):      {}",
+        s.provincial_dossiers
+    );
+    println!(
+        "Hồ sơ trên Cổng DVCQG (national, found):    {}  (not found: {})",
+        s.national_found, s.national_not_found
+    );
+    println!();
+    println!("Sai lệch đang mở theo loại (open discrepancies by kind):");
+    let rows: Vec<Vec<String>> = s
+        .by_kind
+        .iter()
+        .map(|(k, n)| vec![k.clone(), kind_vi(k), n.to_string()])
+        .collect();
+    print!("{}", table(&["kind", "loại", "count"], &rows));
+    println!();
+    println!("Năm cơ quan nhiều sai lệch nhất (top five agencies):");
+    let rows: Vec<Vec<String>> = s
+        .top_agencies
+        .iter()
+        .map(|(a, n)| vec![a.clone(), n.to_string()])
+        .collect();
+    print!("{}", table(&["agency", "open"], &rows));
+    println!();
+    let sc = &s.score;
+    println!(
+        "Against the simulator's ground truth: {} faults injected, {} discrepancies open, \
+         precision {:.1}%, recall {:.1}%",
+        sc.injected,
+        sc.found,
+        sc.precision() * 100.0,
+        sc.recall() * 100.0
+    );
+    println!();
+    println!("database:     {}", s.database.display());
+    println!("config:       {}", s.config.display());
+    println!("ground truth: {}", s.truth.display());
+    println!(
+        "next: tthc-sync --database {} discrepancies",
+        s.database.display()
+    );
+}
+
+fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
+    vec![
+        d.id.to_string(),
+        d.dossier_code.clone(),
+        d.kind.clone(),
+        state_vi(&d.state).to_string(),
+        d.severity.clone(),
+        format!("{:.4}", d.score_impact),
+        d.agency_name
+            .clone()
+            .or(d.agency_code.clone())
+            .unwrap_or_default(),
+        d.provincial.clone(),
+        d.national.clone(),
+        d.first_seen.clone(),
+    ]
+}
+
+const DISCREPANCY_HEADERS: &[&str] = &[
+    "id",
+    "dossier_code",
+    "kind",
+    "trạng thái",
+    "severity",
+    "impact",
+    "cơ quan",
+    "tại tỉnh",
+    "trên Cổng",
+    "first_seen",
+];
+
+pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::Result<()> {
+    match format {
+        Format::Json => json(&rows),
+        Format::Csv => {
+            let headers = [
+                "id",
+                "dossier_code",
+                "kind",
+                "state",
+                "severity",
+                "score_impact",
+                "agency",
+                "provincial",
+                "national",
+                "first_seen",
+            ];
+            let mut cells: Vec<Vec<String>> = rows.iter().map(discrepancy_cells).collect();
+            for (c, r) in cells.iter_mut().zip(rows) {
+                c[3] = r.state.clone();
+            }
+            print!("{}", csv(&headers, &cells));
+            Ok(())
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows.iter().map(discrepancy_cells).collect();
+            print!("{}", table(DISCREPANCY_HEADERS, &cells));
+            println!("{} discrepancies", rows.len());
+            Ok(())
+        }
+    }
+}
+
+pub fn print_discrepancy(
+    d: &DiscrepancyRow,
+    events: &[EventRow],
+    format: Format,
+) -> anyhow::Result<()> {
+    if format != Format::Table {
+        return json(&serde_json::json!({"discrepancy": d, "events": events}));
+    }
+    println!("Sai lệch #{} — {} ({})", d.id, kind_vi(&d.kind), d.kind);
+    println!("  hồ sơ:        {}", d.dossier_code);
+    println!(
+        "  cơ quan:      {}",
+        d.agency_name
+            .clone()
+            .or(d.agency_code.clone())
+            .unwrap_or_default()
+    );
+    println!("  trạng thái:   {} ({})", state_vi(&d.state), d.state);
+    println!("  mức độ:       {}", d.severity);
+    println!(
+        "  ảnh hưởng:    {:+.4} điểm ({})",
+        d.score_impact,
+        d.period.clone().unwrap_or_default()
+    );
+    println!("  tại tỉnh:     {}", d.provincial);
+    println!("  trên Cổng:    {}", d.national);
+    println!("  first/last:   {} / {}", d.first_seen, d.last_seen);
+    println!("  lịch sử (events):");
+    for e in events {
+        println!(
+            "    {}  {:<13} {}{}",
+            e.at,
+            e.event,
+            e.actor,
+            e.note
+                .as_deref()
+                .filter(|n| !n.is_empty())
+                .map(|n| format!(" — {n}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}
+
+fn opt_time(t: Option<LocalTime>) -> String {
+    t.map(|t| fmt_time(&t)).unwrap_or_default()
+}
+
+fn opt_status(s: Option<Status>, raw: &str) -> String {
+    match s {
+        Some(s) => s.to_string(),
+        None => format!("? {raw}"),
+    }
+}
+
+pub fn print_dossier(store: &Store, code: &str, format: Format) -> anyhow::Result<()> {
+    let Some(p) = store.provincial_by_code(code)? else {
+        anyhow::bail!("no dossier `{code}` in the provincial view");
+    };
+    let national = if is_well_formed_national_code(&p.core.code) {
+        store.national_by_code(&p.core.code)?
+    } else {
+        None
+    };
+    let discrepancies: Vec<DiscrepancyRow> = store
+        .discrepancies(&DiscrepancyFilter::default())?
+        .into_iter()
+        .filter(|d| d.dossier_id == p.local_id)
+        .collect();
+    if format != Format::Table {
+        return json(&serde_json::json!({
+            "provincial": p,
+            "national": national.as_ref().map(|n| serde_json::json!({
+                "found": n.found, "looked_up_at": fmt_time(&n.looked_up_at), "dossier": n.dossier })),
+            "discrepancies": discrepancies,
+        }));
+    }
+    println!(
+        "Hồ sơ {} (mã tại tỉnh {}, id {})",
+        p.key, p.local_code, p.local_id
+    );
+    println!(
+        "  {} — {}",
+        p.procedure_name.clone().unwrap_or_default(),
+        p.agency_name.clone().unwrap_or_default()
+    );
+    let n = national
+        .as_ref()
+        .filter(|n| n.found)
+        .map(|n| &n.dossier.core);
+    let rows = vec![
+        vec![
+            "Trạng thái".into(),
+            opt_status(p.core.status, &p.core.status_raw),
+            n.map(|c| opt_status(c.status, &c.status_raw))
+                .unwrap_or_default(),
+        ],
+        vec![
+            "Ngày tiếp nhận".into(),
+            opt_time(p.core.received_at),
+            n.map(|c| opt_time(c.received_at)).unwrap_or_default(),
+        ],
+        vec![
+            "Hạn trả".into(),
+            opt_time(p.core.due_at),
+            n.map(|c| opt_time(c.due_at)).unwrap_or_default(),
+        ],
+        vec![
+            "Kết thúc xử lý".into(),
+            opt_time(p.core.finished_at),
+            n.map(|c| opt_time(c.finished_at)).unwrap_or_default(),
+        ],
+        vec![
+            "Trả kết quả".into(),
+            opt_time(p.core.returned_at),
+            n.map(|c| opt_time(c.returned_at)).unwrap_or_default(),
+        ],
+        vec![
+            "Cập nhật".into(),
+            fmt_time(&p.updated_at),
+            national
+                .as_ref()
+                .map(|n| format!("tra cứu {}", fmt_time(&n.looked_up_at)))
+                .unwrap_or_else(|| "chưa tra cứu".into()),
+        ],
+    ];
+    print!("{}", table(&["", "Tại tỉnh", "Trên Cổng DVCQG"], &rows));
+    if national.as_ref().is_some_and(|n| !n.found) {
+        println!("  Cổng DVCQG: không tìm thấy hồ sơ (tra cứu thành công, không có dòng nào)");
+    }
+    if discrepancies.is_empty() {
+        println!("Không có sai lệch đang mở.");
+    } else {
+        println!("Sai lệch:");
+        let cells: Vec<Vec<String>> = discrepancies.iter().map(discrepancy_cells).collect();
+        print!("{}", table(DISCREPANCY_HEADERS, &cells));
+    }
+    Ok(())
+}
