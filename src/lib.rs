@@ -13,6 +13,7 @@ pub mod model;
 pub mod plan;
 pub mod reconcile;
 pub mod report;
+pub mod scoring;
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -189,6 +189,16 @@ fn main() -> ExitCode {
         _ => "info",
     };
     init_logging(cli.log_format, default_level);
+    if matches!(
+        cli.command,
+        Command::Discrepancies { .. } | Command::Discrepancy { .. } | Command::Dossier { .. }
+    ) {
+        // Review output is often piped into `head` or `less`: end quietly when the reader goes.
+        // SAFETY: setting a signal disposition at start-up, before any thread is spawned.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -247,7 +257,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             })
             .await?;
             output::print_demo(&summary);
-            Ok(ExitCode::SUCCESS)
+            if summary.score.false_positives.is_empty() && summary.score.missed.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!(
+                    "error: the findings do not match the simulator's ground truth \
+                     (false positives {:?}, missed {:?})",
+                    summary.score.false_positives, summary.score.missed
+                );
+                Ok(ExitCode::from(3))
+            }
         }
         Command::Sync { once } => {
             if !once {

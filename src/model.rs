@@ -3,9 +3,10 @@
 //! Pure data, no I/O. Every timestamp is wall-clock time in Asia/Ho_Chi_Minh (UTC+07:00, no DST
 //! since 1975), held as a `NaiveDateTime`; parsers convert offsets to +07:00 before building one.
 
-use chrono::{FixedOffset, NaiveDateTime};
+use chrono::{Datelike, FixedOffset, NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::str::FromStr;
 
 /// Wall-clock time in Asia/Ho_Chi_Minh (+07:00).
 pub type LocalTime = NaiveDateTime;
@@ -252,6 +253,116 @@ pub fn is_well_formed_national_code(code: &str) -> bool {
         && date.bytes().all(|b| b.is_ascii_digit())
         && seq.len() >= 4
         && seq.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A calendar month. Displays as `08/2024`; parses from `2024-08`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct YearMonth {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl YearMonth {
+    /// The first instant of the month.
+    pub fn start(self) -> LocalTime {
+        self.first_day()
+            .expect("valid month")
+            .and_hms_opt(0, 0, 0)
+            .expect("valid time")
+    }
+
+    /// The last second of the month: the "period's end" of the on-time rule.
+    pub fn end(self) -> LocalTime {
+        self.next().start() - chrono::Duration::seconds(1)
+    }
+
+    /// The month after this one.
+    pub fn next(self) -> YearMonth {
+        if self.month >= 12 {
+            YearMonth {
+                year: self.year + 1,
+                month: 1,
+            }
+        } else {
+            YearMonth {
+                year: self.year,
+                month: self.month + 1,
+            }
+        }
+    }
+
+    /// `None` unless `month` is 1..=12.
+    pub fn new(year: i32, month: u32) -> Option<YearMonth> {
+        (1..=12)
+            .contains(&month)
+            .then_some(YearMonth { year, month })
+    }
+
+    /// The month before this one.
+    pub fn previous(self) -> YearMonth {
+        if self.month <= 1 {
+            YearMonth {
+                year: self.year - 1,
+                month: 12,
+            }
+        } else {
+            YearMonth {
+                year: self.year,
+                month: self.month - 1,
+            }
+        }
+    }
+
+    /// `2024-08`: the form used in file names and machine-readable output.
+    pub fn iso(self) -> String {
+        format!("{:04}-{:02}", self.year, self.month)
+    }
+
+    /// `08/24`: short label for chart axes.
+    pub fn short(self) -> String {
+        format!("{:02}/{:02}", self.month, self.year.rem_euclid(100))
+    }
+
+    /// The month containing `t`.
+    pub fn of(t: &LocalTime) -> YearMonth {
+        YearMonth {
+            year: t.year(),
+            month: t.month(),
+        }
+    }
+
+    /// First day of the month, when the month is valid.
+    pub fn first_day(self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1)
+    }
+}
+
+impl fmt::Display for YearMonth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}/{:04}", self.month, self.year)
+    }
+}
+
+/// Why a `YYYY-MM` string is not a month.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("không phải tháng hợp lệ (cần dạng YYYY-MM, ví dụ 2024-08): {0:?}")]
+pub struct YearMonthParseError(pub String);
+
+impl FromStr for YearMonth {
+    type Err = YearMonthParseError;
+    fn from_str(s: &str) -> Result<YearMonth, YearMonthParseError> {
+        let err = || YearMonthParseError(s.to_string());
+        let (y, m) = s.trim().split_once('-').ok_or_else(err)?;
+        if y.len() != 4 || !(1..=2).contains(&m.len()) {
+            return Err(err());
+        }
+        if !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+            return Err(err());
+        }
+        let year: i32 = y.parse().map_err(|_| err())?;
+        let month: u32 = m.parse().map_err(|_| err())?;
+        YearMonth::new(year, month).ok_or_else(err)
+    }
 }
 
 #[cfg(test)]

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{
     fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier, Status,
+    YearMonth,
 };
+use crate::timeliness::Verdict;
 
 /// The discrepancy vocabulary (domain.md §7). Stored as its `as_str()` form: other tools read it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -358,4 +360,54 @@ pub fn compare(
         );
     }
     (out, evaluated)
+}
+
+/// Adds the timeliness view to one dossier's findings (domain.md §2–§3): the score impact and
+/// its month go on the first pair finding (so a dossier's impact is counted once), which
+/// becomes critical when correcting the portal would gain points; and when the verdicts
+/// differ with no other finding to explain it, a `timeliness_mismatch` is added.
+pub fn add_timeliness(
+    findings: &mut Vec<Finding>,
+    p: &ProvincialDossier,
+    evaluated: Evaluated,
+    provincial: Verdict,
+    national: Option<Verdict>,
+    month: YearMonth,
+    impact: f64,
+) {
+    if !evaluated.pair {
+        return;
+    }
+    if let Some(f) = findings.iter_mut().find(|f| !f.kind.is_provincial_only()) {
+        f.score_impact = impact;
+        f.period = Some(month.iso());
+        if impact > 0.0 {
+            f.severity = Severity::Critical;
+        }
+        return;
+    }
+    let Some(national) = national else {
+        return;
+    };
+    if provincial.is_counted()
+        && national.is_counted()
+        && provincial.is_good() != national.is_good()
+    {
+        findings.push(Finding {
+            dossier_id: p.local_id.clone(),
+            dossier_code: p.key.clone(),
+            kind: Kind::TimelinessMismatch,
+            severity: if impact > 0.0 {
+                Severity::Critical
+            } else {
+                Kind::TimelinessMismatch.base_severity()
+            },
+            score_impact: impact,
+            period: Some(month.iso()),
+            agency_code: p.core.agency_code.clone(),
+            agency_name: p.agency_name.clone(),
+            provincial: provincial.label_vi().to_string(),
+            national: national.label_vi().to_string(),
+        });
+    }
 }

@@ -10,11 +10,13 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::lifecycle;
 use crate::model::{is_well_formed_national_code, LocalTime};
 use crate::plan::{self, Budget, PlanSettings};
 use crate::reconcile::{self, NationalSide, Settings};
+use crate::scoring;
 use crate::source::national::NationalClient;
 use crate::source::profile::Profile;
 use crate::source::provincial::ProvincialClient;
@@ -92,6 +94,8 @@ pub async fn run_cycle(
     let started = clock();
     store.close_abandoned_runs(started)?;
     let run_id = store.begin_run("sync", started)?;
+    clients.provincial.http().begin_run();
+    clients.national.http().begin_run();
     tracing::info!(target: "sync", run_id, "sync run started");
     let mut counts = RunCounts::default();
     let result = async {
@@ -311,27 +315,56 @@ pub fn reconcile_all(
         sync_grace: chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes)),
         date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
     };
+    let cal = Calendar::builtin();
     let provincial = store.provincial_dossiers()?;
     let national = store.national_views()?;
     let existing = store.existing_discrepancies()?;
+    let tallies = scoring::month_tallies(&provincial, now, &cal);
+    let mut calendar_problem: Option<String> = None;
     let mut actions = Vec::new();
     for p in &provincial {
-        let side = match national.get(&p.core.code) {
-            Some(n) if is_well_formed_national_code(&p.core.code) => {
-                if n.found {
-                    NationalSide::Found {
-                        dossier: &n.dossier,
-                        at: n.looked_up_at,
+        let stored = national
+            .get(&p.core.code)
+            .filter(|_| is_well_formed_national_code(&p.core.code));
+        let side = match stored {
+            Some(n) if n.found => NationalSide::Found {
+                dossier: &n.dossier,
+                at: n.looked_up_at,
+            },
+            Some(n) => NationalSide::NotFound { at: n.looked_up_at },
+            None => NationalSide::NotLookedUp,
+        };
+        let (mut findings, evaluated) = reconcile::compare(p, &side, &settings);
+        if evaluated.pair {
+            let month = scoring::impact_month(p, now, &cal);
+            let end = scoring::period_end(month, now);
+            let verdicts = scoring::judge_provincial(p, end, &cal).and_then(|pj| {
+                let nj = match stored.filter(|n| n.found) {
+                    Some(n) => {
+                        Some(scoring::judge_national(&n.dossier.core, p, end, &cal)?.verdict)
                     }
-                } else {
-                    NationalSide::NotFound { at: n.looked_up_at }
+                    None => None,
+                };
+                Ok((pj.verdict, nj))
+            });
+            match verdicts {
+                Ok((pv, nv)) => {
+                    let tally = tallies.get(&month).copied().unwrap_or_default();
+                    let impact = scoring::impact(pv, nv, &tally);
+                    reconcile::add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
+                }
+                Err(e) => {
+                    calendar_problem.get_or_insert_with(|| e.to_string());
                 }
             }
-            _ => NationalSide::NotLookedUp,
-        };
-        let (findings, evaluated) = reconcile::compare(p, &side, &settings);
+        }
         let ex = existing.get(&p.local_id).map(Vec::as_slice).unwrap_or(&[]);
         actions.extend(lifecycle::decide(ex, findings, evaluated));
+    }
+    if let Some(e) = calendar_problem {
+        counts.problems.push(format!(
+            "timeliness not computed for some dossiers (score impacts left at 0): {e}"
+        ));
     }
     let applied = store.apply_actions(run_id, now, &actions)?;
     counts.opened += applied.opened;

@@ -51,7 +51,7 @@ pub struct HttpPolicy {
     /// Requests in flight at once per host (≥ 1).
     pub max_in_flight_per_host: u32,
     /// Consecutive failed attempts to a host after which the breaker opens; it stays open for
-    /// the client's life (one run) and every further call to the host fails fast.
+    /// the rest of the run and every further call to the host fails fast.
     pub breaker_threshold: u32,
     /// HTTP statuses that count as failed attempts for the breaker even though they are not
     /// retried (e.g. 403). Transport failures, non-JSON 2xx, 408, 429 and 5xx always count.
@@ -342,7 +342,7 @@ impl Shared {
 }
 
 /// A client under the policy. Cheap to clone; clones share the per-host rate limit, breaker
-/// and counters. Make one per run.
+/// and counters. A breaker stays open until [`HttpClient::begin_run`].
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -406,6 +406,17 @@ impl HttpClient {
                 .iter()
                 .map(|(k, h)| (k.clone(), h.lock().stats.clone()))
                 .collect(),
+        }
+    }
+
+    /// Starts a new run: closes every breaker (a breaker lasts for one run). Counters are
+    /// cumulative and kept.
+    pub fn begin_run(&self) {
+        let hosts = self.shared.hosts.lock().unwrap_or_else(|p| p.into_inner());
+        for h in hosts.values() {
+            let mut st = h.lock();
+            st.open = false;
+            st.consecutive_failures = 0;
         }
     }
 

@@ -2,92 +2,10 @@
 //! in the sibling modules turn it into files. Every timestamp is a [`LocalTime`] (+07:00).
 
 use crate::model::LocalTime;
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
-/// A calendar month. Displays as `08/2024`; parses from `2024-08`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct YearMonth {
-    pub year: i32,
-    pub month: u32,
-}
-
-impl YearMonth {
-    /// `None` unless `month` is 1..=12.
-    pub fn new(year: i32, month: u32) -> Option<YearMonth> {
-        (1..=12)
-            .contains(&month)
-            .then_some(YearMonth { year, month })
-    }
-
-    /// The month before this one.
-    pub fn previous(self) -> YearMonth {
-        if self.month <= 1 {
-            YearMonth {
-                year: self.year - 1,
-                month: 12,
-            }
-        } else {
-            YearMonth {
-                year: self.year,
-                month: self.month - 1,
-            }
-        }
-    }
-
-    /// `2024-08`: the form used in file names and machine-readable output.
-    pub fn iso(self) -> String {
-        format!("{:04}-{:02}", self.year, self.month)
-    }
-
-    /// `08/24`: short label for chart axes.
-    pub fn short(self) -> String {
-        format!("{:02}/{:02}", self.month, self.year.rem_euclid(100))
-    }
-
-    /// The month containing `t`.
-    pub fn of(t: &LocalTime) -> YearMonth {
-        YearMonth {
-            year: t.year(),
-            month: t.month(),
-        }
-    }
-
-    /// First day of the month, when the month is valid.
-    pub fn first_day(self) -> Option<NaiveDate> {
-        NaiveDate::from_ymd_opt(self.year, self.month, 1)
-    }
-}
-
-impl fmt::Display for YearMonth {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}/{:04}", self.month, self.year)
-    }
-}
-
-/// Why a `YYYY-MM` string is not a month.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("không phải tháng hợp lệ (cần dạng YYYY-MM, ví dụ 2024-08): {0:?}")]
-pub struct YearMonthParseError(pub String);
-
-impl FromStr for YearMonth {
-    type Err = YearMonthParseError;
-    fn from_str(s: &str) -> Result<YearMonth, YearMonthParseError> {
-        let err = || YearMonthParseError(s.to_string());
-        let (y, m) = s.trim().split_once('-').ok_or_else(err)?;
-        if y.len() != 4 || !(1..=2).contains(&m.len()) {
-            return Err(err());
-        }
-        if !y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
-            return Err(err());
-        }
-        let year: i32 = y.parse().map_err(|_| err())?;
-        let month: u32 = m.parse().map_err(|_| err())?;
-        YearMonth::new(year, month).ok_or_else(err)
-    }
-}
+pub use crate::model::{YearMonth, YearMonthParseError};
 
 /// One view (national or provincial) of one month, by the rule of domain.md §2–§3.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
