@@ -181,4 +181,37 @@ WHERE n.found = 1 AND n.due_at IS NOT NULL
        OR (n.finished_at IS NULL AND (n.status_code IS NULL OR n.status_code NOT IN (7, 8, 9, 10))
            AND n.due_at < strftime('%Y-%m-%d %H:%M:%S', 'now', '+7 hours')));
 "#,
+    // 2: published 766 scores and effective-dated agencies.
+    r#"
+CREATE TABLE published_score (
+    id            INTEGER PRIMARY KEY,
+    api           TEXT NOT NULL CHECK (api IN ('legacy', 'progress_tree')),
+    year          INTEGER NOT NULL,
+    month         INTEGER NOT NULL,
+    unit_key      TEXT NOT NULL,
+    unit_code     TEXT,
+    unit_name     TEXT,
+    total_received INTEGER,
+    total_on_time INTEGER,
+    total_overdue INTEGER,
+    total_completed INTEGER,
+    tdgq_score    REAL,
+    max_score     REAL,
+    total_score   REAL,
+    rank          INTEGER,
+    raw_json      TEXT NOT NULL,
+    fetched_at    TEXT NOT NULL,
+    UNIQUE (api, year, month, unit_key)
+) STRICT;
+
+CREATE TABLE agency (
+    code            TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    level           TEXT,
+    valid_from      TEXT NOT NULL,
+    valid_to        TEXT,
+    successor_code  TEXT,
+    PRIMARY KEY (code, valid_from)
+) STRICT;
+"#,
 ];
