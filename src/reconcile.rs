@@ -7,14 +7,17 @@
 //! finding (a status collapsed into 9 is `collapsed_status`, not also a finish-date mismatch;
 //! a timeliness difference is only reported when no other finding on the dossier explains it).
 
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::{Calendar, CalendarError};
 use crate::model::{
     fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier, Status,
     YearMonth,
 };
+use crate::scoring::{self, Tally};
 use crate::timeliness::Verdict;
 
 /// The discrepancy vocabulary (domain.md §7). Stored as its `as_str()` form: other tools read it.
@@ -409,5 +412,56 @@ pub fn add_timeliness(
             provincial: provincial.label_vi().to_string(),
             national: national.label_vi().to_string(),
         });
+    }
+}
+
+/// What [`assess`] needs besides the dossier: tolerances, the calendar, "now" and the
+/// provincial month tallies (the denominators of score impacts).
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub cal: &'a Calendar,
+    pub now: LocalTime,
+    pub tallies: &'a HashMap<YearMonth, Tally>,
+}
+
+/// One dossier's full assessment.
+#[derive(Debug)]
+pub struct Assessment {
+    pub findings: Vec<Finding>,
+    pub evaluated: Evaluated,
+    /// Timeliness could not be judged (a year with no holiday file): impacts left at 0.
+    pub calendar_error: Option<CalendarError>,
+}
+
+/// Compares one dossier's views ([`compare`]) and adds the timeliness view
+/// ([`add_timeliness`]): the whole of reconciliation for one dossier.
+pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<'_>) -> Assessment {
+    let (mut findings, evaluated) = compare(p, national, ctx.settings);
+    let mut calendar_error = None;
+    if evaluated.pair {
+        let month = scoring::impact_month(p, ctx.now, ctx.cal);
+        let end = scoring::period_end(month, ctx.now);
+        let verdicts = scoring::judge_provincial(p, end, ctx.cal).and_then(|pj| {
+            let nj = match national {
+                NationalSide::Found { dossier, .. } => {
+                    Some(scoring::judge_national(&dossier.core, p, end, ctx.cal)?.verdict)
+                }
+                _ => None,
+            };
+            Ok((pj.verdict, nj))
+        });
+        match verdicts {
+            Ok((pv, nv)) => {
+                let tally = ctx.tallies.get(&month).copied().unwrap_or_default();
+                let impact = scoring::impact(pv, nv, &tally);
+                add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
+            }
+            Err(e) => calendar_error = Some(e),
+        }
+    }
+    Assessment {
+        findings,
+        evaluated,
+        calendar_error,
     }
 }

@@ -52,7 +52,8 @@ pub fn judge_provincial(
 }
 
 /// The portal's verdict on its view `n` of the dossier `p`. The portal's look-up reply has no
-/// status time: when both sides agree on the status, the province's is used; pauses likewise.
+/// status time: the province's last change stands in for it (that is when the push was due);
+/// the province's pauses are used when both sides agree on the status.
 pub fn judge_national(
     n: &DossierCore,
     p: &ProvincialDossier,
@@ -68,7 +69,7 @@ pub fn judge_national(
     timeliness::judge(
         &TimelinessInput {
             core: n,
-            status_since: same_status.then_some(p.updated_at),
+            status_since: Some(p.updated_at),
             pauses: &pauses,
             supplement_requests: if same_status {
                 supplement_requests(p)

@@ -320,6 +320,12 @@ pub fn reconcile_all(
     let national = store.national_views()?;
     let existing = store.existing_discrepancies()?;
     let tallies = scoring::month_tallies(&provincial, now, &cal);
+    let ctx = reconcile::Context {
+        settings: &settings,
+        cal: &cal,
+        now,
+        tallies: &tallies,
+    };
     let mut calendar_problem: Option<String> = None;
     let mut actions = Vec::new();
     for p in &provincial {
@@ -334,30 +340,11 @@ pub fn reconcile_all(
             Some(n) => NationalSide::NotFound { at: n.looked_up_at },
             None => NationalSide::NotLookedUp,
         };
-        let (mut findings, evaluated) = reconcile::compare(p, &side, &settings);
-        if evaluated.pair {
-            let month = scoring::impact_month(p, now, &cal);
-            let end = scoring::period_end(month, now);
-            let verdicts = scoring::judge_provincial(p, end, &cal).and_then(|pj| {
-                let nj = match stored.filter(|n| n.found) {
-                    Some(n) => {
-                        Some(scoring::judge_national(&n.dossier.core, p, end, &cal)?.verdict)
-                    }
-                    None => None,
-                };
-                Ok((pj.verdict, nj))
-            });
-            match verdicts {
-                Ok((pv, nv)) => {
-                    let tally = tallies.get(&month).copied().unwrap_or_default();
-                    let impact = scoring::impact(pv, nv, &tally);
-                    reconcile::add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
-                }
-                Err(e) => {
-                    calendar_problem.get_or_insert_with(|| e.to_string());
-                }
-            }
+        let a = reconcile::assess(p, &side, &ctx);
+        if let Some(e) = a.calendar_error {
+            calendar_problem.get_or_insert_with(|| e.to_string());
         }
+        let (findings, evaluated) = (a.findings, a.evaluated);
         let ex = existing.get(&p.local_id).map(Vec::as_slice).unwrap_or(&[]);
         actions.extend(lifecycle::decide(ex, findings, evaluated));
     }
