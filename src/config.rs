@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::calendar::{Calendar, OfficeHours};
 use crate::http::HttpPolicy;
 
 pub const DEFAULT_PATH: &str = "/etc/tthc-sync/tthc-sync.toml";
@@ -40,6 +41,8 @@ pub struct Config {
     pub national: NationalConfig,
     #[serde(default)]
     pub reconcile: ReconcileConfig,
+    #[serde(default)]
+    pub calendar: CalendarConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -256,6 +259,56 @@ macro_rules! secret_accessor {
 secret_accessor!(ProvincialConfig);
 secret_accessor!(NationalConfig);
 
+/// Working days and office hours (domain.md §4).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CalendarConfig {
+    /// Directory of per-year holiday files (`2024.toml`, …); absent = the files built into
+    /// the binary (2024–2026). A year with no file is an error, never assumed.
+    pub holidays_dir: Option<PathBuf>,
+    /// Office hours, `HH:MM-HH:MM` intervals in order.
+    pub office_hours: Vec<String>,
+}
+
+impl Default for CalendarConfig {
+    fn default() -> Self {
+        CalendarConfig {
+            holidays_dir: None,
+            office_hours: vec!["07:00-11:30".into(), "13:30-17:00".into()],
+        }
+    }
+}
+
+impl CalendarConfig {
+    /// Builds the calendar; errors name the key and the file.
+    pub fn build(&self) -> Result<Calendar, ConfigError> {
+        let base = match &self.holidays_dir {
+            Some(dir) => Calendar::load_dir(dir)
+                .map_err(|e| invalid("calendar.holidays_dir", e.to_string()))?,
+            None => Calendar::builtin(),
+        };
+        let mut intervals = Vec::new();
+        for text in &self.office_hours {
+            let parsed = text.split_once('-').and_then(|(a, b)| {
+                let t = |x: &str| chrono::NaiveTime::parse_from_str(x.trim(), "%H:%M").ok();
+                Some((t(a)?, t(b)?))
+            });
+            match parsed {
+                Some(iv) => intervals.push(iv),
+                None => {
+                    return Err(invalid(
+                        "calendar.office_hours",
+                        format!("`{text}` is not an interval like \"07:00-11:30\""),
+                    ))
+                }
+            }
+        }
+        let hours = OfficeHours::new(intervals)
+            .map_err(|e| invalid("calendar.office_hours", e.to_string()))?;
+        Ok(base.with_office_hours(hours))
+    }
+}
+
 impl NationalConfig {
     pub fn sync_grace(&self) -> Duration {
         Duration::from_secs(u64::from(self.sync_grace_minutes) * 60)
@@ -341,6 +394,7 @@ impl Config {
             }
         }
         n.password().validate("national.password_*")?;
+        self.calendar.build()?;
         if !(n.lookups_per_second.is_finite() && n.lookups_per_second > 0.0) {
             return Err(invalid(
                 "national.lookups_per_second",

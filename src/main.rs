@@ -339,7 +339,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Dossier { code, format } => {
             let store = open_store(&cli)?;
-            output::print_dossier(&store, code, *format)?;
+            let cal = match &cli.database {
+                Some(_) if !cli.config.exists() => tthc_sync::calendar::Calendar::builtin(),
+                _ => load_config(&cli)?.calendar.build()?,
+            };
+            output::print_dossier(&store, &cal, sync::local_now(), code, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate {

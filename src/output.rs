@@ -288,7 +288,43 @@ fn opt_status(s: Option<Status>, raw: &str) -> String {
     }
 }
 
-pub fn print_dossier(store: &Store, code: &str, format: Format) -> anyhow::Result<()> {
+fn verdict_text(
+    j: &Result<tthc_sync::timeliness::Judgement, tthc_sync::calendar::CalendarError>,
+) -> String {
+    match j {
+        Ok(j) => match j.working_days_late {
+            Some(d) if d > 0.0 => format!("{} ({d:.1} ngày làm việc)", j.verdict.label_vi()),
+            _ => j.verdict.label_vi().to_string(),
+        },
+        Err(e) => format!("không tính được: {e}"),
+    }
+}
+
+fn history_cells(rows: &[tthc_sync::store::HistoryRow]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|h| {
+            vec![
+                h.observed_at.clone(),
+                h.status_code
+                    .and_then(|c| u8::try_from(c).ok())
+                    .and_then(Status::from_code)
+                    .map(|s| s.to_string())
+                    .unwrap_or_else(|| h.status_raw.clone().unwrap_or_default()),
+                h.due_at.clone().unwrap_or_default(),
+                h.finished_at.clone().unwrap_or_default(),
+                h.returned_at.clone().unwrap_or_default(),
+            ]
+        })
+        .collect()
+}
+
+pub fn print_dossier(
+    store: &Store,
+    cal: &tthc_sync::calendar::Calendar,
+    now: LocalTime,
+    code: &str,
+    format: Format,
+) -> anyhow::Result<()> {
     let Some(p) = store.provincial_by_code(code)? else {
         anyhow::bail!("no dossier `{code}` in the provincial view");
     };
@@ -302,8 +338,34 @@ pub fn print_dossier(store: &Store, code: &str, format: Format) -> anyhow::Resul
         .into_iter()
         .filter(|d| d.dossier_id == p.local_id)
         .collect();
+    let month = tthc_sync::scoring::impact_month(&p, now, cal);
+    let end = tthc_sync::scoring::period_end(month, now);
+    let p_judgement = tthc_sync::scoring::judge_provincial(&p, end, cal);
+    let n_judgement = national
+        .as_ref()
+        .filter(|n| n.found)
+        .map(|n| tthc_sync::scoring::judge_national(&n.dossier.core, &p, end, cal));
+    let p_history = store.provincial_history(&p.local_id)?;
+    let n_history = if national.is_some() {
+        store.national_history(&p.core.code)?
+    } else {
+        Vec::new()
+    };
     if format != Format::Table {
+        let verdict = |j: &Result<tthc_sync::timeliness::Judgement, _>| match j {
+            Ok(j) => {
+                serde_json::json!({"verdict": j.verdict, "working_days_late": j.working_days_late, "rule_version": j.rule_version})
+            }
+            Err(e) => serde_json::json!({"error": format!("{e}")}),
+        };
         return json(&serde_json::json!({
+            "timeliness": {
+                "period": month.iso(),
+                "provincial": verdict(&p_judgement),
+                "national": n_judgement.as_ref().map(verdict),
+            },
+            "provincial_history": p_history,
+            "national_history": n_history,
             "provincial": p,
             "national": national.as_ref().map(|n| serde_json::json!({
                 "found": n.found, "looked_up_at": fmt_time(&n.looked_up_at), "dossier": n.dossier })),
@@ -359,7 +421,26 @@ pub fn print_dossier(store: &Store, code: &str, format: Format) -> anyhow::Resul
                 .unwrap_or_else(|| "chưa tra cứu".into()),
         ],
     ];
+    let mut rows = rows;
+    rows.push(vec![
+        format!("Tiến độ ({month})"),
+        verdict_text(&p_judgement),
+        n_judgement.as_ref().map(verdict_text).unwrap_or_default(),
+    ]);
     print!("{}", table(&["", "Tại tỉnh", "Trên Cổng DVCQG"], &rows));
+    let headers = [
+        "thời điểm",
+        "trạng thái",
+        "hạn trả",
+        "kết thúc",
+        "trả kết quả",
+    ];
+    println!("Lịch sử tại tỉnh (provincial history):");
+    print!("{}", table(&headers, &history_cells(&p_history)));
+    if !n_history.is_empty() {
+        println!("Lịch sử trên Cổng DVCQG (national history):");
+        print!("{}", table(&headers, &history_cells(&n_history)));
+    }
     if national.as_ref().is_some_and(|n| !n.found) {
         println!("  Cổng DVCQG: không tìm thấy hồ sơ (tra cứu thành công, không có dòng nào)");
     }

@@ -10,7 +10,6 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::lifecycle;
 use crate::model::{is_well_formed_national_code, LocalTime};
@@ -315,7 +314,10 @@ pub fn reconcile_all(
         sync_grace: chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes)),
         date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
     };
-    let cal = Calendar::builtin();
+    let cal = cfg
+        .calendar
+        .build()
+        .map_err(|e| SyncError::Setup(e.to_string()))?;
     let provincial = store.provincial_dossiers()?;
     let national = store.national_views()?;
     let existing = store.existing_discrepancies()?;

@@ -16,7 +16,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, NationalConfig, ProvincialConfig, ReconcileConfig, ServiceConfig};
+use crate::config::{
+    CalendarConfig, Config, NationalConfig, ProvincialConfig, ReconcileConfig, ServiceConfig,
+};
 use crate::http::HttpPolicy;
 pub use world::{Fault, GroundTruth, World, WorldParams};
 
@@ -183,6 +185,7 @@ impl Simulators {
                 http: fast,
             },
             reconcile: ReconcileConfig::default(),
+            calendar: CalendarConfig::default(),
         })
     }
 }

@@ -330,6 +330,32 @@ fn random_office_time(rng: &mut Rng, day: NaiveDate) -> LocalTime {
     )
 }
 
+/// Moves `t` to the next moment the office is open (07:30–11:30, 13:30–17:00 on weekdays):
+/// officials act in office hours. Monotonic, so a status history stays ordered.
+fn office(t: LocalTime) -> LocalTime {
+    let hm = |h, m| NaiveTime::from_hms_opt(h, m, 0).expect("valid time");
+    let (open_am, close_am, open_pm, close_pm) = (hm(7, 30), hm(11, 30), hm(13, 30), hm(17, 0));
+    let mut day = t.date();
+    let time = t.time();
+    if is_weekday(day) {
+        if time < open_am {
+            return day.and_time(open_am);
+        }
+        if time < close_am || (time >= open_pm && time < close_pm) {
+            return t;
+        }
+        if time < open_pm {
+            return day.and_time(open_pm);
+        }
+    }
+    loop {
+        day = day.succ_opt().expect("date in range");
+        if is_weekday(day) {
+            return day.and_time(open_am);
+        }
+    }
+}
+
 fn truncate_seconds(t: LocalTime) -> LocalTime {
     t.with_nanosecond(0).expect("valid")
 }
@@ -583,7 +609,7 @@ impl World {
 
 /// Moves a dossier along a realistic status flow up to `now`.
 fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) {
-    let at = |base: LocalTime, minutes: i64| base + Duration::minutes(minutes);
+    let at = |base: LocalTime, minutes: i64| office(base + Duration::minutes(minutes));
     let mut t = d.applied_at;
     // Online dossiers wait for reception; direct ones are received at once.
     if d.channel == 1 {
@@ -635,7 +661,7 @@ fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) 
             if back <= now && rng.chance(0.6) {
                 d.history.push((back, Status::Processing));
                 let paused = back - req;
-                let finish = finish + paused;
+                let finish = office(finish + paused);
                 if finish <= now {
                     close(d, finish, now, rng);
                 }
@@ -672,7 +698,7 @@ fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) 
 fn close(d: &mut SimDossier, finish: LocalTime, now: LocalTime, rng: &mut Rng) {
     d.finished_at = Some(finish);
     d.history.push((finish, Status::Resolved));
-    let ret = finish + Duration::minutes(30 + rng.below(60 * 48) as i64);
+    let ret = office(finish + Duration::minutes(30 + rng.below(60 * 48) as i64));
     if ret <= now && rng.chance(0.8) {
         d.returned_at = Some(ret);
         d.history.push((ret, Status::Returned));

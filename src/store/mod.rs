@@ -709,6 +709,55 @@ impl Store {
     }
 }
 
+/// One observed change of one side of a dossier.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct HistoryRow {
+    pub observed_at: String,
+    pub status_code: Option<i64>,
+    pub status_raw: Option<String>,
+    pub due_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub returned_at: Option<String>,
+}
+
+impl Store {
+    /// Every change observed in the provincial view of a dossier, oldest first.
+    pub fn provincial_history(&self, dossier_id: &str) -> Result<Vec<HistoryRow>> {
+        self.history(
+            "SELECT observed_at, status_code, status_raw, due_at, finished_at, returned_at
+             FROM provincial_history WHERE dossier_id = ?1 ORDER BY id",
+            dossier_id,
+        )
+    }
+
+    /// Every change observed in the portal's view of a code, oldest first (`found = 0` rows
+    /// have no status).
+    pub fn national_history(&self, code: &str) -> Result<Vec<HistoryRow>> {
+        self.history(
+            "SELECT observed_at, CASE WHEN found = 1 THEN status_code END,
+                    CASE WHEN found = 1 THEN status_raw ELSE 'không tìm thấy' END,
+                    due_at, finished_at, returned_at
+             FROM national_history WHERE code = ?1 ORDER BY id",
+            code,
+        )
+    }
+
+    fn history(&self, sql: &str, key: &str) -> Result<Vec<HistoryRow>> {
+        let mut stmt = self.conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(params![key], |r| {
+            Ok(HistoryRow {
+                observed_at: r.get(0)?,
+                status_code: r.get(1)?,
+                status_raw: r.get(2)?,
+                due_at: r.get(3)?,
+                finished_at: r.get(4)?,
+                returned_at: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+}
+
 /// One look-up's result, to store.
 #[derive(Clone, Debug)]
 pub struct LookupResult {
