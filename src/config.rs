@@ -40,6 +40,8 @@ pub struct Config {
     pub national: NationalConfig,
     #[serde(default)]
     pub reconcile: ReconcileConfig,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -239,6 +241,100 @@ impl Default for ReconcileConfig {
     }
 }
 
+/// `[daemon]`: what `tthc-sync run` schedules, and its health endpoint.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// The full sync cycle. 5-field crontab (seconds = 0) or 6/7-field cron, in +07:00.
+    /// Each `*_schedule` key that is absent leaves its job unscheduled.
+    pub sync_schedule: Option<String>,
+    /// SQLite `PRAGMA optimize` and `wal_checkpoint(TRUNCATE)`.
+    pub housekeeping_schedule: Option<String>,
+    /// The monthly report job (hook; see `daemon::run::run_report`).
+    pub report_schedule: Option<String>,
+    /// The score computation job (hook; see `daemon::run::run_scores`).
+    pub scores_schedule: Option<String>,
+    /// A job whose last success is older than its latest firing runs once at start-up.
+    pub run_missed_at_startup: bool,
+    /// Address of `/healthz` and `/metrics` (keep it on loopback); absent = not served.
+    pub http_listen: Option<String>,
+    /// `/healthz` answers 503 when the sync job's last success is older than this.
+    pub sync_max_age_minutes: u32,
+    /// On SIGTERM, a running job gets this long to finish before it is cancelled (its
+    /// transaction in progress rolls back). Keep it below the unit's `TimeoutStopSec=`.
+    pub stop_grace_seconds: u32,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            sync_schedule: None,
+            housekeeping_schedule: None,
+            report_schedule: None,
+            scores_schedule: None,
+            run_missed_at_startup: true,
+            http_listen: None,
+            sync_max_age_minutes: 90,
+            stop_grace_seconds: 25,
+        }
+    }
+}
+
+impl DaemonConfig {
+    /// `(job name, config key, schedule)` for every job, configured or not, in run order.
+    pub fn schedules(&self) -> [(&'static str, &'static str, Option<&str>); 4] {
+        [
+            ("sync", "daemon.sync_schedule", self.sync_schedule.as_deref()),
+            (
+                "housekeeping",
+                "daemon.housekeeping_schedule",
+                self.housekeeping_schedule.as_deref(),
+            ),
+            (
+                "report",
+                "daemon.report_schedule",
+                self.report_schedule.as_deref(),
+            ),
+            (
+                "scores",
+                "daemon.scores_schedule",
+                self.scores_schedule.as_deref(),
+            ),
+        ]
+    }
+
+    /// The parsed `http_listen` address.
+    pub fn http_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.http_listen
+            .as_deref()
+            .map(|s| {
+                s.parse().map_err(|e| {
+                    invalid(
+                        "daemon.http_listen",
+                        format!("`{s}` is not an address:port such as 127.0.0.1:9464 ({e})"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (_, key, expr) in self.schedules() {
+            if let Some(expr) = expr {
+                crate::daemon::schedule::parse_schedule(expr).map_err(|e| invalid(key, e))?;
+            }
+        }
+        self.http_addr()?;
+        if self.sync_max_age_minutes == 0 {
+            return Err(invalid("daemon.sync_max_age_minutes", "must be ≥ 1"));
+        }
+        if !(1..=300).contains(&self.stop_grace_seconds) {
+            return Err(invalid("daemon.stop_grace_seconds", "must be 1..=300"));
+        }
+        Ok(())
+    }
+}
+
 macro_rules! secret_accessor {
     ($t:ty) => {
         impl $t {
@@ -356,6 +452,7 @@ impl Config {
                 message,
             })?;
         }
+        self.daemon.validate()?;
         Ok(())
     }
 }
@@ -390,6 +487,64 @@ mod tests {
                 "adapter_url = \"https://dichvucong.gov.vn/adapter\"",
                 "adapter_url = \"ftp://x\"",
                 "national.adapter_url",
+            ),
+        ];
+        for (from, to, key) in cases {
+            assert!(EXAMPLE.contains(from), "example lacks {from}");
+            let text = EXAMPLE.replacen(from, to, 1);
+            let err = Config::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn daemon_section() {
+        let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+        assert_eq!(cfg.daemon.sync_schedule.as_deref(), Some("*/15 * * * *"));
+        assert_eq!(cfg.daemon.report_schedule, None);
+        assert_eq!(
+            cfg.daemon.http_addr().unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        // Without the section: valid, nothing scheduled, nothing served.
+        let start = EXAMPLE.find("\n[daemon]").unwrap();
+        let without = &EXAMPLE[..start];
+        let cfg = Config::parse(without, Path::new("x.toml")).unwrap();
+        assert_eq!(cfg.daemon, DaemonConfig::default());
+        assert!(cfg.daemon.schedules().iter().all(|(_, _, s)| s.is_none()));
+        // (from, to, key the error must name)
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "sync_schedule = \"*/15 * * * *\"",
+                "sync_schedule = \"every now and then\"",
+                "daemon.sync_schedule",
+            ),
+            (
+                "housekeeping_schedule = \"30 2 * * *\"",
+                "housekeeping_schedule = \"99 2 * * *\"",
+                "daemon.housekeeping_schedule",
+            ),
+            (
+                "# report_schedule = \"0 6 1 * *\"",
+                "report_schedule = \"0 6 1 *\"",
+                "daemon.report_schedule",
+            ),
+            (
+                "http_listen = \"127.0.0.1:9464\"",
+                "http_listen = \"localhost\"",
+                "daemon.http_listen",
+            ),
+            (
+                "sync_max_age_minutes = 90",
+                "sync_max_age_minutes = 0",
+                "daemon.sync_max_age_minutes",
+            ),
+            (
+                "stop_grace_seconds = 25",
+                "stop_grace_seconds = 0",
+                "daemon.stop_grace_seconds",
             ),
         ];
         for (from, to, key) in cases {

@@ -183,6 +183,7 @@ impl Simulators {
                 http: fast,
             },
             reconcile: ReconcileConfig::default(),
+            daemon: crate::config::DaemonConfig::default(),
         })
     }
 }
