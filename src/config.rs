@@ -284,7 +284,11 @@ impl DaemonConfig {
     /// `(job name, config key, schedule)` for every job, configured or not, in run order.
     pub fn schedules(&self) -> [(&'static str, &'static str, Option<&str>); 4] {
         [
-            ("sync", "daemon.sync_schedule", self.sync_schedule.as_deref()),
+            (
+                "sync",
+                "daemon.sync_schedule",
+                self.sync_schedule.as_deref(),
+            ),
             (
                 "housekeeping",
                 "daemon.housekeeping_schedule",

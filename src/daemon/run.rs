@@ -247,9 +247,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let health: SharedHealth = Arc::new(RwLock::new(HealthSnapshot::new(started)));
     let mut scheduler = Scheduler::new(vietnam_offset());
     for (job, expr) in &prepared.jobs {
-        let last_success = store
-            .last_success(job.name())?
-            .and_then(stored_to_instant);
+        let last_success = store.last_success(job.name())?.and_then(stored_to_instant);
         let spec = JobSpec {
             name: job.name().to_owned(),
             schedule: parse_schedule(expr).map_err(anyhow::Error::msg)?,
@@ -779,7 +777,9 @@ fn housekeeping(store: &Store) -> anyhow::Result<JobReport> {
     Ok(JobReport {
         outcome: JobOutcome::Ok,
         summary: if busy == 0 {
-            format!("optimized; WAL checkpointed ({checkpointed} of {wal_frames} frames) and truncated")
+            format!(
+                "optimized; WAL checkpointed ({checkpointed} of {wal_frames} frames) and truncated"
+            )
         } else {
             "optimized; WAL not truncated (a reader was busy), retried next time".to_owned()
         },

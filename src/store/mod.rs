@@ -1051,7 +1051,9 @@ mod run_tests {
         ];
         for (job, finished, outcome) in runs {
             let id = store.begin_run(job, at(finished)).unwrap();
-            store.finish_run(id, at(finished), outcome, &c, None).unwrap();
+            store
+                .finish_run(id, at(finished), outcome, &c, None)
+                .unwrap();
         }
         store.begin_run("sync", at("2026-11-27 12:00:00")).unwrap();
         assert_eq!(
