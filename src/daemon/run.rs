@@ -785,3 +785,43 @@ fn housekeeping(store: &Store) -> anyhow::Result<JobReport> {
         },
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vn(s: &str) -> DateTime<FixedOffset> {
+        DateTime::parse_from_str(&format!("{s} +07:00"), "%Y-%m-%d %H:%M:%S %z").unwrap()
+    }
+
+    #[test]
+    fn health_limits() {
+        let example = include_str!("../../config/tthc-sync.example.toml");
+        let cfg = Config::parse(example, Path::new("example.toml")).unwrap();
+        let now = vn("2026-11-27 10:00:00");
+        let h = |s: u64| Duration::from_secs(s * 3600);
+        // (job, schedule, limit)
+        let cases: &[(Job, &str, Duration)] = &[
+            (Job::Sync, "*/15 * * * *", Duration::from_secs(90 * 60)),
+            (Job::Housekeeping, "30 2 * * *", h(49)),
+            (Job::Report, "0 6 1 * *", h(2 * 31 * 24 + 1)),
+            (Job::Scores, "0 * * * *", h(3)),
+            // no future firing: a day's gap is assumed
+            (Job::Scores, "0 0 0 1 1 * 2020", h(49)),
+        ];
+        for (job, expr, want) in cases {
+            assert_eq!(max_age(*job, &cfg, expr, now), *want, "{expr}");
+        }
+    }
+
+    #[test]
+    fn every_configurable_job_is_known() {
+        let cfg = crate::config::DaemonConfig::default();
+        for (name, key, _) in cfg.schedules() {
+            let job = Job::from_name(name).expect(name);
+            assert_eq!(job.name(), name);
+            assert_eq!(key, format!("daemon.{name}_schedule"));
+        }
+        assert_eq!(Job::from_name("nope"), None);
+    }
+}
