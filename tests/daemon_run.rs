@@ -113,22 +113,30 @@ impl Fixture {
         }
     }
 
-    fn query_i64(&self, sql: &str) -> i64 {
+    fn try_query_i64(&self, sql: &str) -> rusqlite::Result<i64> {
         let conn = rusqlite::Connection::open_with_flags(
             self.db(),
             rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-        )
-        .unwrap();
-        conn.busy_timeout(Duration::from_secs(10)).unwrap();
-        conn.query_row(sql, [], |r| r.get(0)).unwrap()
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.query_row(sql, [], |r| r.get(0))
+    }
+
+    fn query_i64(&self, sql: &str) -> i64 {
+        self.try_query_i64(sql).unwrap()
+    }
+
+    /// For polls: 0 until the service has created the database and its tables.
+    fn poll_i64(&self, sql: &str) -> i64 {
+        if !self.db().exists() {
+            return 0;
+        }
+        self.try_query_i64(sql).unwrap_or(0)
     }
 
     /// Finished sync runs (ok or partial).
     fn sync_runs(&self) -> i64 {
-        if !self.db().exists() {
-            return 0;
-        }
-        self.query_i64(
+        self.poll_i64(
             "SELECT count(*) FROM sync_run WHERE job = 'sync' AND outcome IN ('ok', 'partial')",
         )
     }
@@ -233,7 +241,7 @@ async fn runs_on_schedule_reloads_on_sighup_and_stops_cleanly_on_sigterm() {
     // Runs on schedule: the first at once (never succeeded: catch-up), then every 2 s.
     wait_for(&mut svc, "2 sync runs", || fx.sync_runs() >= 2).await;
     wait_for(&mut svc, "a housekeeping run", || {
-        fx.query_i64("SELECT count(*) FROM sync_run WHERE job = 'housekeeping' AND outcome = 'ok'")
+        fx.poll_i64("SELECT count(*) FROM sync_run WHERE job = 'housekeeping' AND outcome = 'ok'")
             >= 1
     })
     .await;
@@ -251,7 +259,7 @@ async fn runs_on_schedule_reloads_on_sighup_and_stops_cleanly_on_sigterm() {
     fx.write_config(40, FAST);
     svc.signal("HUP");
     wait_for(&mut svc, "a sync run with more than 5 look-ups", || {
-        fx.query_i64("SELECT count(*) FROM sync_run WHERE job = 'sync' AND lookups > 5") >= 1
+        fx.poll_i64("SELECT count(*) FROM sync_run WHERE job = 'sync' AND lookups > 5") >= 1
     })
     .await;
     let log = svc.stderr();
@@ -471,10 +479,7 @@ async fn a_job_still_running_after_the_grace_period_is_cancelled_and_recorded() 
     fx.write_text(&text);
     let mut svc = fx.start(&[]);
     wait_for(&mut svc, "a sync run in progress", || {
-        fx.db().exists()
-            && fx.query_i64(
-                "SELECT count(*) FROM sync_run WHERE job = 'sync' AND outcome = 'running'",
-            ) == 1
+        fx.poll_i64("SELECT count(*) FROM sync_run WHERE job = 'sync' AND outcome = 'running'") == 1
     })
     .await;
     let t0 = Instant::now();
