@@ -43,6 +43,8 @@ pub struct Config {
     pub reconcile: ReconcileConfig,
     #[serde(default)]
     pub calendar: CalendarConfig,
+    #[serde(default)]
+    pub daemon: DaemonConfig,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -242,6 +244,106 @@ impl Default for ReconcileConfig {
     }
 }
 
+/// `[daemon]`: what `tthc-sync run` schedules, and its health endpoint.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DaemonConfig {
+    /// The full sync cycle. 5-field crontab (seconds = 0) or 6/7-field cron, in +07:00.
+    /// `sync` defaults to every 15 minutes and `housekeeping` to 02:30 daily; `report` and
+    /// `scores` are unscheduled unless set. An empty string unschedules a job.
+    pub sync_schedule: Option<String>,
+    /// SQLite `PRAGMA optimize` and `wal_checkpoint(TRUNCATE)`.
+    pub housekeeping_schedule: Option<String>,
+    /// The monthly report job (hook; see `daemon::run::run_report`).
+    pub report_schedule: Option<String>,
+    /// The score computation job (hook; see `daemon::run::run_scores`).
+    pub scores_schedule: Option<String>,
+    /// A job whose last success is older than its latest firing runs once at start-up.
+    pub run_missed_at_startup: bool,
+    /// Address of `/healthz` and `/metrics` (keep it on loopback); absent = not served.
+    pub http_listen: Option<String>,
+    /// `/healthz` answers 503 when the sync job's last success is older than this.
+    pub sync_max_age_minutes: u32,
+    /// On SIGTERM, a running job gets this long to finish before it is cancelled (its
+    /// transaction in progress rolls back). Keep it below the unit's `TimeoutStopSec=`.
+    pub stop_grace_seconds: u32,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        DaemonConfig {
+            sync_schedule: Some("*/15 * * * *".into()),
+            housekeeping_schedule: Some("30 2 * * *".into()),
+            report_schedule: None,
+            scores_schedule: None,
+            run_missed_at_startup: true,
+            http_listen: None,
+            sync_max_age_minutes: 90,
+            stop_grace_seconds: 25,
+        }
+    }
+}
+
+/// A schedule key's value, `None` when absent or empty.
+fn set(v: &Option<String>) -> Option<&str> {
+    v.as_deref().filter(|s| !s.trim().is_empty())
+}
+
+impl DaemonConfig {
+    /// `(job name, config key, schedule)` for every job, configured or not, in run order.
+    pub fn schedules(&self) -> [(&'static str, &'static str, Option<&str>); 4] {
+        [
+            ("sync", "daemon.sync_schedule", set(&self.sync_schedule)),
+            (
+                "housekeeping",
+                "daemon.housekeeping_schedule",
+                set(&self.housekeeping_schedule),
+            ),
+            (
+                "report",
+                "daemon.report_schedule",
+                set(&self.report_schedule),
+            ),
+            (
+                "scores",
+                "daemon.scores_schedule",
+                set(&self.scores_schedule),
+            ),
+        ]
+    }
+
+    /// The parsed `http_listen` address.
+    pub fn http_addr(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        self.http_listen
+            .as_deref()
+            .map(|s| {
+                s.parse().map_err(|e| {
+                    invalid(
+                        "daemon.http_listen",
+                        format!("`{s}` is not an address:port such as 127.0.0.1:9464 ({e})"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (_, key, expr) in self.schedules() {
+            if let Some(expr) = expr {
+                crate::daemon::schedule::parse_schedule(expr).map_err(|e| invalid(key, e))?;
+            }
+        }
+        self.http_addr()?;
+        if self.sync_max_age_minutes == 0 {
+            return Err(invalid("daemon.sync_max_age_minutes", "must be ≥ 1"));
+        }
+        if !(1..=300).contains(&self.stop_grace_seconds) {
+            return Err(invalid("daemon.stop_grace_seconds", "must be 1..=300"));
+        }
+        Ok(())
+    }
+}
+
 macro_rules! secret_accessor {
     ($t:ty) => {
         impl $t {
@@ -410,6 +512,7 @@ impl Config {
                 message,
             })?;
         }
+        self.daemon.validate()?;
         Ok(())
     }
 }
@@ -444,6 +547,80 @@ mod tests {
                 "adapter_url = \"https://dichvucong.gov.vn/adapter\"",
                 "adapter_url = \"ftp://x\"",
                 "national.adapter_url",
+            ),
+        ];
+        for (from, to, key) in cases {
+            assert!(EXAMPLE.contains(from), "example lacks {from}");
+            let text = EXAMPLE.replacen(from, to, 1);
+            let err = Config::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn daemon_section() {
+        let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+        assert_eq!(cfg.daemon.sync_schedule.as_deref(), Some("*/15 * * * *"));
+        assert_eq!(cfg.daemon.report_schedule, None);
+        assert_eq!(
+            cfg.daemon.http_addr().unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        // Without the section: valid, sync and housekeeping on their defaults, nothing served.
+        let start = EXAMPLE.find("\n[daemon]").unwrap();
+        let without = &EXAMPLE[..start];
+        let cfg = Config::parse(without, Path::new("x.toml")).unwrap();
+        assert_eq!(cfg.daemon, DaemonConfig::default());
+        let scheduled: Vec<&str> = cfg
+            .daemon
+            .schedules()
+            .iter()
+            .filter(|(_, _, s)| s.is_some())
+            .map(|(job, _, _)| *job)
+            .collect();
+        assert_eq!(scheduled, ["sync", "housekeeping"]);
+        assert_eq!(cfg.daemon.http_addr().unwrap(), None);
+        // An empty schedule unschedules a job.
+        let text = EXAMPLE.replacen(
+            "housekeeping_schedule = \"30 2 * * *\"",
+            "housekeeping_schedule = \"\"",
+            1,
+        );
+        let cfg = Config::parse(&text, Path::new("x.toml")).unwrap();
+        assert!(cfg.daemon.schedules()[1].2.is_none());
+        // (from, to, key the error must name)
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "sync_schedule = \"*/15 * * * *\"",
+                "sync_schedule = \"every now and then\"",
+                "daemon.sync_schedule",
+            ),
+            (
+                "housekeeping_schedule = \"30 2 * * *\"",
+                "housekeeping_schedule = \"99 2 * * *\"",
+                "daemon.housekeeping_schedule",
+            ),
+            (
+                "# report_schedule = \"0 6 1 * *\"",
+                "report_schedule = \"0 6 1 *\"",
+                "daemon.report_schedule",
+            ),
+            (
+                "http_listen = \"127.0.0.1:9464\"",
+                "http_listen = \"localhost\"",
+                "daemon.http_listen",
+            ),
+            (
+                "sync_max_age_minutes = 90",
+                "sync_max_age_minutes = 0",
+                "daemon.sync_max_age_minutes",
+            ),
+            (
+                "stop_grace_seconds = 25",
+                "stop_grace_seconds = 0",
+                "daemon.stop_grace_seconds",
             ),
         ];
         for (from, to, key) in cases {

@@ -112,6 +112,9 @@ enum Command {
     },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
+    /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
+    /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
+    Run,
 }
 
 #[derive(Subcommand)]
@@ -385,6 +388,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.provincial.password().resolve("provincial.password_*")?;
             cfg.national.password().resolve("national.password_*")?;
             println!("{}: ok", cli.config.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run => {
+            tthc_sync::daemon::run::run(&cli.config).await?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -186,6 +186,7 @@ impl Simulators {
             },
             reconcile: ReconcileConfig::default(),
             calendar: CalendarConfig::default(),
+            daemon: crate::config::DaemonConfig::default(),
         })
     }
 }

@@ -286,6 +286,30 @@ impl Store {
         )?)
     }
 
+    /// When `job` last finished with outcome `ok` (table `sync_run`), if ever.
+    pub fn last_success(&self, job: &str) -> Result<Option<LocalTime>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT max(finished_at) FROM sync_run WHERE job = ?1 AND outcome = 'ok'",
+                params![job],
+                |r| r.get::<_, Option<String>>(0),
+            )?
+            .and_then(|s| parse_stored_time(&s)))
+    }
+
+    /// Maintenance: `PRAGMA optimize`, then `PRAGMA wal_checkpoint(TRUNCATE)`. Returns the
+    /// checkpoint's `(busy, wal frames, frames checkpointed)`; `busy = 1` means a reader kept
+    /// the WAL from being truncated this time (harmless; it is tried again next time).
+    pub fn housekeeping(&self) -> Result<(i64, i64, i64)> {
+        self.conn.execute_batch("PRAGMA optimize;")?;
+        Ok(self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?)
+    }
+
     // ----- provincial side ----------------------------------------------------------------------
 
     pub fn watermark(&self, source: &str) -> Result<Option<LocalTime>> {
@@ -1051,4 +1075,51 @@ fn discrepancy_from_row(r: &Row<'_>) -> rusqlite::Result<DiscrepancyRow> {
         first_seen: r.get(12)?,
         last_seen: r.get(13)?,
     })
+}
+
+#[cfg(test)]
+mod run_tests {
+    use super::*;
+
+    fn at(s: &str) -> LocalTime {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    #[test]
+    fn last_success_is_the_latest_ok_run_of_that_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        assert_eq!(store.last_success("sync").unwrap(), None);
+        let c = RunCounts::default();
+        // (job, finished at, outcome)
+        let runs = [
+            ("sync", "2026-11-27 10:00:00", Outcome::Ok),
+            ("sync", "2026-11-27 10:15:00", Outcome::Partial),
+            ("sync", "2026-11-27 10:30:00", Outcome::Failed),
+            ("housekeeping", "2026-11-27 11:00:00", Outcome::Ok),
+        ];
+        for (job, finished, outcome) in runs {
+            let id = store.begin_run(job, at(finished)).unwrap();
+            store
+                .finish_run(id, at(finished), outcome, &c, None)
+                .unwrap();
+        }
+        store.begin_run("sync", at("2026-11-27 12:00:00")).unwrap();
+        assert_eq!(
+            store.last_success("sync").unwrap(),
+            Some(at("2026-11-27 10:00:00"))
+        );
+        assert_eq!(
+            store.last_success("housekeeping").unwrap(),
+            Some(at("2026-11-27 11:00:00"))
+        );
+        assert_eq!(store.last_success("report").unwrap(), None);
+        let (busy, _, _) = store.housekeeping().unwrap();
+        assert_eq!(busy, 0);
+        let ok: String = store
+            .conn()
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+    }
 }
