@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use tthc_sync::model::Status;
-use tthc_sync::plan::{plan, Budget, Candidate, PlanSettings};
+use tthc_sync::plan::{plan, tier_of, Budget, Candidate, PlanSettings};
 
 const DOSSIERS: usize = 200_000;
 const FAULT_RATE: f64 = 0.02;
@@ -178,6 +178,8 @@ struct Sim<'a> {
     lookups: u64,
     plan_time: Duration,
     plan_calls: u32,
+    /// Look-ups by tier (plan only).
+    by_tier: [u64; 5],
 }
 
 impl<'a> Sim<'a> {
@@ -193,6 +195,7 @@ impl<'a> Sim<'a> {
             lookups: 0,
             plan_time: Duration::ZERO,
             plan_calls: 0,
+            by_tier: [0; 5],
         }
     }
 
@@ -262,6 +265,11 @@ impl<'a> Sim<'a> {
                     let p = plan(&self.cands, local(now), budget, &settings);
                     self.plan_time += t0.elapsed();
                     self.plan_calls += 1;
+                    for &i in &p {
+                        if let Some(t) = tier_of(&self.cands[i], local(now), &settings) {
+                            self.by_tier[t as usize] += 1;
+                        }
+                    }
                     p
                 }
                 Scheduler::RoundRobin { cursor } => {
@@ -292,11 +300,19 @@ fn budget() -> Budget {
     }
 }
 
+/// `LOOKUP_DUE_SOON_H` and `LOOKUP_RECHECK_H` (hours) override the defaults (24, 4).
 fn settings() -> PlanSettings {
+    let hours = |var: &str, default: f64| {
+        let h = std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(default);
+        Duration::from_secs_f64(h * 3600.0)
+    };
     PlanSettings {
         sync_grace: Duration::from_millis(GRACE as u64),
-        due_soon: Duration::from_secs(24 * 3600),
-        recheck: Duration::from_secs(3600),
+        due_soon: hours("LOOKUP_DUE_SOON_H", 24.0),
+        recheck: hours("LOOKUP_RECHECK_H", 4.0),
     }
 }
 
@@ -401,6 +417,31 @@ fn main() {
         swept.lookups,
         planned.plan_calls,
         planned.plan_time.as_secs_f64()
+    );
+
+    let names = ["changed", "discrepancy", "due", "new", "stale"];
+    let spent: Vec<String> = names
+        .iter()
+        .zip(planned.by_tier)
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect();
+    println!("plan look-ups by tier: {}", spent.join(", "));
+    let mut census = [0usize; 5];
+    let mut idle = 0;
+    for c in &planned.cands {
+        match tier_of(c, local(WEEK), &settings()) {
+            Some(t) => census[t as usize] += 1,
+            None => idle += 1,
+        }
+    }
+    let census: Vec<String> = names
+        .iter()
+        .zip(census)
+        .map(|(n, c)| format!("{n} {c}"))
+        .collect();
+    println!(
+        "candidates by tier as the week ends: {}, left alone/waiting {idle}",
+        census.join(", ")
     );
 
     // One plan call over all 200,000 candidates, as the week ends.

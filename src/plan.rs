@@ -72,7 +72,7 @@ impl Budget {
     /// not a positive number).
     pub fn lookups_per_cycle(&self) -> usize {
         let by_rate = self.per_second * self.cycle.as_secs_f64();
-        if !(by_rate > 0.0) {
+        if by_rate.is_nan() || by_rate <= 0.0 {
             return 0;
         }
         // The epsilon absorbs float error (0.29 × 100 s is 28.999…).
@@ -103,7 +103,7 @@ impl Default for PlanSettings {
         PlanSettings {
             sync_grace: Duration::from_secs(30 * 60),
             due_soon: Duration::from_secs(24 * 3600),
-            recheck: Duration::from_secs(3600),
+            recheck: Duration::from_secs(4 * 3600),
         }
     }
 }
@@ -126,38 +126,73 @@ fn to_chrono(d: Duration) -> chrono::Duration {
     chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX)
 }
 
-/// The tier key of one candidate, or `None` when it is not to be looked up now.
-fn rank(
-    c: &Candidate,
-    now: LocalTime,
+/// Why a dossier is looked up (the tiers of the module documentation, highest first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    /// Changed in the province since its last check past the grace.
+    Changed = 0,
+    /// Has an open discrepancy to confirm or auto-resolve.
+    Discrepancy = 1,
+    /// Non-terminal, due soon or overdue.
+    Due = 2,
+    /// Never looked up.
+    New = 3,
+    /// Everything else still worth a look, by staleness.
+    Stale = 4,
+}
+
+struct Limits {
     grace: chrono::Duration,
     due_soon: chrono::Duration,
     recheck: chrono::Duration,
-) -> Option<u64> {
+}
+
+impl Limits {
+    fn new(s: &PlanSettings) -> Self {
+        Limits {
+            grace: to_chrono(s.sync_grace),
+            due_soon: to_chrono(s.due_soon),
+            recheck: to_chrono(s.recheck),
+        }
+    }
+}
+
+/// The tier of one candidate and the time that orders it within its tier, or `None` when it is
+/// not to be looked up now.
+fn classify(c: &Candidate, now: LocalTime, l: &Limits) -> Option<(Tier, Option<LocalTime>)> {
     let upd = c.provincial_updated_at;
-    let checked_after = upd.checked_add_signed(grace).unwrap_or(LocalTime::MAX);
-    let pending = c.last_lookup_at.is_none_or(|l| l < checked_after);
+    let checked_after = upd.checked_add_signed(l.grace).unwrap_or(LocalTime::MAX);
+    let pending = c.last_lookup_at.is_none_or(|t| t < checked_after);
     if pending && now < checked_after {
         return None; // the push may still be in flight
     }
-    let terminal = c.status.is_some_and(Status::is_terminal);
     if pending && c.last_lookup_at.is_some() {
-        return Some(key(0, Some(upd)));
+        return Some((Tier::Changed, Some(upd)));
     }
-    let due_for_recheck = c.last_lookup_at.is_none_or(|l| now - l >= recheck);
-    if c.has_open_discrepancy && due_for_recheck {
-        return Some(key(1, c.last_lookup_at));
+    let terminal = c.status.is_some_and(Status::is_terminal);
+    let recheck_due = c.last_lookup_at.is_none_or(|t| now - t >= l.recheck);
+    if c.has_open_discrepancy && recheck_due {
+        return Some((Tier::Discrepancy, c.last_lookup_at));
     }
-    if !terminal && due_for_recheck && c.due_at.is_some_and(|d| d - now <= due_soon) {
-        return Some(key(2, c.last_lookup_at));
+    if !terminal && recheck_due && c.due_at.is_some_and(|d| d - now <= l.due_soon) {
+        return Some((Tier::Due, c.last_lookup_at));
     }
     if c.last_lookup_at.is_none() {
-        return Some(key(3, Some(upd)));
+        return Some((Tier::New, Some(upd)));
     }
     if terminal && c.lookups_since_change >= 2 && !c.has_open_discrepancy {
         return None; // matched after it closed, confirmed once more: left alone
     }
-    Some(key(4, c.last_lookup_at))
+    Some((Tier::Stale, c.last_lookup_at))
+}
+
+/// The tier `plan` puts a candidate in at `now` (`None`: not looked up now). For logs and
+/// metrics ("look-ups by reason").
+pub fn tier_of(c: &Candidate, now: LocalTime, s: &PlanSettings) -> Option<Tier> {
+    if !is_well_formed_national_code(&c.code) {
+        return None;
+    }
+    classify(c, now, &Limits::new(s)).map(|(t, _)| t)
 }
 
 /// Returns the indices into `cands` to look up now, most urgent first: at most
@@ -167,16 +202,12 @@ pub fn plan(cands: &[Candidate], now: LocalTime, budget: Budget, s: &PlanSetting
     if want == 0 {
         return Vec::new();
     }
-    let (grace, due_soon, recheck) = (
-        to_chrono(s.sync_grace),
-        to_chrono(s.due_soon),
-        to_chrono(s.recheck),
-    );
+    let limits = Limits::new(s);
     let mut ranked: Vec<(u64, usize)> = cands
         .iter()
         .enumerate()
         .filter(|(_, c)| is_well_formed_national_code(&c.code))
-        .filter_map(|(i, c)| rank(c, now, grace, due_soon, recheck).map(|k| (k, i)))
+        .filter_map(|(i, c)| classify(c, now, &limits).map(|(tier, t)| (key(tier as u64, t), i)))
         .collect();
     if ranked.len() > want {
         ranked.select_nth_unstable(want - 1);
