@@ -141,40 +141,55 @@ pub enum Tier {
     Stale = 4,
 }
 
+/// The settings turned into instants relative to `now`, so that classifying a candidate is
+/// mostly comparisons.
 struct Limits {
     grace: chrono::Duration,
-    due_soon: chrono::Duration,
-    recheck: chrono::Duration,
+    /// A change after this is younger than the grace.
+    grace_from: LocalTime,
+    /// A look-up at or before this is old enough for a recheck.
+    recheck_by: LocalTime,
+    /// A due date at or before this is "due soon" (or past).
+    due_by: LocalTime,
 }
 
 impl Limits {
-    fn new(s: &PlanSettings) -> Self {
+    fn new(s: &PlanSettings, now: LocalTime) -> Self {
+        let (grace, due_soon, recheck) = (
+            to_chrono(s.sync_grace),
+            to_chrono(s.due_soon),
+            to_chrono(s.recheck),
+        );
         Limits {
-            grace: to_chrono(s.sync_grace),
-            due_soon: to_chrono(s.due_soon),
-            recheck: to_chrono(s.recheck),
+            grace,
+            grace_from: now.checked_sub_signed(grace).unwrap_or(LocalTime::MIN),
+            recheck_by: now.checked_sub_signed(recheck).unwrap_or(LocalTime::MIN),
+            due_by: now.checked_add_signed(due_soon).unwrap_or(LocalTime::MAX),
         }
     }
 }
 
 /// The tier of one candidate and the time that orders it within its tier, or `None` when it is
 /// not to be looked up now.
-fn classify(c: &Candidate, now: LocalTime, l: &Limits) -> Option<(Tier, Option<LocalTime>)> {
+fn classify(c: &Candidate, l: &Limits) -> Option<(Tier, Option<LocalTime>)> {
     let upd = c.provincial_updated_at;
-    let checked_after = upd.checked_add_signed(l.grace).unwrap_or(LocalTime::MAX);
-    let pending = c.last_lookup_at.is_none_or(|t| t < checked_after);
-    if pending && now < checked_after {
+    // Not yet checked past the grace of its last change?
+    let pending = match c.last_lookup_at {
+        None => true,
+        Some(t) => t < upd || t - upd < l.grace,
+    };
+    if pending && upd > l.grace_from {
         return None; // the push may still be in flight
     }
     if pending && c.last_lookup_at.is_some() {
         return Some((Tier::Changed, Some(upd)));
     }
     let terminal = c.status.is_some_and(Status::is_terminal);
-    let recheck_due = c.last_lookup_at.is_none_or(|t| now - t >= l.recheck);
+    let recheck_due = c.last_lookup_at.is_none_or(|t| t <= l.recheck_by);
     if c.has_open_discrepancy && recheck_due {
         return Some((Tier::Discrepancy, c.last_lookup_at));
     }
-    if !terminal && recheck_due && c.due_at.is_some_and(|d| d - now <= l.due_soon) {
+    if !terminal && recheck_due && c.due_at.is_some_and(|d| d <= l.due_by) {
         return Some((Tier::Due, c.last_lookup_at));
     }
     if c.last_lookup_at.is_none() {
@@ -192,7 +207,7 @@ pub fn tier_of(c: &Candidate, now: LocalTime, s: &PlanSettings) -> Option<Tier> 
     if !is_well_formed_national_code(&c.code) {
         return None;
     }
-    classify(c, now, &Limits::new(s)).map(|(t, _)| t)
+    classify(c, &Limits::new(s, now)).map(|(t, _)| t)
 }
 
 /// Returns the indices into `cands` to look up now, most urgent first: at most
@@ -202,12 +217,12 @@ pub fn plan(cands: &[Candidate], now: LocalTime, budget: Budget, s: &PlanSetting
     if want == 0 {
         return Vec::new();
     }
-    let limits = Limits::new(s);
+    let limits = Limits::new(s, now);
     let mut ranked: Vec<(u64, usize)> = cands
         .iter()
         .enumerate()
         .filter(|(_, c)| is_well_formed_national_code(&c.code))
-        .filter_map(|(i, c)| classify(c, now, &limits).map(|(tier, t)| (key(tier as u64, t), i)))
+        .filter_map(|(i, c)| classify(c, &limits).map(|(tier, t)| (key(tier as u64, t), i)))
         .collect();
     if ranked.len() > want {
         ranked.select_nth_unstable(want - 1);
