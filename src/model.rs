@@ -85,9 +85,7 @@ impl Status {
         use unicode_normalization::UnicodeNormalization;
         let norm = |s: &str| s.trim().nfc().collect::<String>().to_lowercase();
         let wanted = norm(label);
-        Status::ALL
-            .into_iter()
-            .find(|s| norm(s.label_vi()) == wanted)
+        Status::ALL.into_iter().find(|s| norm(s.label_vi()) == wanted)
     }
 
     /// Terminal for timeliness: the dossier's clock has stopped (3, 7, 8, 9, 10).
