@@ -206,6 +206,10 @@ pub struct NationalConfig {
     /// Non-terminal dossiers this close to their due date are looked up first.
     #[serde(default = "default_due_soon")]
     pub due_soon_hours: u32,
+    /// A dossier with an open discrepancy or near its due date is looked up again at most this
+    /// often ahead of the rest (keeps a backlog from eating the whole budget).
+    #[serde(default = "default_recheck")]
+    pub recheck_hours: u32,
     #[serde(default)]
     pub http: HttpPolicy,
 }
@@ -227,6 +231,9 @@ fn default_grace() -> u32 {
 }
 fn default_due_soon() -> u32 {
     48
+}
+fn default_recheck() -> u32 {
+    4
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -418,6 +425,9 @@ impl NationalConfig {
     pub fn due_soon(&self) -> Duration {
         Duration::from_secs(u64::from(self.due_soon_hours) * 3600)
     }
+    pub fn recheck(&self) -> Duration {
+        Duration::from_secs(u64::from(self.recheck_hours) * 3600)
+    }
 }
 
 fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
@@ -432,6 +442,24 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
 }
 
 impl Config {
+    /// The time between two sync cycles: the gap between the next two firings of
+    /// `daemon.sync_schedule` (15 minutes when it is not scheduled). The look-up budget of a
+    /// cycle is at most `national.lookups_per_second` × this.
+    pub fn sync_cycle(&self) -> Duration {
+        let fallback = Duration::from_secs(15 * 60);
+        let Some(expr) = self.daemon.schedules()[0].2 else {
+            return fallback;
+        };
+        let Ok(schedule) = crate::daemon::schedule::parse_schedule(expr) else {
+            return fallback;
+        };
+        let mut next = schedule.upcoming(chrono::Utc);
+        match (next.next(), next.next()) {
+            (Some(a), Some(b)) => (b - a).to_std().unwrap_or(fallback),
+            _ => fallback,
+        }
+    }
+
     /// Loads and validates the file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {

@@ -219,10 +219,12 @@ async fn look_up(
     let budget = Budget {
         per_second: cfg.national.lookups_per_second,
         per_cycle: cfg.national.lookups_per_cycle,
+        cycle: cfg.sync_cycle(),
     };
     let settings = PlanSettings {
         sync_grace: cfg.national.sync_grace(),
         due_soon: cfg.national.due_soon(),
+        recheck: cfg.national.recheck(),
     };
     let chosen = plan::plan(&cands, now, budget, &settings);
     let concurrency = cfg.national.http.max_in_flight_per_host.max(1) as usize;

@@ -126,9 +126,15 @@ pub struct NationalClient {
 }
 
 impl NationalClient {
+    /// The client's request rate is `national.lookups_per_second` (it sets the HTTP policy's
+    /// `rate_per_second` for the portal).
     pub fn new(cfg: &NationalConfig, password: String) -> Result<NationalClient, SourceError> {
+        let policy = crate::http::HttpPolicy {
+            rate_per_second: cfg.lookups_per_second,
+            ..cfg.http.clone()
+        };
         Ok(NationalClient {
-            http: HttpClient::new(&cfg.http)?,
+            http: HttpClient::new(&policy)?,
             cfg: cfg.clone(),
             password,
             session: tokio::sync::Mutex::new(None),
