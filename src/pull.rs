@@ -75,9 +75,9 @@ pub async fn pull(
     let started = clock();
     let stop_at = match mode {
         PullMode::Sweep => None,
-        PullMode::Incremental => store.watermark(&source)?.map(|w| {
-            w - chrono::Duration::minutes(i64::from(cfg.provincial.overlap_minutes))
-        }),
+        PullMode::Incremental => store
+            .watermark(&source)?
+            .map(|w| w - chrono::Duration::minutes(i64::from(cfg.provincial.overlap_minutes))),
     };
     tracing::info!(target: "provincial", source = %source, mode = ?mode,
         stop_at = ?stop_at, "provincial pull started");

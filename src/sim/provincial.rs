@@ -329,7 +329,10 @@ fn unauthorized() -> Response {
         .into_response()
 }
 
-async fn igate_token(State(app): State<App>, Form(form): Form<HashMap<String, String>>) -> Response {
+async fn igate_token(
+    State(app): State<App>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     app.control.hit("token");
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
@@ -495,7 +498,9 @@ async fn list_page(
             PageFault::Slow { millis } => tokio::time::sleep(Duration::from_millis(millis)).await,
             PageFault::Reset => return Err(broken(None)),
             PageFault::Truncated => {
-                return Err(broken(Some(Bytes::from_static(b"{\"content\": [{\"id\": \"6"))))
+                return Err(broken(Some(Bytes::from_static(
+                    b"{\"content\": [{\"id\": \"6",
+                ))))
             }
             PageFault::InvalidJson => {
                 return Err((
@@ -614,10 +619,12 @@ async fn td_list(
     match list_page(&app, &headers, number - 1, Some(size)).await {
         Ok((rows, total)) => {
             let pages = total.div_ceil(size);
-            Json(json!({"data": rows, "currentPage": number, "totalPages": pages,
+            Json(
+                json!({"data": rows, "currentPage": number, "totalPages": pages,
                 "totalCount": total, "pageSize": size,
                 "hasPreviousPage": number > 1, "hasNextPage": (number as usize) < pages,
-                "succeeded": true}))
+                "succeeded": true}),
+            )
             .into_response()
         }
         Err(r) => r,

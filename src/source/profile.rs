@@ -136,7 +136,10 @@ pub enum ProfileError {
 
 pub const BUILTIN: &[(&str, &str)] = &[
     ("igate", include_str!("../../config/profiles/igate.toml")),
-    ("opencps", include_str!("../../config/profiles/opencps.toml")),
+    (
+        "opencps",
+        include_str!("../../config/profiles/opencps.toml"),
+    ),
     ("td", include_str!("../../config/profiles/td.toml")),
 ];
 
@@ -274,7 +277,13 @@ impl Profile {
             .is_some_and(|(path, want)| s(path).is_some_and(|v| v.trim() == want));
         let national = s(&f.national_code_override)
             .filter(|c| !c.trim().is_empty())
-            .or_else(|| s(if use_alt { &f.national_code_alt } else { &f.national_code }))
+            .or_else(|| {
+                s(if use_alt {
+                    &f.national_code_alt
+                } else {
+                    &f.national_code
+                })
+            })
             .unwrap_or_default();
         let status_raw = s(&f.status).unwrap_or_default();
         let sub = s(&f.sub_status);
@@ -316,9 +325,9 @@ impl Profile {
             returned_at: date("returned_at", &f.returned_at)?,
         };
         let paused_since = if locked
-            || status.is_some_and(|s| {
-                matches!(s, Status::SupplementRequested | Status::AwaitingPayment)
-            }) {
+            || status
+                .is_some_and(|s| matches!(s, Status::SupplementRequested | Status::AwaitingPayment))
+        {
             supplement_at.or(Some(updated_at))
         } else {
             None
@@ -482,9 +491,16 @@ mod tests {
             "applicantName": "Lò Văn A", "applicantIdNo": "011100000001", "contactTelNo": "0912"
         });
         let (d, raw) = p.map_row(row).unwrap();
-        assert_eq!(d.key, "000.00.11.H18-240814-0001", "systemId 5 → referenceUid");
+        assert_eq!(
+            d.key, "000.00.11.H18-240814-0001",
+            "systemId 5 → referenceUid"
+        );
         assert_eq!(d.local_code, "HS-000123");
-        assert_eq!(d.core.status, Some(Status::AwaitingPayment), "sub-status first");
+        assert_eq!(
+            d.core.status,
+            Some(Status::AwaitingPayment),
+            "sub-status first"
+        );
         assert_eq!(d.core.status_raw, "processing/paying");
         assert_eq!(d.channel, Channel::Postal);
         assert_eq!(d.core.due_at, None, "empty string is no date");
@@ -493,7 +509,9 @@ mod tests {
             "2024-08-14 09:30:00"
         );
         assert_eq!(d.paused_since, Some(d.updated_at));
-        assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001") && !raw.contains("0912"));
+        assert!(
+            !raw.contains("Lò Văn A") && !raw.contains("011100000001") && !raw.contains("0912")
+        );
 
         // Not systemId 5: dossierNo; lockState PAUSE alone pauses; unknown word stays raw.
         let row = json!({"dossierId": 1, "dossierNo": "000.00.11.H18-240814-0002",
@@ -525,7 +543,10 @@ mod tests {
         assert_eq!(d.core.status, Some(Status::SupplementRequested));
         assert_eq!(d.core.status_raw, "5");
         assert_eq!(d.channel, Channel::Online);
-        assert_eq!(d.core.due_at.unwrap().to_string(), "2024-08-15 09:30:00.123456700");
+        assert_eq!(
+            d.core.due_at.unwrap().to_string(),
+            "2024-08-15 09:30:00.123456700"
+        );
         assert_eq!(d.supplement_requests, Some(1));
         assert_eq!(d.paused_since.unwrap().to_string(), "2024-08-14 11:00:00");
         assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
@@ -541,7 +562,9 @@ mod tests {
     fn profile_file_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("my-igate.toml");
-        let text = BUILTIN[0].1.replace("\"Đang xử lý\" = 4", "\"Đang xử lý\" = 40");
+        let text = BUILTIN[0]
+            .1
+            .replace("\"Đang xử lý\" = 4", "\"Đang xử lý\" = 40");
         std::fs::write(&path, text).unwrap();
         let err = Profile::from_file(&path).unwrap_err().to_string();
         assert!(err.contains("my-igate.toml") && err.contains("40"), "{err}");
@@ -549,7 +572,9 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("none.toml"), "{err}");
-        let bad = BUILTIN[1].1.replace("groupId = \"group_id\"", "groupId = \"site\"");
+        let bad = BUILTIN[1]
+            .1
+            .replace("groupId = \"group_id\"", "groupId = \"site\"");
         let err = Profile::parse("x", &bad).unwrap_err().to_string();
         assert!(err.contains("extra_headers.groupId"), "{err}");
     }
