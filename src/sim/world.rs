@@ -699,7 +699,7 @@ fn national_row(
         procedure_code: procedures[d.procedure].code.clone(),
         status,
         received_at: seen(d.received_at),
-        due_at: if !d.received_at.is_some_and(|r| r <= lag) {
+        due_at: if d.received_at.is_none_or(|r| r > lag) {
             None
         } else if d.rescheduled_at.is_some_and(|r| r > lag) {
             d.original_due_at
