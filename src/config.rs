@@ -155,6 +155,57 @@ pub struct ProvincialConfig {
     pub max_pages_per_run: u32,
     #[serde(default)]
     pub http: HttpPolicy,
+    /// A profile file used instead of the built-in `profile` (a copy of a preset, adapted).
+    #[serde(default)]
+    pub profile_file: Option<PathBuf>,
+    /// `groupId` header value (site id), required by profiles that send it (opencps).
+    #[serde(default)]
+    pub group_id: Option<String>,
+    /// `tenant` header value, required by profiles that send it (td).
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Hours between sweeps: full pulls, ignoring the watermark, that catch what the
+    /// newest-first incremental pull missed.
+    #[serde(default = "default_sweep_hours")]
+    pub sweep_hours: u32,
+}
+
+fn default_sweep_hours() -> u32 {
+    24
+}
+
+impl ProvincialConfig {
+    /// The profile in use: `profile_file` when set, else the built-in `profile`. Checks that
+    /// every config key the profile's extra headers need is set.
+    pub fn load_profile(&self) -> Result<crate::source::profile::Profile, ConfigError> {
+        let profile = match &self.profile_file {
+            Some(path) => crate::source::profile::Profile::from_file(path)
+                .map_err(|e| invalid("provincial.profile_file", e.to_string()))?,
+            None => crate::source::profile::Profile::builtin(&self.profile)
+                .map_err(|e| invalid("provincial.profile", e.to_string()))?,
+        };
+        for (header, key) in &profile.extra_headers {
+            if self.header_value(key).is_none_or(|v| v.trim().is_empty()) {
+                return Err(invalid(
+                    &format!("provincial.{key}"),
+                    format!(
+                        "required by profile {} (sent as header `{header}`)",
+                        profile.name
+                    ),
+                ));
+            }
+        }
+        Ok(profile)
+    }
+
+    /// The value of a config key named by a profile's `extra_headers`.
+    pub fn header_value(&self, key: &str) -> Option<&str> {
+        match key {
+            "group_id" => self.group_id.as_deref(),
+            "tenant" => self.tenant.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 fn default_profile() -> String {
@@ -484,14 +535,17 @@ impl Config {
             return Err(invalid("service.database", "must be a file path"));
         }
         let p = &self.provincial;
-        if let Err(e) = crate::source::profile::Profile::builtin(&p.profile) {
-            return Err(invalid("provincial.profile", e.to_string()));
-        }
+        let profile = p.load_profile()?;
         check_url("provincial.api_url", &p.api_url)?;
-        if p.profile == "igate" {
+        if profile.auth == crate::source::profile::AuthStyle::Oauth2Password {
             match &p.sso_url {
                 Some(u) => check_url("provincial.sso_url", u)?,
-                None => return Err(invalid("provincial.sso_url", "required by profile igate")),
+                None => {
+                    return Err(invalid(
+                        "provincial.sso_url",
+                        format!("required by profile {}", profile.name),
+                    ))
+                }
             }
         }
         if p.username.is_empty() {
@@ -503,6 +557,9 @@ impl Config {
         }
         if p.max_pages_per_run == 0 {
             return Err(invalid("provincial.max_pages_per_run", "must be ≥ 1"));
+        }
+        if p.sweep_hours == 0 {
+            return Err(invalid("provincial.sweep_hours", "must be ≥ 1"));
         }
         let n = &self.national;
         check_url("national.adapter_url", &n.adapter_url)?;
@@ -659,6 +716,34 @@ mod tests {
                 .to_string();
             assert!(err.contains(key), "{err} should name {key}");
         }
+    }
+
+    #[test]
+    fn profile_headers_and_profile_file_are_checked() {
+        let text = EXAMPLE.replacen("profile = \"igate\"", "profile = \"opencps\"", 1);
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("provincial.group_id"), "{err}");
+        let ok = text.replacen("[provincial]\n", "[provincial]\ngroup_id = \"35\"\n", 1);
+        Config::parse(&ok, Path::new("x.toml")).unwrap();
+        let text = EXAMPLE.replacen("profile = \"igate\"", "profile = \"td\"", 1);
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("provincial.tenant"), "{err}");
+        let text = EXAMPLE.replacen(
+            "[provincial]\n",
+            "[provincial]\nprofile_file = \"/nonexistent/my-igate.toml\"\n",
+            1,
+        );
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("provincial.profile_file") && err.contains("my-igate.toml"),
+            "{err}"
+        );
     }
 
     #[test]

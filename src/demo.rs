@@ -126,6 +126,16 @@ pub fn write_config(cfg: &Config, path: &Path) -> std::io::Result<()> {
             .unwrap_or_default(),
         lpc = n.lookups_per_cycle,
     );
+    let mut text = text;
+    for (key, value) in [("group_id", &p.group_id), ("tenant", &p.tenant)] {
+        if let Some(v) = value {
+            text = text.replacen(
+                "\n[national]\n",
+                &format!("{key} = {v:?}\n\n[national]\n"),
+                1,
+            );
+        }
+    }
     std::fs::write(path, text)
 }
 

@@ -11,6 +11,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod model;
 pub mod plan;
+pub mod pull;
 pub mod reconcile;
 pub mod report;
 pub mod scoring;

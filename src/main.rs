@@ -106,6 +106,9 @@ enum Command {
         national_port: u16,
         #[arg(long, default_value_t = 18081)]
         provincial_port: u16,
+        /// Wire format of the provincial simulator: igate, opencps or td.
+        #[arg(long, default_value = "igate")]
+        profile: String,
         /// Directory for the ground truth and a config pointing at the simulators.
         #[arg(long, default_value = "tthc-sync-sim")]
         dir: PathBuf,
@@ -355,8 +358,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             faults,
             national_port,
             provincial_port,
+            profile,
             dir,
         } => {
+            let Some(sim_profile) = tthc_sync::sim::SimProfile::parse(profile) else {
+                bail!("--profile {profile}: use igate, opencps or td");
+            };
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
             let world = World::generate(WorldParams::new(
@@ -367,14 +374,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ));
             let truth = dir.join("ground-truth.json");
             std::fs::write(&truth, serde_json::to_vec_pretty(&world.truth)?)?;
-            let sims = Simulators::start(world, *national_port, *provincial_port).await?;
+            let sims = Simulators::start_with(world, sim_profile, *national_port, *provincial_port)
+                .await?;
             let cfg = sims.config(dir, &dir.join("tthc-sync.db"))?;
             let cfg_path = dir.join("tthc-sync.toml");
             tthc_sync::demo::write_config(&cfg, &cfg_path)?;
             println!("national portal simulator:   http://{}", sims.national_addr);
             println!(
-                "provincial portal simulator: http://{} (profile igate)",
-                sims.provincial_addr
+                "provincial portal simulator: http://{} (profile {})",
+                sims.provincial_addr,
+                sim_profile.name()
             );
             println!("ground truth: {}", truth.display());
             println!("config:       {}", cfg_path.display());

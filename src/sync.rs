@@ -5,7 +5,7 @@
 //! makes a dossier look "missing": discrepancies are computed from stored views only, and a
 //! dossier's pair kinds are only decided against a successful look-up.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -17,7 +17,6 @@ use crate::plan::{self, Budget, PlanSettings};
 use crate::reconcile::{self, NationalSide, Settings};
 use crate::scoring;
 use crate::source::national::NationalClient;
-use crate::source::profile::Profile;
 use crate::source::provincial::ProvincialClient;
 use crate::source::SourceError;
 use crate::store::{LookupResult, Outcome, RunCounts, Store, StoreError};
@@ -53,8 +52,10 @@ pub struct Clients {
 impl Clients {
     pub fn new(cfg: &Config) -> Result<Clients, SyncError> {
         let setup = |e: String| SyncError::Setup(e);
-        let profile =
-            Profile::builtin(&cfg.provincial.profile).map_err(|e| setup(e.to_string()))?;
+        let profile = cfg
+            .provincial
+            .load_profile()
+            .map_err(|e| setup(e.to_string()))?;
         let ppw = cfg
             .provincial
             .password()
@@ -98,7 +99,7 @@ pub async fn run_cycle(
     tracing::info!(target: "sync", run_id, "sync run started");
     let mut counts = RunCounts::default();
     let result = async {
-        pull_provincial(store, cfg, clients, clock, run_id, &mut counts).await?;
+        crate::pull::pull_provincial(store, cfg, clients, clock, run_id, &mut counts).await?;
         look_up(store, cfg, clients, clock, run_id, &mut counts).await?;
         reconcile_all(store, cfg, clock(), run_id, &mut counts)?;
         Ok::<(), SyncError>(())
@@ -122,87 +123,6 @@ pub async fn run_cycle(
         outcome,
         counts,
     })
-}
-
-fn source_name(cfg: &Config) -> String {
-    format!("provincial:{}", cfg.provincial.profile)
-}
-
-/// Newest-first incremental pull: pages until a row is older than the watermark minus the
-/// overlap, then moves the watermark in the transaction that stores the last page.
-async fn pull_provincial(
-    store: &mut Store,
-    cfg: &Config,
-    clients: &Clients,
-    clock: &Clock,
-    run_id: i64,
-    counts: &mut RunCounts,
-) -> Result<(), SyncError> {
-    let source = source_name(cfg);
-    let watermark = store.watermark(&source)?;
-    let stop_at =
-        watermark.map(|w| w - chrono::Duration::minutes(i64::from(cfg.provincial.overlap_minutes)));
-    let profile = clients.provincial.profile();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut newest: Option<LocalTime> = None;
-    let mut bad_rows = 0u64;
-    let mut first_bad: Option<String> = None;
-    for n in 0..cfg.provincial.max_pages_per_run {
-        let page = match clients.provincial.page(n).await {
-            Ok(p) => p,
-            Err(e) => {
-                counts.problems.push(format!(
-                    "provincial pull stopped at page {n}: {e}; rows already read are kept, \
-                     the watermark did not move"
-                ));
-                return Ok(());
-            }
-        };
-        let mut rows = Vec::with_capacity(page.rows.len());
-        let mut reached_watermark = false;
-        for raw in page.rows {
-            match profile.map_row(raw) {
-                Ok((d, json)) => {
-                    if stop_at.is_some_and(|s| d.updated_at < s) {
-                        reached_watermark = true;
-                    }
-                    newest = newest.max(Some(d.updated_at));
-                    // Rows move between pages while we read: keep the first copy only.
-                    if seen.insert(d.local_id.clone()) {
-                        rows.push((d, json));
-                    }
-                }
-                Err(e) => {
-                    bad_rows += 1;
-                    first_bad.get_or_insert_with(|| e.to_string());
-                }
-            }
-        }
-        let done = page.last || reached_watermark;
-        let stats = store.store_provincial_page(
-            run_id,
-            &source,
-            clock(),
-            &rows,
-            if done { newest } else { None },
-        )?;
-        counts.provincial_rows += stats.rows;
-        counts.provincial_changed += stats.new + stats.changed;
-        if done {
-            if bad_rows > 0 {
-                counts.problems.push(format!(
-                    "{bad_rows} provincial rows could not be read and were skipped (first: {})",
-                    first_bad.unwrap_or_default()
-                ));
-            }
-            return Ok(());
-        }
-    }
-    counts.problems.push(format!(
-        "provincial pull hit provincial.max_pages_per_run ({}); the rest is read next run",
-        cfg.provincial.max_pages_per_run
-    ));
-    Ok(())
 }
 
 /// Looks up the planned dossiers, a few at a time, storing results in batches.

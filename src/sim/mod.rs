@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+use chrono::Timelike;
 use tokio::task::JoinHandle;
 
 use crate::config::{
@@ -28,6 +29,41 @@ pub const PROVINCIAL_USER: &str = "sim-provincial";
 pub const PROVINCIAL_PASSWORD: &str = "sim-provincial-secret";
 pub const DSTCODE: &str = "SIM";
 pub const MADONVI: &str = "000.00.00.H18";
+/// The `groupId` the OpenCPS simulator expects.
+pub const SIM_GROUP_ID: &str = "35";
+/// The `tenant` the td simulator expects.
+pub const SIM_TENANT: &str = "dienbien";
+
+pub use provincial::SimProfile;
+
+/// A transport fault the provincial simulator injects into a list reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageFault {
+    /// This HTTP status (500, 502, 503…) with an HTML body.
+    Status(u16),
+    /// HTTP 429 with `Retry-After: <secs>`.
+    TooManyRequests { retry_after_secs: u64 },
+    /// Waits this long before answering normally (set past the client's timeout).
+    Slow { millis: u64 },
+    /// Headers, then the connection is cut before any body byte.
+    Reset,
+    /// Half a JSON body, then the connection is cut.
+    Truncated,
+    /// HTTP 200 with a body that is not valid JSON.
+    InvalidJson,
+    /// HTTP 200 with an HTML maintenance page.
+    Html200,
+}
+
+/// When a [`PageFault`] applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageFaultPlan {
+    pub fault: PageFault,
+    /// Only on this page (0-based whatever the profile's paging); `None` = any page.
+    pub page: Option<u32>,
+    /// This many times, then the plan is spent; `None` = every time.
+    pub times: Option<u32>,
+}
 
 /// Run-time switches of the simulators (transport faults).
 #[derive(Debug, Default)]
@@ -42,14 +78,42 @@ pub struct Knobs {
     pub provincial_down: bool,
     /// Provincial pages at or after this page number answer HTTP 500.
     pub provincial_fail_from_page: Option<u32>,
+    /// Faults of the provincial list call; the first plan that matches a request applies.
+    pub provincial_page_faults: Vec<PageFaultPlan>,
+    /// A provincial token (igate, td) is refused (HTTP 401) after serving this many pages:
+    /// a token that expires mid-pull.
+    pub provincial_token_pages: Option<u32>,
+    /// `(k, n)`: right after page `k` is served, every `n`-th dossier (in the current order)
+    /// is modified "now" (world now + 5 minutes), once: rows move between pages mid-pull.
+    pub provincial_bump_after_page: Option<(u32, usize)>,
+    /// Every page after the first also repeats the last row of the page before it.
+    pub provincial_duplicate_rows: bool,
+    /// igate dates are written in UTC with a `+0000` offset.
+    pub provincial_utc_offsets: bool,
+}
+
+impl Knobs {
+    /// The fault for a request of `page`, spending one use of its plan.
+    pub fn take_page_fault(&mut self, page: u32) -> Option<PageFault> {
+        let plan = self
+            .provincial_page_faults
+            .iter_mut()
+            .find(|p| p.page.is_none_or(|x| x == page) && p.times != Some(0))?;
+        if let Some(t) = plan.times.as_mut() {
+            *t -= 1;
+        }
+        Some(plan.fault)
+    }
 }
 
 /// Shared state of a running pair of simulators.
 #[derive(Debug, Default)]
 pub struct SimControl {
     pub knobs: Mutex<Knobs>,
-    /// Requests served, by service (`TraCuuHoSo`, `login`, `page`, `token`).
+    /// Requests served, by service (`TraCuuHoSo`, `login`, `page`, `token`, `fault`).
     pub hits: Mutex<std::collections::BTreeMap<String, u64>>,
+    /// Provincial dossiers modified while the simulator ran (id → new last-modified time).
+    pub bumped: Mutex<std::collections::HashMap<String, crate::model::LocalTime>>,
 }
 
 impl SimControl {
@@ -72,11 +136,54 @@ impl SimControl {
     pub fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
         self.knobs.lock().expect("knobs lock")
     }
+
+    /// A dossier's last-modified time as the provincial simulator now serves it.
+    pub fn updated_at(&self, d: &world::SimDossier) -> crate::model::LocalTime {
+        self.bumped
+            .lock()
+            .expect("bumped lock")
+            .get(&d.id)
+            .copied()
+            .unwrap_or_else(|| d.updated_at())
+    }
+
+    /// Dossier indices newest-first by last modification (ties by id), as served now.
+    pub fn order(&self, w: &World) -> Vec<usize> {
+        let updated: Vec<_> = w.dossiers.iter().map(|d| self.updated_at(d)).collect();
+        let mut order: Vec<usize> = (0..w.dossiers.len()).collect();
+        order.sort_by(|&a, &b| {
+            updated[b]
+                .cmp(&updated[a])
+                .then_with(|| w.dossiers[a].id.cmp(&w.dossiers[b].id))
+        });
+        order
+    }
+
+    /// Applies `provincial_bump_after_page` once page `page` was served.
+    fn maybe_bump(&self, w: &World, page: u32, order: &[usize]) {
+        let every = {
+            let mut k = self.knobs();
+            match k.provincial_bump_after_page {
+                Some((p, n)) if p == page => {
+                    k.provincial_bump_after_page = None;
+                    n.max(1)
+                }
+                _ => return,
+            }
+        };
+        let at = w.params.now.with_nanosecond(0).expect("valid") + chrono::Duration::minutes(5);
+        let mut bumped = self.bumped.lock().expect("bumped lock");
+        for &i in order.iter().skip(every - 1).step_by(every) {
+            bumped.insert(w.dossiers[i].id.clone(), at);
+        }
+    }
 }
 
 /// Both simulators running on loopback.
 pub struct Simulators {
     pub world: Arc<World>,
+    /// The wire format the provincial simulator speaks.
+    pub profile: SimProfile,
     pub control: Arc<SimControl>,
     pub national_addr: SocketAddr,
     pub provincial_addr: SocketAddr,
@@ -92,9 +199,19 @@ impl Drop for Simulators {
 }
 
 impl Simulators {
-    /// Serves `world` on `127.0.0.1` (port 0 = any free port).
+    /// Serves `world` on `127.0.0.1` (port 0 = any free port), the provincial side as igate.
     pub async fn start(
         world: World,
+        national_port: u16,
+        provincial_port: u16,
+    ) -> std::io::Result<Simulators> {
+        Simulators::start_with(world, SimProfile::Igate, national_port, provincial_port).await
+    }
+
+    /// Serves `world` on `127.0.0.1`, the provincial side in `profile`'s wire format.
+    pub async fn start_with(
+        world: World,
+        profile: SimProfile,
         national_port: u16,
         provincial_port: u16,
     ) -> std::io::Result<Simulators> {
@@ -105,7 +222,7 @@ impl Simulators {
         let national_addr = nl.local_addr()?;
         let provincial_addr = pl.local_addr()?;
         let n_app = national::router(world.clone(), control.clone());
-        let p_app = provincial::router(world.clone(), control.clone());
+        let p_app = provincial::router(world.clone(), control.clone(), profile);
         let tasks = vec![
             tokio::spawn(async move {
                 let _ = axum::serve(nl, n_app).await;
@@ -116,6 +233,7 @@ impl Simulators {
         ];
         Ok(Simulators {
             world,
+            profile,
             control,
             national_addr,
             provincial_addr,
@@ -155,9 +273,10 @@ impl Simulators {
                 province_name: "Điện Biên".into(),
             },
             provincial: ProvincialConfig {
-                profile: "igate".into(),
+                profile: self.profile.name().into(),
                 api_url: format!("http://{}", self.provincial_addr),
-                sso_url: Some(format!("http://{}", self.provincial_addr)),
+                sso_url: (self.profile == SimProfile::Igate)
+                    .then(|| format!("http://{}", self.provincial_addr)),
                 client_id: "web-onegate".into(),
                 username: PROVINCIAL_USER.into(),
                 password_file: Some(prov_pw),
@@ -167,6 +286,10 @@ impl Simulators {
                 overlap_minutes: 10,
                 max_pages_per_run: 5000,
                 http: fast.clone(),
+                profile_file: None,
+                group_id: (self.profile == SimProfile::Opencps).then(|| SIM_GROUP_ID.into()),
+                tenant: (self.profile == SimProfile::Td).then(|| SIM_TENANT.into()),
+                sweep_hours: 24,
             },
             national: NationalConfig {
                 adapter_url: format!("http://{}", self.national_addr),

@@ -1,58 +1,103 @@
-//! The provincial portal simulator, profile `igate` (VNPT iGate v2): Keycloak password grant
-//! with expiring tokens, and the Spring-paged dossier search sorted by `updatedDate` desc.
-//! Rows carry applicant personal data, as the real system's do: the client must drop it.
+//! The provincial portal simulator. One synthetic world, served in the wire format of the
+//! profile asked for (see `docs/profiles.md` and the spec, which this follows exactly):
+//!
+//! - `igate`: Keycloak password grant with expiring tokens; Spring-paged dossier search sorted by
+//!   `updatedDate` desc; dates ISO 8601 with offset and milliseconds.
+//! - `opencps`: HTTP Basic + `groupId` header; `start`/`end` offsets, `{"total","data"}`; dates
+//!   `dd/MM/yyyy HH:mm:ss`; status words with sub-status; `referenceUid` when `systemId` is 5;
+//!   `lockState` PAUSE while paused.
+//! - `td`: `POST /api/tokens` with a `tenant` header; 1-based `PageNumber`, `hasNextPage`; dates
+//!   `yyyy-MM-ddTHH:mm:ss`; `TrangThaiHoSoId` is the national code; some dossiers carry the
+//!   national code in `MaHoSoKhac` (their `MaHoSo` is the vendor's own).
+//!
+//! Rows carry applicant personal data, as the real systems' do: the client must drop it.
+//! Transport faults are switched on at run time through [`super::Knobs`].
 
 use std::collections::HashMap;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
+use axum::body::{Body, Bytes};
 use axum::extract::{Form, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::world::{SimDossier, World};
-use super::{SimControl, PROVINCIAL_PASSWORD, PROVINCIAL_USER};
+use super::{
+    PageFault, SimControl, PROVINCIAL_PASSWORD, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT,
+};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
 pub const TOKEN_SECONDS: u64 = 300;
 
+/// Which vendor's wire format the simulator speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SimProfile {
+    Igate,
+    Opencps,
+    Td,
+}
+
+impl SimProfile {
+    pub const ALL: [SimProfile; 3] = [SimProfile::Igate, SimProfile::Opencps, SimProfile::Td];
+
+    /// The built-in profile name the client must use.
+    pub fn name(self) -> &'static str {
+        match self {
+            SimProfile::Igate => "igate",
+            SimProfile::Opencps => "opencps",
+            SimProfile::Td => "td",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<SimProfile> {
+        SimProfile::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+struct TokenState {
+    expires: Instant,
+    pages: u32,
+}
+
 #[derive(Clone)]
 struct App {
     world: Arc<World>,
     control: Arc<SimControl>,
-    /// Dossier indices sorted newest-first by last modification.
-    order: Arc<Vec<usize>>,
-    tokens: Arc<Mutex<HashMap<String, Instant>>>,
+    profile: SimProfile,
+    tokens: Arc<Mutex<HashMap<String, TokenState>>>,
     counter: Arc<AtomicU64>,
 }
 
-pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
-    let mut order: Vec<usize> = (0..world.dossiers.len()).collect();
-    order.sort_by(|&a, &b| {
-        let (da, db) = (&world.dossiers[a], &world.dossiers[b]);
-        db.updated_at()
-            .cmp(&da.updated_at())
-            .then_with(|| da.id.cmp(&db.id))
-    });
+pub fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimProfile) -> Router {
     let app = App {
         world,
         control,
-        order: Arc::new(order),
+        profile,
         tokens: Arc::new(Mutex::new(HashMap::new())),
         counter: Arc::new(AtomicU64::new(0)),
     };
-    Router::new()
-        .route(
-            "/auth/realms/digo/protocol/openid-connect/token",
-            post(token),
-        )
-        .route("/pa/dossier/search", get(search))
-        .with_state(app)
+    let r = Router::new();
+    let r = match profile {
+        SimProfile::Igate => r
+            .route(
+                "/auth/realms/digo/protocol/openid-connect/token",
+                post(igate_token),
+            )
+            .route("/pa/dossier/search", get(igate_search)),
+        SimProfile::Opencps => r.route("/o/rest/v2/dossiers", get(opencps_list)),
+        SimProfile::Td => r
+            .route("/api/tokens", post(td_token))
+            .route("/api/v1/hosos", get(td_list)),
+    };
+    r.with_state(app)
 }
 
 /// iGate's default label for a national status (the profile's table, reversed).
@@ -71,7 +116,53 @@ pub fn igate_label(s: Status) -> &'static str {
     }
 }
 
-fn iso(t: Option<LocalTime>) -> Value {
+/// OpenCPS `(dossierStatus, dossierSubStatus)` for a national status. Awaiting payment is
+/// rendered as `processing` with sub-status `paying`, so the sub-status must win.
+pub fn opencps_words(s: Status) -> (&'static str, &'static str) {
+    match s {
+        Status::Submitted => ("receiving", ""),
+        Status::Received => ("new", ""),
+        Status::Rejected => ("denied", ""),
+        Status::Processing => ("processing", ""),
+        Status::SupplementRequested => ("waiting", "correcting"),
+        Status::AwaitingPayment => ("processing", "paying"),
+        Status::Withdrawn => ("cancelled", ""),
+        Status::Stopped => ("unresolved", ""),
+        Status::Resolved => ("releasing", ""),
+        Status::Returned => ("done", ""),
+    }
+}
+
+/// The OpenCPS status word of a dossier whose label no table knows (`unmapped_label` fault).
+pub const OPENCPS_UNMAPPED_WORD: &str = "approving";
+/// The td status id of a dossier whose label no table knows.
+pub const TD_UNMAPPED_ID: u8 = 11;
+
+/// OpenCPS `systemId` of the dossier at `index`: every fourth is 5 (national code in
+/// `referenceUid`, `dossierNo` holds the local code).
+pub fn opencps_system_id(index: usize) -> u32 {
+    if index % 4 == 0 {
+        5
+    } else {
+        1
+    }
+}
+
+/// td: every fifth dossier has its national code in `MaHoSoKhac` and its own code in `MaHoSo`.
+pub fn td_uses_khac(index: usize) -> bool {
+    index % 5 == 0
+}
+
+/// td `NgayYeuCauBoSung`: the last supplement request, if any.
+pub fn supplement_requested_at(d: &SimDossier) -> Option<LocalTime> {
+    d.history
+        .iter()
+        .rev()
+        .find(|(_, s)| *s == Status::SupplementRequested)
+        .map(|(t, _)| *t)
+}
+
+fn iso(t: Option<LocalTime>, utc: bool) -> Value {
     match t {
         None => Value::Null,
         Some(t) => {
@@ -79,13 +170,24 @@ fn iso(t: Option<LocalTime>) -> Value {
                 .and_local_timezone(vn_offset())
                 .single()
                 .expect("fixed offset");
-            dt.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string().into()
+            if utc {
+                dt.with_timezone(&chrono::Utc)
+                    .format("%Y-%m-%dT%H:%M:%S%.3f+0000")
+                    .to_string()
+                    .into()
+            } else {
+                dt.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string().into()
+            }
         }
     }
 }
 
 /// Renders one dossier as an iGate search row.
 pub fn render_row(w: &World, d: &SimDossier) -> Value {
+    render_igate(w, d, d.updated_at(), false)
+}
+
+fn render_igate(w: &World, d: &SimDossier, updated: LocalTime, utc: bool) -> Value {
     let agency = w.agency(d);
     let proc = w.procedure(d);
     let status = d.status();
@@ -99,12 +201,12 @@ pub fn render_row(w: &World, d: &SimDossier) -> Value {
         "dossierStatus": {"id": status.code(),
             "name": d.label_override.as_deref().unwrap_or(igate_label(status))},
         "applyMethod": {"id": d.channel},
-        "appliedDate": iso(Some(d.applied_at)),
-        "acceptedDate": iso(d.received_at),
-        "appointmentDate": iso(d.due_at),
-        "completedDate": iso(d.finished_at),
-        "returnedDate": iso(d.returned_at),
-        "updatedDate": iso(Some(d.updated_at())),
+        "appliedDate": iso(Some(d.applied_at), utc),
+        "acceptedDate": iso(d.received_at, utc),
+        "appointmentDate": iso(d.due_at, utc),
+        "completedDate": iso(d.finished_at, utc),
+        "returnedDate": iso(d.returned_at, utc),
+        "updatedDate": iso(Some(updated), utc),
         "undefindedCompleteTime": false,
         "currentTask": [{"assignee": {"fullname": d.handler}}],
         "applicant": {"data": {
@@ -117,7 +219,120 @@ pub fn render_row(w: &World, d: &SimDossier) -> Value {
     })
 }
 
-async fn token(State(app): State<App>, Form(form): Form<HashMap<String, String>>) -> Response {
+fn vn_date(t: Option<LocalTime>) -> Value {
+    t.map(|t| t.format("%d/%m/%Y %H:%M:%S").to_string())
+        .unwrap_or_default()
+        .into()
+}
+
+/// Renders one dossier (at `index` in the world) as an OpenCPS row.
+fn render_opencps(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Value {
+    let agency = w.agency(d);
+    let proc = w.procedure(d);
+    let status = d.status();
+    let (word, sub) = match d.label_override {
+        Some(_) => (OPENCPS_UNMAPPED_WORD, ""),
+        None => opencps_words(status),
+    };
+    let system_id = opencps_system_id(index);
+    let paused = matches!(
+        status,
+        Status::SupplementRequested | Status::AwaitingPayment
+    );
+    json!({
+        "dossierId": d.id,
+        "dossierNo": if system_id == 5 { &d.local_code } else { &d.national_code },
+        "referenceUid": if system_id == 5 { d.national_code.clone() }
+            else { format!("ref-{}", d.id) },
+        "systemId": system_id,
+        "serviceCode": proc.code,
+        "serviceName": proc.name,
+        "govAgencyCode": agency.code,
+        "govAgencyName": agency.name,
+        "dossierStatus": word,
+        "dossierSubStatus": sub,
+        "dossierStatusText": d.label_override.as_deref().unwrap_or(igate_label(status)),
+        "online": d.channel == 1,
+        "viaPostal": if d.channel == 2 { 1 } else { 0 },
+        "submitDate": vn_date(Some(d.applied_at)),
+        "receiveDate": vn_date(d.received_at),
+        "dueDate": vn_date(d.due_at),
+        "releaseDate": vn_date(d.finished_at),
+        "finishDate": vn_date(d.returned_at),
+        "modifiedDate": vn_date(Some(updated)),
+        "lockState": if paused { "PAUSE" } else { "" },
+        "durationCount": proc.working_days,
+        "durationUnit": 0,
+        "applicantName": d.applicant.fullname,
+        "applicantIdNo": d.applicant.identity_number,
+        "address": d.applicant.address,
+        "contactTelNo": d.applicant.phone,
+        "contactEmail": d.applicant.email,
+    })
+}
+
+fn td_date(t: Option<LocalTime>) -> Value {
+    t.map(|t| Value::from(t.format("%Y-%m-%dT%H:%M:%S").to_string()))
+        .unwrap_or(Value::Null)
+}
+
+/// Renders one dossier (at `index` in the world) as a td row.
+fn render_td(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Value {
+    let agency = w.agency(d);
+    let proc = w.procedure(d);
+    let khac = td_uses_khac(index);
+    json!({
+        "Id": d.id,
+        "MaHoSo": if khac { &d.local_code } else { &d.national_code },
+        "MaHoSoKhac": if khac { d.national_code.as_str() } else { "" },
+        "MaTTHC": proc.code,
+        "TenTTHC": proc.name,
+        "DonViId": agency.code,
+        "TenDonVi": agency.name,
+        "TrangThaiHoSoId": if d.label_override.is_some() { TD_UNMAPPED_ID }
+            else { d.status().code() },
+        "KenhThucHien": d.channel + 1,
+        "NgayNopHoSo": td_date(Some(d.applied_at)),
+        "NgayTiepNhan": td_date(d.received_at),
+        "NgayHenTra": td_date(d.due_at),
+        "NgayKetThucXuLy": td_date(d.finished_at),
+        "NgayTra": td_date(d.returned_at),
+        "NgayYeuCauBoSung": td_date(supplement_requested_at(d)),
+        "LastModifiedOn": td_date(Some(updated)),
+        "NguoiDangXuLy": d.handler,
+        "ChuHoSo": d.applicant.fullname,
+        "SoGiayToChuHoSo": d.applicant.identity_number,
+        "SoDienThoaiChuHoSo": d.applicant.phone,
+        "EmailChuHoSo": d.applicant.email,
+        "DiaChiChuHoSo": d.applicant.address,
+    })
+}
+
+fn issue_token(app: &App) -> (String, String) {
+    let n = app.counter.fetch_add(1, Ordering::SeqCst);
+    let access = format!("access-{n}");
+    app.tokens.lock().expect("tokens").insert(
+        access.clone(),
+        TokenState {
+            expires: Instant::now() + Duration::from_secs(TOKEN_SECONDS),
+            pages: 0,
+        },
+    );
+    (access, format!("refresh-{n}"))
+}
+
+fn unauthorized() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"error": "unauthorized"})),
+    )
+        .into_response()
+}
+
+async fn igate_token(
+    State(app): State<App>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
     app.control.hit("token");
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
@@ -141,71 +356,277 @@ async fn token(State(app): State<App>, Form(form): Form<HashMap<String, String>>
         )
             .into_response();
     }
-    let n = app.counter.fetch_add(1, Ordering::SeqCst);
-    let access = format!("access-{n}");
-    app.tokens.lock().expect("tokens").insert(
-        access.clone(),
-        Instant::now() + Duration::from_secs(TOKEN_SECONDS),
-    );
+    let (access, refresh) = issue_token(&app);
     Json(json!({"access_token": access, "expires_in": TOKEN_SECONDS,
-        "refresh_token": format!("refresh-{n}"), "token_type": "Bearer"}))
+        "refresh_token": refresh, "token_type": "Bearer"}))
     .into_response()
 }
 
-async fn search(
+async fn td_token(State(app): State<App>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    app.control.hit("token");
+    if app.control.knobs().provincial_down {
+        return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
+    }
+    let tenant_ok = header_is(&headers, "tenant", SIM_TENANT);
+    let ok = body.get("email").and_then(Value::as_str) == Some(PROVINCIAL_USER)
+        && body.get("password").and_then(Value::as_str) == Some(PROVINCIAL_PASSWORD);
+    if !tenant_ok || !ok {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"messages": ["Authentication Failed."]})),
+        )
+            .into_response();
+    }
+    let (access, refresh) = issue_token(&app);
+    let expiry = chrono::Utc::now() + chrono::Duration::days(7);
+    Json(json!({"token": access, "refreshToken": refresh,
+        "refreshTokenExpiryTime": expiry.format("%Y-%m-%dT%H:%M:%S%.fZ").to_string()}))
+    .into_response()
+}
+
+fn header_is(headers: &HeaderMap, name: &str, want: &str) -> bool {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == want)
+}
+
+/// Checks the caller's credentials for a list call, counting pages served per token.
+fn authorised(app: &App, headers: &HeaderMap) -> bool {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match app.profile {
+        SimProfile::Opencps => {
+            use base64::Engine;
+            let want = base64::engine::general_purpose::STANDARD
+                .encode(format!("{PROVINCIAL_USER}:{PROVINCIAL_PASSWORD}"));
+            auth.strip_prefix("Basic ") == Some(want.as_str())
+                && header_is(headers, "groupId", SIM_GROUP_ID)
+        }
+        SimProfile::Igate | SimProfile::Td => {
+            if app.profile == SimProfile::Td && !header_is(headers, "tenant", SIM_TENANT) {
+                return false;
+            }
+            let Some(token) = auth.strip_prefix("Bearer ") else {
+                return false;
+            };
+            let max_pages = app.control.knobs().provincial_token_pages;
+            let mut tokens = app.tokens.lock().expect("tokens");
+            let Some(t) = tokens.get_mut(token) else {
+                return false;
+            };
+            if t.expires <= Instant::now() || max_pages.is_some_and(|m| t.pages >= m) {
+                return false;
+            }
+            t.pages += 1;
+            true
+        }
+    }
+}
+
+/// A body that sends `first` (if any) and then fails: the connection is cut mid-reply.
+struct Broken {
+    first: Option<Bytes>,
+    failed: bool,
+}
+
+impl futures_core::Stream for Broken {
+    type Item = Result<Bytes, std::io::Error>;
+    fn poll_next(mut self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Some(b) = self.first.take() {
+            return Poll::Ready(Some(Ok(b)));
+        }
+        if self.failed {
+            return Poll::Ready(None);
+        }
+        self.failed = true;
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "simulated connection reset",
+        ))))
+    }
+}
+
+fn broken(first: Option<Bytes>) -> Response {
+    Response::builder()
+        .status(StatusCode::OK)
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from_stream(Broken {
+            first,
+            failed: false,
+        }))
+        .expect("valid response")
+}
+
+/// One list page, whatever the format: auth, injected faults, rows newest-first.
+/// `page` is 0-based; `size` rows per page (`None`: every row, OpenCPS without `end`).
+/// Returns the rendered rows and the total, or the reply to send instead.
+async fn list_page(
+    app: &App,
+    headers: &HeaderMap,
+    page: u32,
+    size: Option<usize>,
+) -> Result<(Vec<Value>, usize), Response> {
+    app.control.hit("page");
+    if !authorised(app, headers) {
+        return Err(unauthorized());
+    }
+    let fault = {
+        let mut k = app.control.knobs();
+        if k.provincial_down || k.provincial_fail_from_page.is_some_and(|p| page >= p) {
+            return Err((StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response());
+        }
+        k.take_page_fault(page)
+    };
+    if let Some(fault) = fault {
+        app.control.hit("fault");
+        match fault {
+            PageFault::Status(code) => {
+                let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Err((code, format!("<html>{code}</html>")).into_response());
+            }
+            PageFault::TooManyRequests { retry_after_secs } => {
+                return Err((
+                    StatusCode::TOO_MANY_REQUESTS,
+                    [(header::RETRY_AFTER, retry_after_secs.to_string())],
+                    "Too Many Requests",
+                )
+                    .into_response());
+            }
+            PageFault::Slow { millis } => tokio::time::sleep(Duration::from_millis(millis)).await,
+            PageFault::Reset => return Err(broken(None)),
+            PageFault::Truncated => {
+                return Err(broken(Some(Bytes::from_static(
+                    b"{\"content\": [{\"id\": \"6",
+                ))))
+            }
+            PageFault::InvalidJson => {
+                return Err((
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    "{\"content\": [,,]",
+                )
+                    .into_response())
+            }
+            PageFault::Html200 => {
+                return Err((
+                    StatusCode::OK,
+                    [(header::CONTENT_TYPE, "text/html")],
+                    "<html><body>Hệ thống đang bảo trì</body></html>",
+                )
+                    .into_response())
+            }
+        }
+    }
+    let (utc, duplicate) = {
+        let k = app.control.knobs();
+        (k.provincial_utc_offsets, k.provincial_duplicate_rows)
+    };
+    let w = &app.world;
+    let order = app.control.order(w);
+    let total = order.len();
+    let size = size.unwrap_or(total.max(1));
+    let start = (page as usize).saturating_mul(size).min(total);
+    let end = (start + size).min(total);
+    let from = if duplicate && start > 0 {
+        start - 1
+    } else {
+        start
+    };
+    let rows = order[from..end]
+        .iter()
+        .map(|&i| {
+            let d = &w.dossiers[i];
+            let updated = app.control.updated_at(d);
+            match app.profile {
+                SimProfile::Igate => render_igate(w, d, updated, utc),
+                SimProfile::Opencps => render_opencps(w, i, d, updated),
+                SimProfile::Td => render_td(w, i, d, updated),
+            }
+        })
+        .collect();
+    app.control.maybe_bump(w, page, &order);
+    Ok((rows, total))
+}
+
+async fn igate_search(
     State(app): State<App>,
     headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    app.control.hit("page");
-    let bearer = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_string);
-    let valid = bearer.is_some_and(|t| {
-        app.tokens
-            .lock()
-            .expect("tokens")
-            .get(&t)
-            .is_some_and(|exp| *exp > Instant::now())
-    });
-    if !valid {
-        return (
-            StatusCode::UNAUTHORIZED,
-            Json(json!({"error": "unauthorized"})),
-        )
-            .into_response();
-    }
     let page: u32 = q.get("page").and_then(|p| p.parse().ok()).unwrap_or(0);
     let size: usize = q
         .get("size")
         .and_then(|p| p.parse().ok())
         .unwrap_or(20)
         .clamp(1, 1000);
-    {
-        let k = app.control.knobs();
-        if k.provincial_down || k.provincial_fail_from_page.is_some_and(|p| page >= p) {
-            return (StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response();
-        }
-    }
-    let total = app.order.len();
-    let start = (page as usize).saturating_mul(size).min(total);
-    let end = (start + size).min(total);
-    let rows: Vec<Value> = app.order[start..end]
-        .iter()
-        .map(|&i| render_row(&app.world, &app.world.dossiers[i]))
-        .collect();
+    let (rows, total) = match list_page(&app, &headers, page, Some(size)).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let end = ((page as usize + 1) * size).min(total);
     let mut reply = json!({
         "content": rows,
         "number": page,
         "size": size,
         "last": end >= total,
-        "numberOfElements": end - start,
+        "numberOfElements": end.saturating_sub(page as usize * size),
     });
     if q.get("spec").map(String::as_str) != Some("slice") {
         reply["totalElements"] = json!(total);
         reply["totalPages"] = json!(total.div_ceil(size));
     }
     Json(reply).into_response()
+}
+
+async fn opencps_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let start: usize = q.get("start").and_then(|p| p.parse().ok()).unwrap_or(0);
+    let end: usize = q.get("end").and_then(|p| p.parse().ok()).unwrap_or(0);
+    // `end` missing or 0 returns every row, as the real API does.
+    let (page, size) = if end == 0 || end <= start {
+        (0, None)
+    } else {
+        let size = end - start;
+        ((start / size) as u32, Some(size))
+    };
+    match list_page(&app, &headers, page, size).await {
+        Ok((rows, total)) => Json(json!({"total": total, "data": rows})).into_response(),
+        Err(r) => r,
+    }
+}
+
+async fn td_list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let number: u32 = q
+        .get("PageNumber")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(1)
+        .max(1);
+    let size: usize = q
+        .get("PageSize")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(10)
+        .clamp(1, 1000);
+    match list_page(&app, &headers, number - 1, Some(size)).await {
+        Ok((rows, total)) => {
+            let pages = total.div_ceil(size);
+            Json(
+                json!({"data": rows, "currentPage": number, "totalPages": pages,
+                "totalCount": total, "pageSize": size,
+                "hasPreviousPage": number > 1, "hasNextPage": (number as usize) < pages,
+                "succeeded": true}),
+            )
+            .into_response()
+        }
+        Err(r) => r,
+    }
 }

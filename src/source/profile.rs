@@ -55,6 +55,17 @@ pub struct FieldPaths {
     pub status: String,
     /// Looked up first in `sub_statuses` when present (OpenCPS).
     pub sub_status: String,
+    /// A code read instead of `national_code` when `national_code_alt_if` holds
+    /// (OpenCPS: `referenceUid` when `systemId` is 5).
+    pub national_code_alt: String,
+    /// `path=value`: the condition under which `national_code_alt` is the national code.
+    pub national_code_alt_if: String,
+    /// A flag that, when true or a non-zero number, makes the channel postal whatever
+    /// `channel` says (OpenCPS `viaPostal`).
+    pub postal: String,
+    /// A lock word; a value listed in the profile's `paused_lock_states` means the processing
+    /// clock is paused (OpenCPS `lockState`).
+    pub lock_state: String,
     pub status_label: String,
     pub channel: String,
     pub received_at: String,
@@ -93,7 +104,17 @@ pub struct Profile {
     pub sub_statuses: BTreeMap<String, u8>,
     /// Keys dropped at any depth before anything is stored or logged (personal data).
     pub personal_data: Vec<String>,
+    /// Extra request headers: header name → the `[provincial]` config key holding its value
+    /// (`group_id` or `tenant`). E.g. OpenCPS `groupId = "group_id"`, td `tenant = "tenant"`.
+    #[serde(default)]
+    pub extra_headers: BTreeMap<String, String>,
+    /// Values of `fields.lock_state` that mean "paused" (compared ignoring case).
+    #[serde(default)]
+    pub paused_lock_states: Vec<String>,
 }
+
+/// The `[provincial]` config keys a profile's `extra_headers` may name.
+pub const HEADER_CONFIG_KEYS: &[&str] = &["group_id", "tenant"];
 
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MapError {
@@ -113,7 +134,14 @@ pub enum ProfileError {
     Invalid { name: String, message: String },
 }
 
-pub const BUILTIN: &[(&str, &str)] = &[("igate", include_str!("../../config/profiles/igate.toml"))];
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("igate", include_str!("../../config/profiles/igate.toml")),
+    (
+        "opencps",
+        include_str!("../../config/profiles/opencps.toml"),
+    ),
+    ("td", include_str!("../../config/profiles/td.toml")),
+];
 
 fn norm_label(s: &str) -> String {
     s.trim().nfc().collect::<String>().to_lowercase()
@@ -162,7 +190,39 @@ impl Profile {
         if p.date_formats.is_empty() {
             return Err(bad("date_formats must list at least one format".into()));
         }
+        if !p.fields.national_code_alt.is_empty() && p.alt_condition().is_none() {
+            return Err(bad(
+                "fields.national_code_alt needs fields.national_code_alt_if = \"path=value\""
+                    .into(),
+            ));
+        }
+        for (header, key) in &p.extra_headers {
+            if !HEADER_CONFIG_KEYS.contains(&key.as_str()) {
+                return Err(bad(format!(
+                    "extra_headers.{header} = \"{key}\": must name one of the config keys {}",
+                    HEADER_CONFIG_KEYS.join(", ")
+                )));
+            }
+        }
         Ok(p)
+    }
+
+    /// Reads a profile from a file (`provincial.profile_file`); errors name the file.
+    pub fn from_file(path: &std::path::Path) -> Result<Profile, ProfileError> {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError::Invalid {
+            name: name.clone(),
+            message: format!("cannot read: {e}"),
+        })?;
+        Profile::parse(&name, &text)
+    }
+
+    fn alt_condition(&self) -> Option<(&str, &str)> {
+        self.fields
+            .national_code_alt_if
+            .split_once('=')
+            .map(|(p, v)| (p.trim(), v.trim()))
+            .filter(|(p, _)| !p.is_empty())
     }
 
     fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
@@ -212,18 +272,42 @@ impl Profile {
         };
         let id = s(&f.id).ok_or_else(|| MapError::Missing(f.id.clone()))?;
         let local_code = s(&f.local_code).unwrap_or_else(|| id.clone());
+        let use_alt = self
+            .alt_condition()
+            .is_some_and(|(path, want)| s(path).is_some_and(|v| v.trim() == want));
         let national = s(&f.national_code_override)
             .filter(|c| !c.trim().is_empty())
-            .or_else(|| s(&f.national_code))
+            .or_else(|| {
+                s(if use_alt {
+                    &f.national_code_alt
+                } else {
+                    &f.national_code
+                })
+            })
             .unwrap_or_default();
         let status_raw = s(&f.status).unwrap_or_default();
         let sub = s(&f.sub_status);
         let status = self.status_of(&status_raw, sub.as_deref());
         let updated_at = date("updated_at", &f.updated_at)?
             .ok_or_else(|| MapError::Missing(f.updated_at.clone()))?;
-        let channel = s(&f.channel)
-            .and_then(|c| self.channels.get(&c).copied())
-            .unwrap_or_default();
+        let postal = match get(&row, &f.postal) {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Number(n)) => n.as_f64().is_some_and(|x| x != 0.0),
+            Some(Value::String(v)) => !matches!(v.trim(), "" | "0" | "false"),
+            _ => false,
+        };
+        let channel = if postal {
+            Channel::Postal
+        } else {
+            s(&f.channel)
+                .and_then(|c| self.channels.get(&c).copied())
+                .unwrap_or_default()
+        };
+        let locked = s(&f.lock_state).is_some_and(|v| {
+            self.paused_lock_states
+                .iter()
+                .any(|p| p.eq_ignore_ascii_case(v.trim()))
+        });
         let no_due = get(&row, &f.no_due_date).and_then(Value::as_bool) == Some(true);
         let supplement_at = date("supplement_requested_at", &f.supplement_requested_at)?;
         let core = DossierCore {
@@ -240,8 +324,9 @@ impl Profile {
             finished_at: date("finished_at", &f.finished_at)?,
             returned_at: date("returned_at", &f.returned_at)?,
         };
-        let paused_since = if status
-            .is_some_and(|s| matches!(s, Status::SupplementRequested | Status::AwaitingPayment))
+        let paused_since = if locked
+            || status
+                .is_some_and(|s| matches!(s, Status::SupplementRequested | Status::AwaitingPayment))
         {
             supplement_at.or(Some(updated_at))
         } else {
@@ -390,5 +475,107 @@ mod tests {
             err.contains("due_at") && err.contains("15/08/2024"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn opencps_row_maps_sub_status_first_reference_uid_and_lock() {
+        let p = Profile::builtin("opencps").unwrap();
+        let row = json!({
+            "dossierId": 4101, "dossierNo": "HS-000123", "referenceUid": "000.00.11.H18-240814-0001",
+            "systemId": 5, "serviceCode": "1.001193", "serviceName": "Đăng ký khai sinh",
+            "govAgencyCode": "000.00.11.H18", "govAgencyName": "Xã A",
+            "dossierStatus": "processing", "dossierSubStatus": "paying",
+            "dossierStatusText": "Đang xử lý", "online": false, "viaPostal": 1,
+            "receiveDate": "14/08/2024 09:30:00", "dueDate": "", "releaseDate": "",
+            "finishDate": "", "modifiedDate": "14/08/2024 10:00:00", "lockState": "PAUSE",
+            "applicantName": "Lò Văn A", "applicantIdNo": "011100000001", "contactTelNo": "0912"
+        });
+        let (d, raw) = p.map_row(row).unwrap();
+        assert_eq!(
+            d.key, "000.00.11.H18-240814-0001",
+            "systemId 5 → referenceUid"
+        );
+        assert_eq!(d.local_code, "HS-000123");
+        assert_eq!(
+            d.core.status,
+            Some(Status::AwaitingPayment),
+            "sub-status first"
+        );
+        assert_eq!(d.core.status_raw, "processing/paying");
+        assert_eq!(d.channel, Channel::Postal);
+        assert_eq!(d.core.due_at, None, "empty string is no date");
+        assert_eq!(
+            d.core.received_at.unwrap().to_string(),
+            "2024-08-14 09:30:00"
+        );
+        assert_eq!(d.paused_since, Some(d.updated_at));
+        assert!(
+            !raw.contains("Lò Văn A") && !raw.contains("011100000001") && !raw.contains("0912")
+        );
+
+        // Not systemId 5: dossierNo; lockState PAUSE alone pauses; unknown word stays raw.
+        let row = json!({"dossierId": 1, "dossierNo": "000.00.11.H18-240814-0002",
+            "referenceUid": "x", "systemId": 1, "dossierStatus": "approving",
+            "modifiedDate": "14/08/2024 10:00:00", "lockState": "PAUSE_OVERDUE", "online": true});
+        let (d, _) = p.map_row(row).unwrap();
+        assert_eq!(d.key, "000.00.11.H18-240814-0002");
+        assert_eq!(d.core.status, None);
+        assert_eq!(d.core.status_raw, "approving");
+        assert_eq!(d.channel, Channel::Online);
+        assert!(d.paused_since.is_some());
+    }
+
+    #[test]
+    fn td_row_uses_ma_ho_so_khac_and_national_status_ids() {
+        let p = Profile::builtin("td").unwrap();
+        let row = json!({
+            "Id": "3fa85f64", "MaHoSo": "TD-2024-0001", "MaHoSoKhac": "000.00.11.H18-240814-0001",
+            "MaTTHC": "1.001193", "TenTTHC": "Đăng ký khai sinh", "DonViId": "000.00.11.H18",
+            "TenDonVi": "Xã A", "TrangThaiHoSoId": 5, "KenhThucHien": 2,
+            "NgayTiepNhan": "2024-08-14T09:30:00", "NgayHenTra": "2024-08-15T09:30:00.1234567",
+            "NgayKetThucXuLy": null, "NgayYeuCauBoSung": "2024-08-14T11:00:00",
+            "LastModifiedOn": "2024-08-14T11:00:00", "NguoiDangXuLy": "Cán bộ B",
+            "ChuHoSo": "Lò Văn A", "SoGiayToChuHoSo": "011100000001"
+        });
+        let (d, raw) = p.map_row(row).unwrap();
+        assert_eq!(d.key, "000.00.11.H18-240814-0001");
+        assert_eq!(d.local_code, "TD-2024-0001");
+        assert_eq!(d.core.status, Some(Status::SupplementRequested));
+        assert_eq!(d.core.status_raw, "5");
+        assert_eq!(d.channel, Channel::Online);
+        assert_eq!(
+            d.core.due_at.unwrap().to_string(),
+            "2024-08-15 09:30:00.123456700"
+        );
+        assert_eq!(d.supplement_requests, Some(1));
+        assert_eq!(d.paused_since.unwrap().to_string(), "2024-08-14 11:00:00");
+        assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
+        // Empty MaHoSoKhac: MaHoSo is the key; an id outside 1..10 is unmapped, kept raw.
+        let row = json!({"Id": "1", "MaHoSo": "000.00.11.H18-240814-0002", "MaHoSoKhac": "",
+            "TrangThaiHoSoId": 11, "LastModifiedOn": "2024-08-14T11:00:00"});
+        let (d, _) = p.map_row(row).unwrap();
+        assert_eq!(d.key, "000.00.11.H18-240814-0002");
+        assert_eq!((d.core.status, d.core.status_raw.as_str()), (None, "11"));
+    }
+
+    #[test]
+    fn profile_file_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("my-igate.toml");
+        let text = BUILTIN[0]
+            .1
+            .replace("\"Đang xử lý\" = 4", "\"Đang xử lý\" = 40");
+        std::fs::write(&path, text).unwrap();
+        let err = Profile::from_file(&path).unwrap_err().to_string();
+        assert!(err.contains("my-igate.toml") && err.contains("40"), "{err}");
+        let err = Profile::from_file(&dir.path().join("none.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("none.toml"), "{err}");
+        let bad = BUILTIN[1]
+            .1
+            .replace("groupId = \"group_id\"", "groupId = \"site\"");
+        let err = Profile::parse("x", &bad).unwrap_err().to_string();
+        assert!(err.contains("extra_headers.groupId"), "{err}");
     }
 }

@@ -60,6 +60,18 @@ pub fn parse_page(profile: &Profile, reply: &Value, size: u32) -> Result<Page, S
     Ok(Page { rows, last })
 }
 
+/// Like [`parse_page`], also using the reply's `total` for offset paging: page `n` of `size`
+/// rows is the last when it reaches `total`.
+pub fn parse_page_at(profile: &Profile, reply: &Value, n: u32, size: u32) -> Result<Page, String> {
+    let mut page = parse_page(profile, reply, size)?;
+    if profile.paging == PagingStyle::Offset {
+        if let Some(total) = reply.get("total").and_then(Value::as_u64) {
+            page.last |= u64::from(n + 1) * u64::from(size) >= total;
+        }
+    }
+    Ok(page)
+}
+
 impl ProvincialClient {
     pub fn new(
         cfg: &ProvincialConfig,
@@ -136,7 +148,7 @@ impl ProvincialClient {
                     message: excerpt(&reply.value),
                 });
             }
-            return parse_page(&self.profile, &reply.value, size).map_err(|message| {
+            return parse_page_at(&self.profile, &reply.value, n, size).map_err(|message| {
                 SourceError::Reply {
                     portal: PORTAL,
                     call: label.clone(),
@@ -150,7 +162,26 @@ impl ProvincialClient {
         })
     }
 
+    /// The profile's extra headers (`groupId`, `tenant`) with their config values.
+    fn extra_headers(&self) -> Vec<(String, String)> {
+        self.profile
+            .extra_headers
+            .iter()
+            .filter_map(|(h, key)| {
+                self.cfg
+                    .header_value(key)
+                    .map(|v| (h.clone(), v.to_string()))
+            })
+            .collect()
+    }
+
     async fn auth_headers(&self, force_login: bool) -> Result<Vec<(String, String)>, SourceError> {
+        let mut headers = self.auth_header(force_login).await?;
+        headers.extend(self.extra_headers());
+        Ok(headers)
+    }
+
+    async fn auth_header(&self, force_login: bool) -> Result<Vec<(String, String)>, SourceError> {
         match self.profile.auth {
             AuthStyle::Basic => {
                 use base64::Engine;
@@ -211,7 +242,7 @@ impl ProvincialClient {
             AuthStyle::Token => Request {
                 method: reqwest::Method::POST,
                 url: format!("{}/api/tokens", self.cfg.api_url.trim_end_matches('/')),
-                headers: vec![],
+                headers: self.extra_headers(),
                 body: Body::Json(serde_json::json!({
                     "email": self.cfg.username, "password": self.password })),
                 label: "token".into(),

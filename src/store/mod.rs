@@ -335,15 +335,29 @@ impl Store {
         rows: &[(ProvincialDossier, String)],
         watermark: Option<LocalTime>,
     ) -> Result<PageStats> {
+        let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
+        self.store_provincial_page_marks(run_id, source, observed_at, rows, &marks)
+    }
+
+    /// Like [`Store::store_provincial_page`], moving any number of marks (watermark rows, by
+    /// source name) forward in the same transaction: e.g. the watermark and the last sweep.
+    pub fn store_provincial_page_marks(
+        &mut self,
+        run_id: i64,
+        source: &str,
+        observed_at: LocalTime,
+        rows: &[(ProvincialDossier, String)],
+        marks: &[(&str, LocalTime)],
+    ) -> Result<PageStats> {
         let tx = self.conn.transaction()?;
         let stats = store_rows(&tx, run_id, source, observed_at, rows)?;
-        if let Some(w) = watermark {
+        for (source, w) in marks {
             tx.execute(
                 "INSERT INTO watermark (source, value, run_id, updated_at) VALUES (?1, ?2, ?3, ?4)
                  ON CONFLICT (source) DO UPDATE SET value = excluded.value,
                     run_id = excluded.run_id, updated_at = excluded.updated_at
                  WHERE excluded.value > watermark.value",
-                params![source, fmt_time(&w), run_id, fmt_time(&observed_at)],
+                params![source, fmt_time(w), run_id, fmt_time(&observed_at)],
             )?;
         }
         tx.commit()?;
