@@ -7,6 +7,7 @@
 
 pub mod national;
 pub mod provincial;
+pub mod scores;
 pub mod world;
 
 use std::collections::HashSet;
@@ -16,7 +17,9 @@ use std::sync::{Arc, Mutex};
 
 use tokio::task::JoinHandle;
 
-use crate::config::{Config, NationalConfig, ProvincialConfig, ReconcileConfig, ServiceConfig};
+use crate::config::{
+    Config, NationalConfig, ProvincialConfig, ReconcileConfig, ScoresConfig, ServiceConfig,
+};
 use crate::http::HttpPolicy;
 pub use world::{Fault, GroundTruth, World, WorldParams};
 
@@ -40,6 +43,8 @@ pub struct Knobs {
     pub provincial_down: bool,
     /// Provincial pages at or after this page number answer HTTP 500.
     pub provincial_fail_from_page: Option<u32>,
+    /// `DanhSachHoSo` answers HTTP 500, every time.
+    pub national_list_failing: bool,
 }
 
 /// Shared state of a running pair of simulators.
@@ -180,9 +185,20 @@ impl Simulators {
                 lookups_per_cycle: 1_000_000,
                 sync_grace_minutes: 60,
                 due_soon_hours: 48,
-                http: fast,
+                list_units: Vec::new(),
+                list_days: 30,
+                http: fast.clone(),
             },
             reconcile: ReconcileConfig::default(),
+            scores: Some(ScoresConfig {
+                api: "progress_tree".into(),
+                portal_url: format!("http://{}", self.national_addr),
+                province_id: Some(scores::PROVINCE_ID),
+                legacy_unit_type: 1,
+                root_department_id: Some(scores::ROOT_DEPARTMENT_ID.into()),
+                page_size: 100,
+                http: fast,
+            }),
         })
     }
 }
