@@ -126,6 +126,20 @@ pub fn write_config(cfg: &Config, path: &Path) -> std::io::Result<()> {
             .unwrap_or_default(),
         lpc = n.lookups_per_cycle,
     );
+    let mut text = text;
+    if let Some(sc) = &cfg.scores {
+        text.push_str(&format!(
+            "\n[scores]\napi = {api:?}\nportal_url = {url:?}\n",
+            api = sc.api,
+            url = sc.portal_url
+        ));
+        if let Some(id) = sc.province_id {
+            text.push_str(&format!("province_id = {id}\n"));
+        }
+        if let Some(root) = &sc.root_department_id {
+            text.push_str(&format!("root_department_id = {root:?}\n"));
+        }
+    }
     std::fs::write(path, text)
 }
 
