@@ -45,6 +45,9 @@ pub struct Config {
     pub calendar: CalendarConfig,
     #[serde(default)]
     pub daemon: DaemonConfig,
+    /// The published 766 scores (`tthc-sync scores`); absent = not fetched.
+    #[serde(default)]
+    pub scores: Option<ScoresConfig>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -261,6 +264,12 @@ pub struct NationalConfig {
     /// often ahead of the rest (keeps a backlog from eating the whole budget).
     #[serde(default = "default_recheck")]
     pub recheck_hours: u32,
+    /// `DanhSachHoSo`: unit codes whose dossiers are listed each cycle (empty = off).
+    #[serde(default)]
+    pub list_units: Vec<String>,
+    /// `DanhSachHoSo`: how many days back (by received date) each list covers.
+    #[serde(default = "default_list_days")]
+    pub list_days: u32,
     #[serde(default)]
     pub http: HttpPolicy,
 }
@@ -285,6 +294,9 @@ fn default_due_soon() -> u32 {
 }
 fn default_recheck() -> u32 {
     4
+}
+fn default_list_days() -> u32 {
+    30
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -591,6 +603,10 @@ impl Config {
         if n.lookups_per_cycle == 0 {
             return Err(invalid("national.lookups_per_cycle", "must be ≥ 1"));
         }
+        n.validate_list()?;
+        if let Some(sc) = &self.scores {
+            sc.validate()?;
+        }
         for (key, h) in [("provincial.http", &p.http), ("national.http", &n.http)] {
             h.validate(key).map_err(|message| ConfigError::Invalid {
                 key: key.to_string(),
@@ -598,6 +614,117 @@ impl Config {
             })?;
         }
         self.daemon.validate()?;
+        Ok(())
+    }
+}
+
+/// Which generation of the published-score API to call (national-portal.md §4).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ScoresApi {
+    /// `POST <portal>/jsp/rest.jsp`, `report_tinh_766_service` (to 2025).
+    Legacy,
+    /// `POST <portal>/api/v1/reporting/evaluation/dvc-progress-tree` (2026).
+    ProgressTree,
+}
+
+impl ScoresApi {
+    /// The name used in the config and in `published_score.api`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ScoresApi::Legacy => "legacy",
+            ScoresApi::ProgressTree => "progress_tree",
+        }
+    }
+    pub fn parse(s: &str) -> Option<ScoresApi> {
+        [ScoresApi::Legacy, ScoresApi::ProgressTree]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
+}
+
+/// Section `[scores]`: where the published 766 scores are read.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ScoresConfig {
+    /// `legacy` or `progress_tree`.
+    pub api: String,
+    /// Base URL of the portal (the API paths are appended to it).
+    pub portal_url: String,
+    /// Legacy: the province's `p_tinh_id`.
+    #[serde(default)]
+    pub province_id: Option<i64>,
+    /// Legacy: `p_loaidonvi`, the kind of units listed.
+    #[serde(default = "default_unit_type")]
+    pub legacy_unit_type: i64,
+    /// 2026: the province's `rootDepartmentId` (a UUID; they were re-created in 2026).
+    #[serde(default)]
+    pub root_department_id: Option<String>,
+    /// Rows asked for per page.
+    #[serde(default = "default_scores_page_size")]
+    pub page_size: u32,
+    #[serde(default)]
+    pub http: HttpPolicy,
+}
+
+fn default_unit_type() -> i64 {
+    1
+}
+fn default_scores_page_size() -> u32 {
+    100
+}
+
+impl ScoresConfig {
+    /// The API named by `scores.api` (valid after [`Config::validate`]).
+    pub fn api(&self) -> ScoresApi {
+        ScoresApi::parse(&self.api).unwrap_or(ScoresApi::ProgressTree)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let Some(api) = ScoresApi::parse(&self.api) else {
+            return Err(invalid(
+                "scores.api",
+                format!("`{}`: use \"legacy\" or \"progress_tree\"", self.api),
+            ));
+        };
+        check_url("scores.portal_url", &self.portal_url)?;
+        match api {
+            ScoresApi::Legacy if self.province_id.is_none_or(|id| id <= 0) => {
+                return Err(invalid(
+                    "scores.province_id",
+                    "api = \"legacy\" needs the province's p_tinh_id (a number > 0)",
+                ))
+            }
+            ScoresApi::ProgressTree
+                if self
+                    .root_department_id
+                    .as_deref()
+                    .is_none_or(|s| s.trim().is_empty()) =>
+            {
+                return Err(invalid(
+                    "scores.root_department_id",
+                    "api = \"progress_tree\" needs the province's rootDepartmentId (a UUID)",
+                ))
+            }
+            _ => {}
+        }
+        if !(1..=1000).contains(&self.page_size) {
+            return Err(invalid("scores.page_size", "must be 1..=1000"));
+        }
+        self.http
+            .validate("scores.http")
+            .map_err(|message| invalid("scores.http", message))
+    }
+}
+
+impl NationalConfig {
+    /// Checks `national.list_units` and `national.list_days`.
+    fn validate_list(&self) -> Result<(), ConfigError> {
+        if self.list_units.iter().any(|u| u.trim().is_empty()) {
+            return Err(invalid("national.list_units", "holds an empty unit code"));
+        }
+        if !self.list_units.is_empty() && !(1..=366).contains(&self.list_days) {
+            return Err(invalid("national.list_days", "must be 1..=366"));
+        }
         Ok(())
     }
 }
@@ -711,6 +838,78 @@ mod tests {
         for (from, to, key) in cases {
             assert!(EXAMPLE.contains(from), "example lacks {from}");
             let text = EXAMPLE.replacen(from, to, 1);
+            let err = Config::parse(&text, Path::new("x.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key), "{err} should name {key}");
+        }
+    }
+
+    #[test]
+    fn scores_section_is_optional_and_its_errors_name_the_key() {
+        let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+        let sc = cfg.scores.expect("the example has [scores]");
+        assert_eq!(sc.api(), ScoresApi::ProgressTree);
+        assert!(
+            cfg.national.list_units.is_empty(),
+            "DanhSachHoSo is off by default"
+        );
+        // The section is the file's last: cut it off.
+        let start = EXAMPLE.find("\n[scores]").unwrap();
+        let without = &EXAMPLE[..start];
+        assert!(Config::parse(without, Path::new("x.toml"))
+            .unwrap()
+            .scores
+            .is_none());
+        let progress_tree = "api = \"progress_tree\"";
+        let cases: &[(&[(&str, &str)], &str)] = &[
+            (&[(progress_tree, "api = \"v3\"")], "scores.api"),
+            (
+                &[
+                    (progress_tree, "api = \"legacy\""),
+                    ("province_id = 11", "province_id = 0"),
+                ],
+                "scores.province_id",
+            ),
+            (
+                &[(
+                    "root_department_id = \"00000000-0000-0000-0000-000000000000\"",
+                    "root_department_id = \" \"",
+                )],
+                "scores.root_department_id",
+            ),
+            (
+                &[(
+                    "portal_url = \"https://dichvucong.gov.vn\"",
+                    "portal_url = \"dichvucong\"",
+                )],
+                "scores.portal_url",
+            ),
+            (
+                &[(
+                    "page_size = 100\n\n[scores.http]",
+                    "page_size = 0\n\n[scores.http]",
+                )],
+                "scores.page_size",
+            ),
+            (
+                &[
+                    ("list_units = []", "list_units = [\"000.01.31.H18\"]"),
+                    ("list_days = 30", "list_days = 0"),
+                ],
+                "national.list_days",
+            ),
+            (
+                &[("list_units = []", "list_units = [\"\"]")],
+                "national.list_units",
+            ),
+        ];
+        for (edits, key) in cases {
+            let mut text = EXAMPLE.to_string();
+            for (from, to) in *edits {
+                assert!(text.contains(from), "example lacks {from}");
+                text = text.replacen(from, to, 1);
+            }
             let err = Config::parse(&text, Path::new("x.toml"))
                 .unwrap_err()
                 .to_string();

@@ -136,6 +136,19 @@ pub fn write_config(cfg: &Config, path: &Path) -> std::io::Result<()> {
             );
         }
     }
+    if let Some(sc) = &cfg.scores {
+        text.push_str(&format!(
+            "\n[scores]\napi = {api:?}\nportal_url = {url:?}\n",
+            api = sc.api,
+            url = sc.portal_url
+        ));
+        if let Some(id) = sc.province_id {
+            text.push_str(&format!("province_id = {id}\n"));
+        }
+        if let Some(root) = &sc.root_department_id {
+            text.push_str(&format!("root_department_id = {root:?}\n"));
+        }
+    }
     std::fs::write(path, text)
 }
 

@@ -118,6 +118,15 @@ enum Command {
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
+    /// Fetches the portal's published 766 scores of a month ([scores] in the config), stores
+    /// every row, and prints the province's "Tiến độ giải quyết" score.
+    Scores {
+        /// The month, YYYY-MM.
+        #[arg(long, value_parser = parse_month)]
+        month: tthc_sync::model::YearMonth,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
 }
 
 #[derive(Subcommand)]
@@ -147,6 +156,11 @@ enum DiscrepancyAction {
 
 fn parse_state(s: &str) -> Result<State, String> {
     State::parse(s).ok_or_else(|| format!("`{s}`: use open, acknowledged or resolved"))
+}
+
+fn parse_month(s: &str) -> Result<tthc_sync::model::YearMonth, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not a month: write YYYY-MM, e.g. 2026-08"))
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -401,6 +415,38 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Scores { month, format } => {
+            let cfg = load_config(&cli)?;
+            let mut store = Store::open(&cfg.service.database)?;
+            let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month).await?;
+            if matches!(format, Format::Json) {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            println!(
+                "{} rows of published scores for {} stored (api {}{})",
+                report.rows,
+                report.month,
+                report.api,
+                if report.skipped > 0 {
+                    format!(", {} rows without a unit skipped", report.skipped)
+                } else {
+                    String::new()
+                }
+            );
+            match report.province.as_ref() {
+                Some(p) => println!(
+                    "Tiến độ giải quyết (TDGQ) of {}: {} / {}",
+                    p.unit_name.as_deref().unwrap_or(&p.unit_key),
+                    p.tdgq_score
+                        .map(|s| format!("{s:.2}"))
+                        .unwrap_or_else(|| "not published".into()),
+                    p.max_score.unwrap_or(20.0)
+                ),
+                None => println!("the portal published no row for the province itself"),
+            }
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -465,3 +465,24 @@ pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<
         calendar_error,
     }
 }
+
+/// A dossier the portal lists for one of the province's units that no provincial dossier
+/// holds (`missing_on_provincial`). Its key is `nat:<code>`: there is no provincial id.
+pub fn missing_on_provincial(n: &NationalDossier, listed_unit: &str) -> Finding {
+    let c = &n.core;
+    Finding {
+        dossier_id: format!("nat:{}", c.code),
+        dossier_code: c.code.clone(),
+        kind: Kind::MissingOnProvincial,
+        severity: Kind::MissingOnProvincial.base_severity(),
+        score_impact: 0.0,
+        period: c.received_at.map(|r| YearMonth::of(&r).iso()),
+        agency_code: c
+            .agency_code
+            .clone()
+            .or_else(|| Some(listed_unit.to_string())),
+        agency_name: n.unit_name.clone(),
+        provincial: "không có".into(),
+        national: show_status(c.status, &c.status_raw),
+    }
+}

@@ -99,12 +99,25 @@ pub async fn run_cycle(
     tracing::info!(target: "sync", run_id, "sync run started");
     let mut counts = RunCounts::default();
     let result = async {
+        let problems_before = counts.problems.len();
         crate::pull::pull_provincial(store, cfg, clients, clock, run_id, &mut counts).await?;
+        let provincial_complete = counts.problems.len() == problems_before;
         look_up(store, cfg, clients, clock, run_id, &mut counts).await?;
+        list_national(
+            store,
+            cfg,
+            clients,
+            clock,
+            run_id,
+            provincial_complete,
+            &mut counts,
+        )
+        .await?;
         reconcile_all(store, cfg, clock(), run_id, &mut counts)?;
         Ok::<(), SyncError>(())
     }
     .await;
+    measure_freshness(store, cfg, clock(), &mut counts);
     let outcome = match (&result, counts.problems.is_empty()) {
         (Err(_), _) => Outcome::Failed,
         (Ok(()), true) => Outcome::Ok,
@@ -112,10 +125,18 @@ pub async fn run_cycle(
     };
     let error = result.as_ref().err().map(|e| e.to_string());
     store.finish_run(run_id, clock(), outcome, &counts, error.as_deref())?;
+    store.record_freshness(
+        run_id,
+        counts.freshness_p50_s,
+        counts.freshness_p95_s,
+        counts.budget_used,
+    )?;
     tracing::info!(target: "sync", run_id, outcome = outcome.as_str(),
         provincial_rows = counts.provincial_rows, provincial_changed = counts.provincial_changed,
         lookups = counts.lookups, lookup_errors = counts.lookup_errors, opened = counts.opened,
         reopened = counts.reopened, resolved = counts.resolved,
+        listed = counts.listed, freshness_p50_s = ?counts.freshness_p50_s,
+        freshness_p95_s = ?counts.freshness_p95_s, budget_used = ?counts.budget_used,
         problems = ?counts.problems, "sync run finished");
     result?;
     Ok(CycleReport {
@@ -282,4 +303,119 @@ pub fn reconcile_all(
     counts.reopened += applied.reopened;
     counts.resolved += applied.resolved;
     Ok(())
+}
+
+/// `DanhSachHoSo` (only when `national.list_units` is set): stores every listed row as a
+/// successful view and opens `missing_on_provincial` (key `nat:<code>`) for listed codes no
+/// provincial dossier holds. Resolves those whose code a provincial dossier now holds (every
+/// cycle, configured or not).
+///
+/// A failed list call changes nothing for its unit; when this cycle's provincial pull was
+/// incomplete (`provincial_complete` false) nothing is opened, since the province may simply
+/// not have been read yet; and a dossier received less than `national.sync_grace_minutes` ago
+/// is left for the next cycle.
+pub async fn list_national(
+    store: &mut Store,
+    cfg: &Config,
+    clients: &Clients,
+    clock: &Clock,
+    run_id: i64,
+    provincial_complete: bool,
+    counts: &mut RunCounts,
+) -> Result<(), SyncError> {
+    use crate::reconcile::{Evaluated, Kind};
+    let now = clock();
+    let mut actions = Vec::new();
+    let active = store.active_missing_on_provincial()?;
+    if !active.is_empty() {
+        let codes: Vec<String> = active.iter().map(|(_, _, code)| code.clone()).collect();
+        let held = store.provincial_codes_among(&codes)?;
+        for (id, _, code) in &active {
+            if held.contains(code) {
+                actions.push(lifecycle::Action::AutoResolve {
+                    id: *id,
+                    kind: Kind::MissingOnProvincial,
+                });
+            }
+        }
+    }
+    let n = &cfg.national;
+    if !n.list_units.is_empty() {
+        let existing = store.existing_discrepancies()?;
+        let grace = chrono::Duration::minutes(i64::from(n.sync_grace_minutes));
+        let to = now.date();
+        let from = to - chrono::Duration::days(i64::from(n.list_days.max(1)) - 1);
+        for unit in &n.list_units {
+            let listed = match clients.national.list(unit, from, to).await {
+                Ok(l) => l,
+                Err(e) => {
+                    counts.problems.push(format!(
+                        "DanhSachHoSo for unit {unit} failed: {}; nothing was concluded from it",
+                        short_reason(&e)
+                    ));
+                    continue;
+                }
+            };
+            if let Some(first) = listed.bad.first() {
+                counts.problems.push(format!(
+                    "{} DanhSachHoSo rows of unit {unit} could not be read and were skipped \
+                     (first: {first})",
+                    listed.bad.len()
+                ));
+            }
+            store.store_listed(run_id, clock(), &listed.rows)?;
+            counts.listed += listed.rows.len() as u64;
+            if !provincial_complete {
+                continue;
+            }
+            let codes: Vec<String> = listed
+                .rows
+                .iter()
+                .map(|(d, _)| d.core.code.clone())
+                .collect();
+            let held = store.provincial_codes_among(&codes)?;
+            for (d, _) in &listed.rows {
+                let old_enough = d.core.received_at.is_some_and(|r| now - r >= grace);
+                if held.contains(&d.core.code) || !old_enough {
+                    continue;
+                }
+                let finding = reconcile::missing_on_provincial(d, unit);
+                let ex = existing
+                    .get(&finding.dossier_id)
+                    .map(Vec::as_slice)
+                    .unwrap_or(&[]);
+                let evaluated = Evaluated {
+                    provincial: false,
+                    pair: true,
+                };
+                actions.extend(lifecycle::decide(ex, vec![finding], evaluated));
+            }
+        }
+        if !provincial_complete {
+            counts.problems.push(
+                "missing_on_provincial not evaluated: this cycle's provincial pull was incomplete"
+                    .into(),
+            );
+        }
+    }
+    if !actions.is_empty() {
+        let applied = store.apply_actions(run_id, now, &actions)?;
+        counts.opened += applied.opened;
+        counts.reopened += applied.reopened;
+        counts.resolved += applied.resolved;
+    }
+    Ok(())
+}
+
+/// The run's freshness figures (see `crate::freshness`); a database error only logs.
+fn measure_freshness(store: &Store, cfg: &Config, now: LocalTime, counts: &mut RunCounts) {
+    counts.budget_used =
+        crate::freshness::budget_used(counts.lookups, cfg.national.lookups_per_cycle);
+    match store.view_ages(now) {
+        Ok(ages) => {
+            counts.freshness_p50_s = crate::freshness::percentile(&ages, 50.0);
+            counts.freshness_p95_s = crate::freshness::percentile(&ages, 95.0);
+        }
+        Err(e) => tracing::warn!(target: "sync", error = %e, "freshness not measured"),
+    }
 }

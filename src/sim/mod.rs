@@ -7,6 +7,7 @@
 
 pub mod national;
 pub mod provincial;
+pub mod scores;
 pub mod world;
 
 use std::collections::HashSet;
@@ -18,7 +19,8 @@ use chrono::Timelike;
 use tokio::task::JoinHandle;
 
 use crate::config::{
-    CalendarConfig, Config, NationalConfig, ProvincialConfig, ReconcileConfig, ServiceConfig,
+    CalendarConfig, Config, NationalConfig, ProvincialConfig, ReconcileConfig, ScoresConfig,
+    ServiceConfig,
 };
 use crate::http::HttpPolicy;
 pub use world::{Fault, GroundTruth, World, WorldParams};
@@ -90,6 +92,8 @@ pub struct Knobs {
     pub provincial_duplicate_rows: bool,
     /// igate dates are written in UTC with a `+0000` offset.
     pub provincial_utc_offsets: bool,
+    /// `DanhSachHoSo` answers HTTP 500, every time.
+    pub national_list_failing: bool,
 }
 
 impl Knobs {
@@ -306,11 +310,22 @@ impl Simulators {
                 sync_grace_minutes: 60,
                 due_soon_hours: 48,
                 recheck_hours: 4,
-                http: fast,
+                list_units: Vec::new(),
+                list_days: 30,
+                http: fast.clone(),
             },
             reconcile: ReconcileConfig::default(),
             calendar: CalendarConfig::default(),
             daemon: crate::config::DaemonConfig::default(),
+            scores: Some(ScoresConfig {
+                api: "progress_tree".into(),
+                portal_url: format!("http://{}", self.national_addr),
+                province_id: Some(scores::PROVINCE_ID),
+                legacy_unit_type: 1,
+                root_department_id: Some(scores::ROOT_DEPARTMENT_ID.into()),
+                page_size: 100,
+                http: fast,
+            }),
         })
     }
 }

@@ -24,6 +24,7 @@ struct App {
 }
 
 pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
+    let scores = super::scores::router(world.clone(), control.clone());
     let app = App {
         world,
         control,
@@ -33,6 +34,7 @@ pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
         .route("/api/auth", post(login))
         .route("/api/integration", post(integration))
         .with_state(app)
+        .merge(scores)
 }
 
 /// A small stable hash, to vary the reply shape per dossier deterministically.
@@ -163,6 +165,40 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
             };
             Json(json!({"error_code": ok_code, "message": "Thành công", key: rows})).into_response()
         }
+        "DanhSachHoSo" => list(&app, &body),
         other => error(json!(404), &format!("Dịch vụ {other} không được hỗ trợ")),
     }
+}
+
+/// `DanhSachHoSo`: the national rows of unit `donViXuLy` received from `ngayNhan1` to
+/// `ngayNhan2` (`yyyy-MM-dd`, inclusive), in code order.
+fn list(app: &App, body: &Value) -> Response {
+    if app.control.knobs().national_list_failing {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response();
+    }
+    let param = |k: &str| body.get(k).and_then(Value::as_str).unwrap_or("");
+    let day = |k: &str| chrono::NaiveDate::parse_from_str(param(k), "%Y-%m-%d").ok();
+    let unit = param("donViXuLy");
+    let (Some(from), Some(to)) = (day("ngayNhan1"), day("ngayNhan2")) else {
+        return error(
+            json!(3),
+            "Tham số ngayNhan1/ngayNhan2 không hợp lệ (yyyy-MM-dd)",
+        );
+    };
+    if unit.is_empty() {
+        return error(json!(3), "Thiếu tham số donViXuLy");
+    }
+    let mut rows: Vec<&NationalRow> = app
+        .world
+        .national
+        .values()
+        .filter(|r| r.unit_code == unit)
+        .filter(|r| {
+            r.received_at
+                .is_some_and(|t| t.date() >= from && t.date() <= to)
+        })
+        .collect();
+    rows.sort_by(|a, b| a.code.cmp(&b.code));
+    let rows: Vec<Value> = rows.into_iter().map(render_row).collect();
+    Json(json!({"error_code": 0, "message": "Thành công", "result": rows})).into_response()
 }

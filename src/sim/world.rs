@@ -153,6 +153,9 @@ pub enum Fault {
     CodeRewritten,
     /// The provincial status label is one no status table knows.
     UnmappedLabel,
+    /// The portal holds a dossier of the province's units that the province does not have.
+    /// Injected only when `WorldParams::only_on_national_rate` is set; not in [`Fault::ALL`].
+    OnlyOnNational,
 }
 
 impl Fault {
@@ -186,6 +189,10 @@ pub struct WorldParams {
     pub now: LocalTime,
     /// How far back dossiers were received, in days.
     pub days: u32,
+    /// Fraction (of `dossiers`) of extra dossiers that exist only on the portal
+    /// ([`Fault::OnlyOnNational`]); 0 = none (the default).
+    #[serde(default)]
+    pub only_on_national_rate: f64,
 }
 
 impl WorldParams {
@@ -196,6 +203,7 @@ impl WorldParams {
             fault_rate,
             now,
             days: 60,
+            only_on_national_rate: 0.0,
         }
     }
 }
@@ -476,7 +484,68 @@ impl World {
             truth: Vec::new(),
         };
         world.inject_faults(&mut rng, now);
+        if world.params.only_on_national_rate > 0.0 {
+            world.inject_only_on_national(&mut rng, now);
+        }
         world
+    }
+
+    /// Adds national rows no provincial dossier has, each received at least
+    /// [`FAULT_MIN_AGE_HOURS`] before `now` and within the last 25 days.
+    fn inject_only_on_national(&mut self, rng: &mut Rng, now: LocalTime) {
+        let wanted =
+            (self.dossiers.len() as f64 * self.params.only_on_national_rate).round() as usize;
+        let latest = now - Duration::hours(FAULT_MIN_AGE_HOURS);
+        let days: Vec<NaiveDate> = (latest.date() - Duration::days(25))
+            .iter_days()
+            .take_while(|d| *d <= latest.date())
+            .filter(|d| is_weekday(*d))
+            .collect();
+        if days.is_empty() {
+            return;
+        }
+        for i in 0..wanted {
+            let agency_idx = rng.below(self.agencies.len() as u64) as usize;
+            let agency = &self.agencies[agency_idx];
+            let procs: Vec<&Procedure> = self
+                .procedures
+                .iter()
+                .filter(|p| p.level == agency.level)
+                .collect();
+            let proc = *rng.pick(&procs);
+            let day = *rng.pick(&days);
+            let received = random_office_time(rng, day).min(latest);
+            let due = add_working_days(received, proc.working_days);
+            let finished = received + Duration::minutes(60 + rng.below(600) as i64);
+            let closed = finished <= latest && rng.chance(0.5);
+            // Sequence numbers from 9000 never meet the generated ones (a few per unit a day).
+            let code = format!("{}-{}-{:04}", agency.code, day.format("%y%m%d"), 9000 + i);
+            self.national.insert(
+                code.clone(),
+                NationalRow {
+                    code: code.clone(),
+                    procedure_code: proc.code.clone(),
+                    status: if closed {
+                        Status::Resolved
+                    } else {
+                        Status::Processing
+                    },
+                    received_at: Some(received),
+                    due_at: Some(due),
+                    finished_at: closed.then_some(finished),
+                    returned_at: None,
+                    unit_code: agency.code.clone(),
+                    unit_name: agency.name.clone(),
+                },
+            );
+            self.truth.push(GroundTruth {
+                dossier_id: format!("nat:{code}"),
+                dossier_code: code,
+                fault: Fault::OnlyOnNational,
+                expected_kind: "missing_on_provincial".into(),
+            });
+        }
+        self.truth.sort_by(|a, b| a.dossier_id.cmp(&b.dossier_id));
     }
 
     fn inject_faults(&mut self, rng: &mut Rng, now: LocalTime) {
@@ -591,6 +660,7 @@ impl World {
                 self.dossiers[i].label_override = Some("Chờ phê duyệt lãnh đạo".into());
                 Some("unmapped_status")
             }
+            Fault::OnlyOnNational => None,
         }
     }
 

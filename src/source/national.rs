@@ -71,6 +71,63 @@ fn status_of(row: &Value) -> (Option<Status>, String) {
     (Status::from_label_vi(&raw), raw)
 }
 
+/// Reads one reply row (fields of national-portal.md §3.1) into the canonical model. A date
+/// the portal should not write is an error naming the field.
+pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
+    let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
+    let (status, status_raw) = status_of(row);
+    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
+    Ok(NationalDossier {
+        core: DossierCore {
+            code: field(row, "MaHoSo").trim().to_string(),
+            procedure_code: non_empty(field(row, "MaTTHC")),
+            agency_code: non_empty(field(row, "MaDonViXuLy")),
+            status,
+            status_raw,
+            received_at: date("NgayTiepNhan")?,
+            due_at: date("NgayHenTra")?,
+            finished_at: date("NgayKetThucXuLy")?,
+            returned_at: date("NgayTra")?,
+        },
+        unit_name: non_empty(field(row, "DonViXuLy")),
+        duplicate_rows: false,
+    })
+}
+
+/// The rows of one `DanhSachHoSo` reply: each readable row with its raw JSON, and one line
+/// per row that could not be read (no `MaHoSo`, a bad date). An error when the reply has no
+/// row array: a failed list says nothing about which dossiers exist.
+pub fn parse_list(reply: &Value) -> Result<ListedRows, String> {
+    let rows = match reply.get("result").or_else(|| reply.get("data")) {
+        Some(Value::Array(a)) => a,
+        Some(Value::Null) | None => return Err("reply has neither `result` nor `data`".into()),
+        Some(_) => return Err("`result` is not an array".into()),
+    };
+    let mut out = ListedRows::default();
+    let mut seen = std::collections::HashSet::new();
+    for row in rows {
+        match parse_row(row) {
+            Ok(d) if d.core.code.is_empty() => out.bad.push("a row without MaHoSo".into()),
+            Ok(d) if !seen.insert(d.core.code.clone()) => {
+                // The same code twice: keep the first, as a look-up would flag a duplicate.
+                out.bad.push(format!("{}: listed twice", d.core.code));
+            }
+            Ok(d) => out.rows.push((d, row.to_string())),
+            Err(e) => out.bad.push(format!("{}: {e}", field(row, "MaHoSo"))),
+        }
+    }
+    Ok(out)
+}
+
+/// What [`parse_list`] read.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ListedRows {
+    /// Readable rows and their raw JSON.
+    pub rows: Vec<(NationalDossier, String)>,
+    /// Why each unreadable row was skipped.
+    pub bad: Vec<String>,
+}
+
 /// Reads one `TraCuuHoSo` reply for `code`. Returns the outcome and the rows' raw JSON.
 pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String), String> {
     let rows = reply
@@ -97,24 +154,9 @@ pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String)
         }
         None => return Err(format!("{} rows, none for `{code}`", rows.len())),
     };
-    let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
-    let (status, status_raw) = status_of(row);
-    let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
-    let dossier = NationalDossier {
-        core: DossierCore {
-            code: code.to_string(),
-            procedure_code: non_empty(field(row, "MaTTHC")),
-            agency_code: non_empty(field(row, "MaDonViXuLy")),
-            status,
-            status_raw,
-            received_at: date("NgayTiepNhan")?,
-            due_at: date("NgayHenTra")?,
-            finished_at: date("NgayKetThucXuLy")?,
-            returned_at: date("NgayTra")?,
-        },
-        unit_name: non_empty(field(row, "DonViXuLy")),
-        duplicate_rows: matching.len() > 1,
-    };
+    let mut dossier = parse_row(row)?;
+    dossier.core.code = code.to_string();
+    dossier.duplicate_rows = matching.len() > 1;
     Ok((LookupOutcome::Found(dossier), raw))
 }
 
@@ -255,6 +297,28 @@ impl NationalClient {
             message,
         })
     }
+
+    /// `DanhSachHoSo`: the dossiers of `unit` received from `from` to `to` (inclusive).
+    pub async fn list(
+        &self,
+        unit: &str,
+        from: chrono::NaiveDate,
+        to: chrono::NaiveDate,
+    ) -> Result<ListedRows, SourceError> {
+        let mut params = serde_json::Map::new();
+        params.insert("donViXuLy".into(), unit.into());
+        params.insert(
+            "ngayNhan1".into(),
+            from.format("%Y-%m-%d").to_string().into(),
+        );
+        params.insert("ngayNhan2".into(), to.format("%Y-%m-%d").to_string().into());
+        let v = self.call("DanhSachHoSo", params).await?;
+        parse_list(&v).map_err(|message| SourceError::Reply {
+            portal: PORTAL,
+            call: "DanhSachHoSo".into(),
+            message,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -305,5 +369,40 @@ mod tests {
             panic!()
         };
         assert_eq!(d.core.status, Some(Status::Resolved), "MaTrangThai wins");
+    }
+
+    #[test]
+    fn list_rows() {
+        let a = "000.01.31.H18-261002-0001";
+        let b = "000.01.31.H18-261002-0002";
+        let reply = json!({"error_code": "0", "data": [
+            {"MaHoSo": a, "MaTrangThai": "4", "NgayTiepNhan": "20261002093000",
+             "NgayHenTra": "09/10/2026 09:30:00", "MaDonViXuLy": "000.01.31.H18",
+             "DonViXuLy": "Sở Tư pháp"},
+            {"MaHoSo": b, "TrangThaiHoSo": "Đã trả kết quả", "NgayTiepNhan": "2026/10/02"},
+            {"MaHoSo": "", "MaTrangThai": "4"},
+            {"MaHoSo": a, "MaTrangThai": "9"}
+        ]});
+        let listed = parse_list(&reply).unwrap();
+        assert_eq!(listed.rows.len(), 1);
+        let (d, raw) = &listed.rows[0];
+        assert_eq!(d.core.code, a);
+        assert_eq!(d.core.status, Some(Status::Processing));
+        assert_eq!(d.core.agency_code.as_deref(), Some("000.01.31.H18"));
+        assert_eq!(
+            d.core.due_at.map(|t| t.to_string()).as_deref(),
+            Some("2026-10-09 09:30:00")
+        );
+        assert!(raw.contains(a));
+        assert_eq!(listed.bad.len(), 3, "{:?}", listed.bad);
+        assert!(listed.bad[0].contains("NgayTiepNhan"), "{:?}", listed.bad);
+        // An empty list is a success; a reply without rows is an error, never "none".
+        assert_eq!(
+            parse_list(&json!({"result": []})).unwrap(),
+            ListedRows::default()
+        );
+        assert!(parse_list(&json!({"message": "x"})).is_err());
+        assert!(parse_list(&json!({"result": null})).is_err());
+        assert!(parse_list(&json!({"result": {}})).is_err());
     }
 }

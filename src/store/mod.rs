@@ -85,6 +85,14 @@ pub struct RunCounts {
     pub resolved: u64,
     /// Why the run is partial: one line per give-up.
     pub problems: Vec<String>,
+    /// Median age in seconds of the national view of active dossiers (`sync_run.freshness_p50_s`).
+    pub freshness_p50_s: Option<i64>,
+    /// 95th percentile of that age (`sync_run.freshness_p95_s`).
+    pub freshness_p95_s: Option<i64>,
+    /// Look-ups ÷ `national.lookups_per_cycle` (`sync_run.budget_used`).
+    pub budget_used: Option<f64>,
+    /// Rows read from `DanhSachHoSo` (not recorded on the run).
+    pub listed: u64,
 }
 
 /// One discrepancy as staff and tools see it.
@@ -936,66 +944,7 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                 LookupOutcome::Found(nd) => (true, nd.clone()),
                 LookupOutcome::NotFound => (false, NationalDossier::default()),
             };
-            let c = &nd.core;
-            let changed = tx.execute(
-                "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
-                    received_at, due_at, finished_at, returned_at, unit_code, unit_name,
-                    duplicate_rows, raw_json, first_seen, last_lookup_at, last_changed)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?14)
-                 ON CONFLICT (code) DO UPDATE SET found = excluded.found,
-                    procedure_code = excluded.procedure_code, status_code = excluded.status_code,
-                    status_raw = excluded.status_raw, received_at = excluded.received_at,
-                    due_at = excluded.due_at, finished_at = excluded.finished_at,
-                    returned_at = excluded.returned_at, unit_code = excluded.unit_code,
-                    unit_name = excluded.unit_name, duplicate_rows = excluded.duplicate_rows,
-                    raw_json = excluded.raw_json, last_changed = excluded.last_changed
-                 WHERE (national_dossier.found, national_dossier.status_code,
-                        national_dossier.status_raw, national_dossier.received_at,
-                        national_dossier.due_at, national_dossier.finished_at,
-                        national_dossier.returned_at, national_dossier.unit_code)
-                   IS NOT (excluded.found, excluded.status_code, excluded.status_raw,
-                        excluded.received_at, excluded.due_at, excluded.finished_at,
-                        excluded.returned_at, excluded.unit_code)",
-                params![
-                    r.code,
-                    found,
-                    c.procedure_code,
-                    c.status.map(|s| s.code()),
-                    c.status_raw,
-                    t(&c.received_at),
-                    t(&c.due_at),
-                    t(&c.finished_at),
-                    t(&c.returned_at),
-                    c.agency_code,
-                    nd.unit_name,
-                    nd.duplicate_rows,
-                    raw,
-                    at
-                ],
-            )?;
-            tx.execute(
-                "UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1",
-                params![r.code, at],
-            )?;
-            if changed > 0 {
-                tx.execute(
-                    "INSERT INTO national_history (code, observed_at, run_id, found, status_code,
-                        status_raw, received_at, due_at, finished_at, returned_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        r.code,
-                        at,
-                        run_id,
-                        found,
-                        c.status.map(|s| s.code()),
-                        c.status_raw,
-                        t(&c.received_at),
-                        t(&c.due_at),
-                        t(&c.finished_at),
-                        t(&c.returned_at)
-                    ],
-                )?;
-            }
+            upsert_national(tx, run_id, &r.code, r.at, found, &nd, raw)?;
             tx.execute(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
                     last_error, last_success_at, lookups_since_change)
@@ -1013,6 +962,81 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                 ],
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Stores a successful view of `code` (found or not) in `national_dossier`, with a history row
+/// when it changed.
+fn upsert_national(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    code: &str,
+    at: LocalTime,
+    found: bool,
+    nd: &NationalDossier,
+    raw: &str,
+) -> Result<()> {
+    let at = fmt_time(&at);
+    let c = &nd.core;
+    let changed = tx.execute(
+        "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
+                received_at, due_at, finished_at, returned_at, unit_code, unit_name,
+                duplicate_rows, raw_json, first_seen, last_lookup_at, last_changed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?14)
+             ON CONFLICT (code) DO UPDATE SET found = excluded.found,
+                procedure_code = excluded.procedure_code, status_code = excluded.status_code,
+                status_raw = excluded.status_raw, received_at = excluded.received_at,
+                due_at = excluded.due_at, finished_at = excluded.finished_at,
+                returned_at = excluded.returned_at, unit_code = excluded.unit_code,
+                unit_name = excluded.unit_name, duplicate_rows = excluded.duplicate_rows,
+                raw_json = excluded.raw_json, last_changed = excluded.last_changed
+             WHERE (national_dossier.found, national_dossier.status_code,
+                    national_dossier.status_raw, national_dossier.received_at,
+                    national_dossier.due_at, national_dossier.finished_at,
+                    national_dossier.returned_at, national_dossier.unit_code)
+               IS NOT (excluded.found, excluded.status_code, excluded.status_raw,
+                    excluded.received_at, excluded.due_at, excluded.finished_at,
+                    excluded.returned_at, excluded.unit_code)",
+        params![
+            code,
+            found,
+            c.procedure_code,
+            c.status.map(|s| s.code()),
+            c.status_raw,
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at),
+            c.agency_code,
+            nd.unit_name,
+            nd.duplicate_rows,
+            raw,
+            at
+        ],
+    )?;
+    tx.execute(
+        "UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1",
+        params![code, at],
+    )?;
+    if changed > 0 {
+        tx.execute(
+            "INSERT INTO national_history (code, observed_at, run_id, found, status_code,
+                    status_raw, received_at, due_at, finished_at, returned_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![
+                code,
+                at,
+                run_id,
+                found,
+                c.status.map(|s| s.code()),
+                c.status_raw,
+                t(&c.received_at),
+                t(&c.due_at),
+                t(&c.finished_at),
+                t(&c.returned_at)
+            ],
+        )?;
     }
     Ok(())
 }
@@ -1089,6 +1113,207 @@ fn discrepancy_from_row(r: &Row<'_>) -> rusqlite::Result<DiscrepancyRow> {
         first_seen: r.get(12)?,
         last_seen: r.get(13)?,
     })
+}
+
+// ----- published scores, listed national rows, freshness (issue 4) ----------------------------
+
+impl Store {
+    /// Stores published score rows in one transaction, replacing a unit's earlier row for the
+    /// same api and month.
+    pub fn store_published_scores(
+        &mut self,
+        rows: &[crate::scores::PublishedScore],
+        fetched_at: LocalTime,
+    ) -> Result<usize> {
+        let at = fmt_time(&fetched_at);
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare_cached(
+                "INSERT INTO published_score (api, year, month, unit_key, unit_code, unit_name,
+                    total_received, total_on_time, total_overdue, total_completed, tdgq_score,
+                    max_score, total_score, rank, raw_json, fetched_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+                 ON CONFLICT (api, year, month, unit_key) DO UPDATE SET
+                    unit_code = excluded.unit_code, unit_name = excluded.unit_name,
+                    total_received = excluded.total_received,
+                    total_on_time = excluded.total_on_time,
+                    total_overdue = excluded.total_overdue,
+                    total_completed = excluded.total_completed,
+                    tdgq_score = excluded.tdgq_score, max_score = excluded.max_score,
+                    total_score = excluded.total_score, rank = excluded.rank,
+                    raw_json = excluded.raw_json, fetched_at = excluded.fetched_at",
+            )?;
+            for r in rows {
+                upsert.execute(params![
+                    r.api,
+                    r.year,
+                    r.month,
+                    r.unit_key,
+                    r.unit_code,
+                    r.unit_name,
+                    r.total_received,
+                    r.total_on_time,
+                    r.total_overdue,
+                    r.total_completed,
+                    r.tdgq_score,
+                    r.max_score,
+                    r.total_score,
+                    r.rank,
+                    r.raw_json,
+                    at
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(rows.len())
+    }
+
+    /// The stored published rows of one month and api, by unit key.
+    pub fn published_scores(
+        &self,
+        api: &str,
+        ym: crate::model::YearMonth,
+    ) -> Result<Vec<crate::scores::PublishedScore>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT api, year, month, unit_key, unit_code, unit_name, total_received,
+                    total_on_time, total_overdue, total_completed, tdgq_score, max_score,
+                    total_score, rank, raw_json
+             FROM published_score WHERE api = ?1 AND year = ?2 AND month = ?3 ORDER BY unit_key",
+        )?;
+        let rows = stmt.query_map(params![api, ym.year, ym.month], |r| {
+            Ok(crate::scores::PublishedScore {
+                api: r.get(0)?,
+                year: r.get(1)?,
+                month: r.get(2)?,
+                unit_key: r.get(3)?,
+                unit_code: r.get(4)?,
+                unit_name: r.get(5)?,
+                is_province: false,
+                total_received: r.get(6)?,
+                total_on_time: r.get(7)?,
+                total_overdue: r.get(8)?,
+                total_completed: r.get(9)?,
+                tdgq_score: r.get(10)?,
+                max_score: r.get(11)?,
+                total_score: r.get(12)?,
+                rank: r.get(13)?,
+                raw_json: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Stores the rows of one successful `DanhSachHoSo` reply in one transaction: each is a
+    /// successful view of its dossier (`national_dossier`, history on change), and a provincial
+    /// dossier holding that code gets its look-up state updated as by a look-up.
+    pub fn store_listed(
+        &mut self,
+        run_id: i64,
+        at: LocalTime,
+        rows: &[(NationalDossier, String)],
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        for (nd, raw) in rows {
+            let ids: Vec<String> = {
+                let mut stmt = tx.prepare_cached(
+                    "SELECT dossier_id FROM provincial_dossier WHERE national_code = ?1",
+                )?;
+                let ids = stmt.query_map(params![nd.core.code], |r| r.get(0))?;
+                ids.collect::<rusqlite::Result<Vec<_>>>()?
+            };
+            let result = Ok((LookupOutcome::Found(nd.clone()), raw.clone()));
+            match ids.as_slice() {
+                [] => upsert_national(&tx, run_id, &nd.core.code, at, true, nd, raw)?,
+                ids => {
+                    for id in ids {
+                        store_lookup(
+                            &tx,
+                            run_id,
+                            &LookupResult {
+                                dossier_id: id.clone(),
+                                code: nd.core.code.clone(),
+                                at,
+                                result: result.clone(),
+                            },
+                        )?;
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Which of `codes` some provincial dossier holds (as national code or key).
+    pub fn provincial_codes_among(
+        &self,
+        codes: &[String],
+    ) -> Result<std::collections::HashSet<String>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM provincial_dossier WHERE national_code = ?1 OR code = ?1)",
+        )?;
+        let mut out = std::collections::HashSet::new();
+        for c in codes {
+            if stmt.query_row(params![c], |r| r.get::<_, bool>(0))? {
+                out.insert(c.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// The codes of active (open or acknowledged) `missing_on_provincial` discrepancies, with
+    /// their ids and dossier ids.
+    pub fn active_missing_on_provincial(&self) -> Result<Vec<(i64, String, String)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, dossier_id, dossier_code FROM discrepancy
+             WHERE kind = 'missing_on_provincial' AND state IN ('open', 'acknowledged')
+             ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Age in seconds, at `now`, of the national view of every active provincial dossier (not
+    /// terminal, well-formed national code): now − last successful look-up, or now − first seen
+    /// when it never had one.
+    pub fn view_ages(&self, now: LocalTime) -> Result<Vec<i64>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.national_code, coalesce(l.last_success_at, p.first_seen)
+             FROM provincial_dossier p LEFT JOIN lookup_state l ON l.dossier_id = p.dossier_id
+             WHERE p.status_code IS NULL OR p.status_code NOT IN (3, 7, 8, 9, 10)",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let code: Option<String> = r.get(0)?;
+            if !code.is_some_and(|c| crate::model::is_well_formed_national_code(&c)) {
+                continue;
+            }
+            if let Some(since) = r
+                .get::<_, Option<String>>(1)?
+                .and_then(|s| parse_stored_time(&s))
+            {
+                out.push((now - since).num_seconds().max(0));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records a run's freshness figures (migration 3 columns).
+    pub fn record_freshness(
+        &self,
+        run_id: i64,
+        p50_s: Option<i64>,
+        p95_s: Option<i64>,
+        budget_used: Option<f64>,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE sync_run SET freshness_p50_s = ?2, freshness_p95_s = ?3, budget_used = ?4
+             WHERE id = ?1",
+            params![run_id, p50_s, p95_s, budget_used],
+        )?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

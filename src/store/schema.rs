@@ -214,4 +214,10 @@ CREATE TABLE agency (
     PRIMARY KEY (code, valid_from)
 ) STRICT;
 "#,
+    // 3: freshness figures of a run.
+    r#"
+ALTER TABLE sync_run ADD COLUMN freshness_p50_s INTEGER;
+ALTER TABLE sync_run ADD COLUMN freshness_p95_s INTEGER;
+ALTER TABLE sync_run ADD COLUMN budget_used REAL;
+"#,
 ];
