@@ -71,13 +71,31 @@ pub async fn run_report(
     bail!("the report job is not built into this version of tthc-sync yet; unset daemon.report_schedule")
 }
 
-/// Hook for the 766 score job (`daemon.scores_schedule`). Same contract as [`run_report`].
+/// The 766 score job (`daemon.scores_schedule`): fetches the portal's published scores of the
+/// current month and of the previous one (its figure settles early in the new month).
 pub async fn run_scores(
-    _store: &mut Store,
-    _cfg: &Config,
-    _now: LocalTime,
+    store: &mut Store,
+    cfg: &Config,
+    now: LocalTime,
 ) -> anyhow::Result<JobReport> {
-    bail!("the scores job is not built into this version of tthc-sync yet; unset daemon.scores_schedule")
+    let month = crate::model::YearMonth::of(&now);
+    let mut lines = Vec::new();
+    for m in [month.previous(), month] {
+        let r = crate::scores::fetch_scores(store, cfg, m)
+            .await
+            .with_context(|| format!("published scores of {}", m.iso()))?;
+        let tdgq = r
+            .province
+            .as_ref()
+            .and_then(|p| p.tdgq_score)
+            .map(|s| format!("{s:.2}"))
+            .unwrap_or_else(|| "not published".into());
+        lines.push(format!("{}: {} rows, TDGQ {tdgq}", r.month, r.rows));
+    }
+    Ok(JobReport {
+        outcome: JobOutcome::Ok,
+        summary: lines.join("; "),
+    })
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
