@@ -183,6 +183,7 @@ impl Simulators {
                 http: fast,
             },
             reconcile: ReconcileConfig::default(),
+            report: Default::default(),
         })
     }
 }
