@@ -110,6 +110,22 @@ enum Command {
         #[arg(long, default_value = "tthc-sync-sim")]
         dir: PathBuf,
     },
+    /// Writes the monthly report (Tiến độ giải quyết TTHC and the overdue lists) of a month.
+    Report {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: tthc_sync::model::YearMonth,
+        /// md, html, xlsx or csv (repeatable, or comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "md", value_parser = tthc_sync::report::Format::parse)]
+        format: Vec<tthc_sync::report::Format>,
+        /// Directory to write to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Load this agency data file (e.g. config/agencies/dien-bien.toml) into the database
+        /// first.
+        #[arg(long)]
+        agencies: Option<PathBuf>,
+    },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
 }
@@ -374,6 +390,35 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("try: tthc-sync --config {} sync --once", cfg_path.display());
             println!("Ctrl-C stops the simulators.");
             tokio::signal::ctrl_c().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            month,
+            format,
+            out,
+            agencies,
+        } => {
+            let mut store = open_store(&cli)?;
+            if let Some(file) = agencies {
+                let n = store.load_agencies_file(file)?;
+                println!("{n} agencies loaded from {}", file.display());
+            }
+            // The province's name from the config; with only --database, the default.
+            let province = match (&cli.database, load_config(&cli)) {
+                (_, Ok(cfg)) => cfg.service.province_name,
+                (Some(_), Err(_)) => "Điện Biên".to_string(),
+                (None, Err(e)) => return Err(e),
+            };
+            let report = tthc_sync::report::build(
+                &store,
+                *month,
+                sync::local_now(),
+                &tthc_sync::calendar::Calendar::builtin(),
+                &province,
+            )?;
+            for path in tthc_sync::report::write_report(&report, format, out)? {
+                println!("{}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

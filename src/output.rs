@@ -164,6 +164,9 @@ pub fn print_demo(s: &DemoSummary) {
     println!("database:     {}", s.database.display());
     println!("config:       {}", s.config.display());
     println!("ground truth: {}", s.truth.display());
+    for r in &s.report {
+        println!("report:       {}", r.display());
+    }
     println!(
         "next: tthc-sync --database {} discrepancies",
         s.database.display()
