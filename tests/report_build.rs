@@ -106,6 +106,29 @@ fn verdict_in_month(
     m: YearMonth,
     cal: &Calendar,
 ) -> Option<Verdict> {
+    let (v, counted) = verdict_at_end_of(
+        status,
+        core,
+        status_since,
+        pauses,
+        supplement_requests,
+        m,
+        cal,
+    )?;
+    counted.then_some(v)
+}
+
+/// The verdict at the end of month `m` of a dossier received by then, and whether it counts
+/// in `m` (it does not when it closed before `m` began).
+fn verdict_at_end_of(
+    status: Option<Status>,
+    core: &DossierCore,
+    status_since: Option<LocalTime>,
+    pauses: &[Pause],
+    supplement_requests: u32,
+    m: YearMonth,
+    cal: &Calendar,
+) -> Option<(Verdict, bool)> {
     let status = status?;
     if matches!(status, Status::Submitted | Status::Rejected) {
         return None;
@@ -127,10 +150,7 @@ fn verdict_in_month(
     )
     .unwrap();
     let closed = matches!(j.verdict, Verdict::Early | Verdict::OnTime | Verdict::Late);
-    if closed && j.end.unwrap() < m.start() {
-        return None;
-    }
-    Some(j.verdict)
+    Some((j.verdict, !(closed && j.end.unwrap() < m.start())))
 }
 
 #[derive(Debug, Default)]
@@ -170,7 +190,7 @@ fn recompute(w: &World, m: YearMonth) -> Expected {
             }],
             _ => vec![],
         };
-        let pv = verdict_in_month(
+        let p_end = verdict_at_end_of(
             pstatus,
             &pcore,
             Some(d.updated_at()),
@@ -179,6 +199,7 @@ fn recompute(w: &World, m: YearMonth) -> Expected {
             m,
             &cal,
         );
+        let pv = p_end.filter(|x| x.1).map(|x| x.0);
         let row = is_well_formed_national_code(&d.national_code)
             .then(|| w.national.get(&d.national_code))
             .flatten();
@@ -199,7 +220,11 @@ fn recompute(w: &World, m: YearMonth) -> Expected {
                 &ncore,
                 same.then(|| d.updated_at()),
                 if same { &paused } else { &[] },
-                if same { supp(pstatus) } else { supp(Some(r.status)) },
+                if same {
+                    supp(pstatus)
+                } else {
+                    supp(Some(r.status))
+                },
                 m,
                 &cal,
             )
@@ -219,7 +244,9 @@ fn recompute(w: &World, m: YearMonth) -> Expected {
                     .insert((row.unwrap().unit_code.clone(), d.national_code.clone()));
             }
         }
-        if let (Some(p), Some(n)) = (pv, nv) {
+        // Phụ lục III: bad on the portal this month, good in the province's records at the
+        // same period end (even if the province closed it in an earlier month).
+        if let (Some((p, _)), Some(n)) = (p_end, nv) {
             let good = |v: Verdict| {
                 matches!(
                     v,
@@ -252,7 +279,11 @@ fn sets(r: &MonthlyReport) -> Expected {
                 .insert((g.agency_code.clone(), row.dossier_code.clone()));
         }
     }
-    e.appendix_3 = r.appendix_3.iter().map(|x| x.dossier_code.clone()).collect();
+    e.appendix_3 = r
+        .appendix_3
+        .iter()
+        .map(|x| x.dossier_code.clone())
+        .collect();
     e
 }
 
@@ -353,8 +384,12 @@ fn snapshot(name: &str, actual: &[u8]) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read(&path)
-        .unwrap_or_else(|_| panic!("no snapshot {}: run with UPDATE_SNAPSHOTS=1", path.display()));
+    let expected = std::fs::read(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}: run with UPDATE_SNAPSHOTS=1",
+            path.display()
+        )
+    });
     if expected != actual {
         let (e, a) = (
             String::from_utf8_lossy(&expected),
@@ -387,10 +422,7 @@ async fn markdown_of_a_simulated_month_matches_its_snapshot() {
         "Điện Biên",
     )
     .unwrap();
-    let (name, bytes) = report::render(&r, Format::Markdown)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (name, bytes) = report::render(&r, Format::Markdown).unwrap().pop().unwrap();
     assert_eq!(name, "bao-cao-tien-do-2026-11.md");
     snapshot("sim-2024-800-bao-cao-tien-do-2026-11.md", &bytes);
 }
@@ -431,14 +463,26 @@ fn store_with(d: ProvincialDossier) -> Store {
     let mut store = Store::open_in_memory().unwrap();
     let run = store.begin_run("test", at(2025, 8, 15, 9, 0)).unwrap();
     store
-        .store_provincial_page(run, "test", at(2025, 8, 15, 9, 0), &[(d, "{}".into())], None)
+        .store_provincial_page(
+            run,
+            "test",
+            at(2025, 8, 15, 9, 0),
+            &[(d, "{}".into())],
+            None,
+        )
         .unwrap();
     store
 }
 
 fn appendix_2_groups(store: &Store, month: YearMonth) -> Vec<(String, String, Vec<String>)> {
-    let r = report::build(store, month, at(2025, 8, 15, 9, 0), &Calendar::builtin(), "Điện Biên")
-        .unwrap();
+    let r = report::build(
+        store,
+        month,
+        at(2025, 8, 15, 9, 0),
+        &Calendar::builtin(),
+        "Điện Biên",
+    )
+    .unwrap();
     r.appendix_2
         .iter()
         .map(|g| {
@@ -511,7 +555,11 @@ fn the_published_score_is_the_provinces_row_and_history_shows_it() {
         "Điện Biên",
     )
     .unwrap();
-    assert_eq!(r.published_score, Some(19.5), "progress_tree first, scaled to 20");
+    assert_eq!(
+        r.published_score,
+        Some(19.5),
+        "progress_tree first, scaled to 20"
+    );
     let july = r.history.iter().find(|p| p.month.month == 7).unwrap();
     assert_eq!(july.published, Some(18.6));
     // The dossier: in process and overdue in both months, in the provincial view only.
@@ -519,4 +567,3 @@ fn the_published_score_is_the_provinces_row_and_history_shows_it() {
     assert_eq!(r.national_view.counted, 0);
     assert_eq!(july.provincial_view, Some(0.0));
 }
-

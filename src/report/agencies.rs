@@ -88,7 +88,9 @@ pub fn parse_agencies(text: &str) -> Result<Vec<AgencyRecord>, AgencyFileError> 
             )));
         }
         if r.code.trim().is_empty() || r.name.trim().is_empty() {
-            return Err(AgencyFileError("an agency has an empty code or name".into()));
+            return Err(AgencyFileError(
+                "an agency has an empty code or name".into(),
+            ));
         }
         out.push(AgencyRecord {
             code: r.code,
@@ -125,7 +127,12 @@ impl AgencyIndex {
     }
 
     /// The unit (code, name) a dossier handled by `code`/`name` is grouped under in `m`.
-    pub fn resolve(&self, code: Option<&str>, name: Option<&str>, m: YearMonth) -> (String, String) {
+    pub fn resolve(
+        &self,
+        code: Option<&str>,
+        name: Option<&str>,
+        m: YearMonth,
+    ) -> (String, String) {
         let own = || {
             (
                 code.unwrap_or_default().to_string(),
@@ -213,8 +220,9 @@ mod tests {
 
     #[test]
     fn bad_files_are_refused_with_the_agency_named() {
-        let e = parse_agencies("[[agency]]\ncode = \"A\"\nname = \"B\"\nvalid_from = \"1/7/2025\"\n")
-            .unwrap_err();
+        let e =
+            parse_agencies("[[agency]]\ncode = \"A\"\nname = \"B\"\nvalid_from = \"1/7/2025\"\n")
+                .unwrap_err();
         assert!(e.to_string().contains("agency A"), "{e}");
     }
 }

@@ -14,8 +14,9 @@
 //! - **Phụ lục I**: in process and overdue in the national view, by the portal's unit.
 //!   **Phụ lục II**: late or in process overdue in the provincial view, by the province's
 //!   agency, with the official now handling the dossier. **Phụ lục III**: counted late or
-//!   overdue by the portal although good in the province, with the discrepancy that explains
-//!   it and its points.
+//!   overdue by the portal in the month although the province's records, judged at the same
+//!   period end, say early, on time or in time (also when the province closed it in an
+//!   earlier month), with the discrepancy that explains it and its points.
 //! - **Agencies** are grouped as in force in the month (`report::agencies`).
 //! - **Published.** The `published_score` row of the province (its unit name is the province's
 //!   name, `Tỉnh …` or `UBND tỉnh …`), `progress_tree` before `legacy`, scaled to 20.
@@ -151,13 +152,14 @@ impl<'a> Builder<'a> {
     }
 
     /// Tallies one view of one dossier in every history month it counts in; returns its
-    /// judgement in the report's month when it counts there.
+    /// judgement at the end of the report's month (when received by then) and whether it
+    /// counts in that month.
     fn tally(
         &mut self,
         view: View,
         received: Option<LocalTime>,
         judge: impl Fn(LocalTime) -> Result<Judgement, CalendarError>,
-    ) -> Option<Judgement> {
+    ) -> Option<(Judgement, bool)> {
         let received = received?;
         let m = self.month;
         if received > m.end() {
@@ -198,7 +200,7 @@ impl<'a> Builder<'a> {
             }
             k = k.next();
         }
-        scoring::counts_in(&jm, Some(received), m).then_some(jm)
+        Some((jm, scoring::counts_in(&jm, Some(received), m)))
     }
 
     fn agency(&mut self, code: Option<&str>, name: Option<&str>) -> (String, String) {
@@ -213,20 +215,25 @@ impl<'a> Builder<'a> {
 
     fn dossier(&mut self, d: ReportDossier) {
         let (cal, p) = (self.cal, &d.provincial);
-        let jp = self.tally(View::Provincial, p.core.received_at, |end| {
+        let provincial = self.tally(View::Provincial, p.core.received_at, |end| {
             scoring::judge_provincial(p, end, cal)
         });
-        let jn = match &d.national {
+        let national = match &d.national {
             Some(n) => self.tally(View::National, n.core.received_at, |end| {
                 scoring::judge_national(&n.core, p, end, cal)
             }),
             None => None,
         };
+        let counted = |x: Option<(Judgement, bool)>| x.filter(|x| x.1).map(|x| x.0);
+        let (jp, jn) = (counted(provincial), counted(national));
         let procedure = procedure_of(p);
         if let (Some(j), Some(n)) = (&jn, &d.national) {
             if j.verdict == Verdict::InProcessOverdue {
                 let (code, name) = self.agency(
-                    n.core.agency_code.as_deref().or(p.core.agency_code.as_deref()),
+                    n.core
+                        .agency_code
+                        .as_deref()
+                        .or(p.core.agency_code.as_deref()),
                     n.unit_name.as_deref().or(p.agency_name.as_deref()),
                 );
                 self.appendix_1.push((
@@ -268,7 +275,10 @@ impl<'a> Builder<'a> {
                 ));
             }
         }
-        if let (Some(jp), Some(jn)) = (&jp, &jn) {
+        // Counted bad by the portal this month, good in the province's records at the same
+        // period end (even when the province closed it in an earlier month and so does not
+        // count it this month: a closing that never reached the portal).
+        if let (Some((jp, _)), Some(jn)) = (&provincial, &jn) {
             if jp.verdict.is_good() && !jn.verdict.is_good() {
                 let (_, name) =
                     self.agency(p.core.agency_code.as_deref(), p.agency_name.as_deref());
@@ -303,8 +313,7 @@ impl<'a> Builder<'a> {
         };
 
         // The gap, by kind.
-        let mut by_kind: BTreeMap<&str, (std::collections::BTreeSet<&str>, f64)> =
-            BTreeMap::new();
+        let mut by_kind: BTreeMap<&str, (std::collections::BTreeSet<&str>, f64)> = BTreeMap::new();
         for d in discrepancies
             .iter()
             .filter(|d| d.period.as_deref() == Some(iso.as_str()))
@@ -415,10 +424,7 @@ fn procedure_of(p: &ProvincialDossier) -> String {
 }
 
 /// Groups rows by agency code (codes in order; rows by `key`).
-fn group<T>(
-    rows: Vec<(String, String, T)>,
-    key: impl Fn(&T) -> String,
-) -> Vec<AgencyGroup<T>> {
+fn group<T>(rows: Vec<(String, String, T)>, key: impl Fn(&T) -> String) -> Vec<AgencyGroup<T>> {
     let mut groups: BTreeMap<String, AgencyGroup<T>> = BTreeMap::new();
     for (code, name, row) in rows {
         groups
