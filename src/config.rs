@@ -48,6 +48,16 @@ pub struct Config {
     /// The published 766 scores (`tthc-sync scores`); absent = not fetched.
     #[serde(default)]
     pub scores: Option<ScoresConfig>,
+    #[serde(default)]
+    pub report: ReportConfig,
+}
+
+/// `[report]`: the monthly report the service writes.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Where the scheduled report is written; default `reports/` next to the database.
+    pub out_dir: Option<PathBuf>,
 }
 
 #[derive(Clone, Debug, Deserialize, PartialEq)]

@@ -90,6 +90,8 @@ pub struct DemoSummary {
     pub by_kind: Vec<(String, u64)>,
     pub top_agencies: Vec<(String, u64)>,
     pub score: Score,
+    /// The current month's report (Markdown and HTML), next to the database.
+    pub report: Vec<PathBuf>,
 }
 
 /// Writes `cfg` as TOML so that the CLI can be pointed at the demo's database and simulators.
@@ -181,6 +183,7 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let run = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
     let (national_found, national_not_found) = store.national_count()?;
     let score = score_against_truth(&store, &sims.world)?;
+    let report = write_demo_report(&mut store, &cfg, &opts.dir)?;
     Ok(DemoSummary {
         database: db,
         config: config_path,
@@ -192,5 +195,26 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
         by_kind: store.open_counts_by_kind()?,
         top_agencies: store.open_counts_by_agency(5)?,
         score,
+        report,
     })
+}
+
+/// Seeds the agencies from the built-in data file and writes this month's report.
+fn write_demo_report(store: &mut Store, cfg: &Config, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    use crate::report::{self, agencies, Format};
+    store.upsert_agencies(&agencies::parse_agencies(agencies::DIEN_BIEN_TOML)?)?;
+    let now = sync::local_now();
+    let month = crate::model::YearMonth::of(&now);
+    let built = report::build(
+        store,
+        month,
+        now,
+        &crate::calendar::Calendar::builtin(),
+        &cfg.service.province_name,
+    )?;
+    Ok(report::write_report(
+        &built,
+        &[Format::Markdown, Format::Html],
+        dir,
+    )?)
 }

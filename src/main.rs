@@ -113,6 +113,22 @@ enum Command {
         #[arg(long, default_value = "tthc-sync-sim")]
         dir: PathBuf,
     },
+    /// Writes the monthly report (Tiến độ giải quyết TTHC and the overdue lists) of a month.
+    Report {
+        /// The month, YYYY-MM.
+        #[arg(long)]
+        month: tthc_sync::model::YearMonth,
+        /// md, html, xlsx or csv (repeatable, or comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "md", value_parser = tthc_sync::report::Format::parse)]
+        format: Vec<tthc_sync::report::Format>,
+        /// Directory to write to.
+        #[arg(long, default_value = ".")]
+        out: PathBuf,
+        /// Load this agency data file (e.g. config/agencies/dien-bien.toml) into the database
+        /// first.
+        #[arg(long)]
+        agencies: Option<PathBuf>,
+    },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
@@ -242,6 +258,20 @@ fn load_config(cli: &Cli) -> anyhow::Result<Config> {
     Ok(Config::load(&cli.config)?)
 }
 
+/// The province's name and the calendar for review commands: from the config, or — when only
+/// `--database` is given and there is no config file — the defaults (Điện Biên, the built-in
+/// holiday files, default office hours).
+fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Calendar)> {
+    if cli.database.is_some() && !cli.config.exists() {
+        return Ok((
+            "Điện Biên".to_string(),
+            tthc_sync::calendar::Calendar::builtin(),
+        ));
+    }
+    let cfg = load_config(cli)?;
+    Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
+}
+
 /// The database for review commands: `--database`, else the config's.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     let path = match &cli.database {
@@ -359,10 +389,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Dossier { code, format } => {
             let store = open_store(&cli)?;
-            let cal = match &cli.database {
-                Some(_) if !cli.config.exists() => tthc_sync::calendar::Calendar::builtin(),
-                _ => load_config(&cli)?.calendar.build()?,
-            };
+            let (_, cal) = review_settings(&cli)?;
             output::print_dossier(&store, &cal, sync::local_now(), code, *format)?;
             Ok(ExitCode::SUCCESS)
         }
@@ -404,6 +431,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("try: tthc-sync --config {} sync --once", cfg_path.display());
             println!("Ctrl-C stops the simulators.");
             tokio::signal::ctrl_c().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report {
+            month,
+            format,
+            out,
+            agencies,
+        } => {
+            let mut store = open_store(&cli)?;
+            if let Some(file) = agencies {
+                let n = store.load_agencies_file(file)?;
+                println!("{n} agencies loaded from {}", file.display());
+            }
+            let (province, cal) = review_settings(&cli)?;
+            let report =
+                tthc_sync::report::build(&store, *month, sync::local_now(), &cal, &province)?;
+            for path in tthc_sync::report::write_report(&report, format, out)? {
+                println!("{}", path.display());
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {

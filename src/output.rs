@@ -164,6 +164,9 @@ pub fn print_demo(s: &DemoSummary) {
     println!("database:     {}", s.database.display());
     println!("config:       {}", s.config.display());
     println!("ground truth: {}", s.truth.display());
+    for r in &s.report {
+        println!("report:       {}", r.display());
+    }
     println!(
         "next: tthc-sync --database {} discrepancies",
         s.database.display()
@@ -338,7 +341,15 @@ pub fn print_dossier(
         .into_iter()
         .filter(|d| d.dossier_id == p.local_id)
         .collect();
-    let month = tthc_sync::scoring::impact_month(&p, now, cal);
+    let month = tthc_sync::scoring::discrepancy_month(
+        &p,
+        national
+            .as_ref()
+            .filter(|n| n.found)
+            .map(|n| &n.dossier.core),
+        now,
+        cal,
+    );
     let end = tthc_sync::scoring::period_end(month, now);
     let p_judgement = tthc_sync::scoring::judge_provincial(&p, end, cal);
     let n_judgement = national

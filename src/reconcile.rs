@@ -439,7 +439,11 @@ pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<
     let (mut findings, evaluated) = compare(p, national, ctx.settings);
     let mut calendar_error = None;
     if evaluated.pair {
-        let month = scoring::impact_month(p, ctx.now, ctx.cal);
+        let national_core = match national {
+            NationalSide::Found { dossier, .. } => Some(&dossier.core),
+            _ => None,
+        };
+        let month = scoring::discrepancy_month(p, national_core, ctx.now, ctx.cal);
         let end = scoring::period_end(month, ctx.now);
         let verdicts = scoring::judge_provincial(p, end, ctx.cal).and_then(|pj| {
             let nj = match national {

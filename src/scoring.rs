@@ -52,8 +52,9 @@ pub fn judge_provincial(
 }
 
 /// The portal's verdict on its view `n` of the dossier `p`. The portal's look-up reply has no
-/// status time: the province's last change stands in for it (that is when the push was due);
-/// the province's pauses are used when both sides agree on the status.
+/// status time: the province's last change stands in for it when both sides agree on the
+/// status, or when the portal's status is a closing one (the closing push was due then); the
+/// province's pauses are used when both sides agree on the status.
 pub fn judge_national(
     n: &DossierCore,
     p: &ProvincialDossier,
@@ -69,7 +70,8 @@ pub fn judge_national(
     timeliness::judge(
         &TimelinessInput {
             core: n,
-            status_since: Some(p.updated_at),
+            status_since: (same_status || n.status.is_some_and(Status::is_terminal))
+                .then_some(p.updated_at),
             pauses: &pauses,
             supplement_requests: if same_status {
                 supplement_requests(p)
@@ -99,14 +101,33 @@ pub fn counts_in(j: &Judgement, received_at: Option<LocalTime>, m: YearMonth) ->
         && j.end.is_some_and(|e| e < m.start()))
 }
 
-/// The month a dossier's impact counts in: the month it closed in the province, else the
-/// month of `now` (it is in process now).
+/// The last month a dossier counts in on the province's side: the month it closed in, or the
+/// month of `now` while it is in process.
 pub fn impact_month(p: &ProvincialDossier, now: LocalTime, cal: &Calendar) -> YearMonth {
     let current = YearMonth::of(&now);
     match judge_provincial(p, now, cal) {
         Ok(j) if !j.verdict.is_in_process() => j.end.map(|e| YearMonth::of(&e)).unwrap_or(current),
         _ => current,
     }
+}
+
+/// The month a discrepancy's score impact counts in: the latest month either side counts the
+/// dossier in. A dossier the province closed in October that the portal still shows open
+/// costs points in the current month, not in October.
+pub fn discrepancy_month(
+    p: &ProvincialDossier,
+    national: Option<&DossierCore>,
+    now: LocalTime,
+    cal: &Calendar,
+) -> YearMonth {
+    let provincial = impact_month(p, now, cal);
+    let current = YearMonth::of(&now);
+    let national = national.map(|n| match judge_national(n, p, now, cal) {
+        Ok(j) if !j.verdict.is_in_process() => j.end.map(|e| YearMonth::of(&e)).unwrap_or(current),
+        Ok(j) if j.verdict == Verdict::NotCounted => provincial,
+        _ => current,
+    });
+    national.map_or(provincial, |n| n.max(provincial))
 }
 
 /// Counts of one month, one view.

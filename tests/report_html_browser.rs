@@ -5,6 +5,8 @@
 //! cargo test --test report_html_browser -- --ignored
 //! # keep the screenshot:
 //! REPORT_SCREENSHOT=docs/img/report-html.png cargo test --test report_html_browser -- --ignored
+//! # the report built from a simulated month (simulators + one sync cycle):
+//! REPORT_DEMO_SCREENSHOT=docs/img/report-demo.png cargo test --test report_html_browser -- --ignored
 //! ```
 
 use std::path::Path;
@@ -16,15 +18,66 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 #[test]
 #[ignore = "needs /usr/bin/chromium"]
 fn html_report_renders_in_headless_chromium() {
+    screenshot(&MonthlyReport::example(), "REPORT_SCREENSHOT");
+}
+
+/// The report built from the store after one sync cycle against the simulators.
+#[test]
+#[ignore = "needs /usr/bin/chromium"]
+fn built_report_of_a_simulated_month_renders_in_headless_chromium() {
+    use std::sync::Arc;
+    use tthc_sync::calendar::Calendar;
+    use tthc_sync::model::YearMonth;
+    use tthc_sync::report::agencies;
+    use tthc_sync::sim::{Simulators, World, WorldParams};
+    use tthc_sync::store::Store;
+    use tthc_sync::sync::{self, Clients, Clock};
+
+    let now = chrono::NaiveDate::from_ymd_opt(2026, 11, 20)
+        .unwrap()
+        .and_hms_opt(15, 30, 0)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt.block_on(async {
+        let world = World::generate(WorldParams::new(2024, 3000, 0.03, now));
+        let sims = Simulators::start(world, 0, 0).await.unwrap();
+        let cfg = sims.config(dir.path(), &dir.path().join("t.db")).unwrap();
+        let mut store = Store::open(&cfg.service.database).unwrap();
+        let clients = Clients::new(&cfg).unwrap();
+        let clock: Clock = Arc::new(move || now + chrono::Duration::minutes(5));
+        sync::run_cycle(&mut store, &cfg, &clients, &clock)
+            .await
+            .unwrap();
+        store
+            .upsert_agencies(&agencies::parse_agencies(agencies::DIEN_BIEN_TOML).unwrap())
+            .unwrap();
+        tthc_sync::report::build(
+            &store,
+            YearMonth::of(&now),
+            clock(),
+            &Calendar::builtin(),
+            "Điện Biên",
+        )
+        .unwrap()
+    });
+    assert!(report.national_view.counted > 1000);
+    screenshot(&report, "REPORT_DEMO_SCREENSHOT");
+}
+
+/// Renders `report` as HTML, screenshots it in headless Chromium and checks the picture; keeps
+/// it where the environment variable `keep_var` says.
+fn screenshot(report: &MonthlyReport, keep_var: &str) {
     if !Path::new(CHROMIUM).exists() {
         eprintln!("{CHROMIUM} not found: skipping");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (name, html) = render(&MonthlyReport::example(), Format::Html)
-        .unwrap()
-        .pop()
-        .unwrap();
+    let (name, html) = render(report, Format::Html).unwrap().pop().unwrap();
     let page = dir.path().join(name);
     std::fs::write(&page, html).unwrap();
     let png = dir.path().join("out.png");
@@ -67,7 +120,7 @@ fn html_report_renders_in_headless_chromium() {
         bytes.len()
     );
 
-    if let Some(keep) = std::env::var_os("REPORT_SCREENSHOT") {
+    if let Some(keep) = std::env::var_os(keep_var) {
         let keep = Path::new(env!("CARGO_MANIFEST_DIR")).join(keep);
         std::fs::create_dir_all(keep.parent().unwrap()).unwrap();
         std::fs::copy(&png, &keep).unwrap();

@@ -61,14 +61,29 @@ pub struct JobReport {
     pub summary: String,
 }
 
-/// Hook for the monthly report job (`daemon.report_schedule`). Called with the store held,
-/// after a `sync_run` row for job `report` was opened; the outcome closes it.
+/// The monthly report job (`daemon.report_schedule`): writes the report of the month that
+/// just ended (every format) to `[report] out_dir`. Scheduled early in a month, it gives the
+/// office last month's report; the current month's is `tthc-sync report --month`.
 pub async fn run_report(
-    _store: &mut Store,
-    _cfg: &Config,
-    _now: LocalTime,
+    store: &mut Store,
+    cfg: &Config,
+    now: LocalTime,
 ) -> anyhow::Result<JobReport> {
-    bail!("the report job is not built into this version of tthc-sync yet; unset daemon.report_schedule")
+    let month = crate::model::YearMonth::of(&now).previous();
+    let files = crate::report::write_month(store, cfg, month, &crate::report::Format::ALL, now)
+        .with_context(|| format!("monthly report of {}", month.iso()))?;
+    Ok(JobReport {
+        outcome: JobOutcome::Ok,
+        summary: format!(
+            "report {} written: {}",
+            month.iso(),
+            files
+                .iter()
+                .map(|f| f.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
 }
 
 /// The 766 score job (`daemon.scores_schedule`): fetches the portal's published scores of the

@@ -4,17 +4,23 @@
 //!
 //! Rendering is pure: no I/O, no clock; the same report always gives the same bytes.
 
+pub mod agencies;
+pub mod build;
 pub mod model;
 
 mod csv;
 mod html;
 mod markdown;
+mod write;
 mod xlsx;
 
 pub use model::{
     score_of, AgencyGroup, GapLine, MonthPoint, MonthlyReport, NationalOverdueRow,
     ProvincialLateRow, ScoreFigures, SyncFaultRow, YearMonth, YearMonthParseError,
 };
+
+pub use build::{build, build_with_notes, BuildError, BuildNotes};
+pub use write::{default_out_dir, write_month, write_report, WriteError};
 
 use crate::model::LocalTime;
 use std::fmt;

@@ -326,6 +326,7 @@ impl Simulators {
                 page_size: 100,
                 http: fast,
             }),
+            report: Default::default(),
         })
     }
 }

@@ -4,6 +4,7 @@
 //! Migrations are append-only (`schema::MIGRATIONS`, tracked in `PRAGMA user_version`).
 //! A watermark only moves in the same transaction as the rows it covers.
 
+mod report;
 mod schema;
 
 use std::collections::HashMap;
@@ -21,6 +22,7 @@ use crate::model::{
 use crate::plan::Candidate;
 use crate::reconcile::{Finding, Kind};
 
+pub use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
 pub use schema::MIGRATIONS;
 
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,79 @@
+//! Writing a month's report to files (the CLI's `report` command and the service's schedule).
+
+use std::path::{Path, PathBuf};
+
+use super::{build, render, Format, MonthlyReport, ReportError};
+use crate::config::Config;
+use crate::model::{LocalTime, YearMonth};
+use crate::store::Store;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error(transparent)]
+    Build(#[from] super::BuildError),
+    #[error(transparent)]
+    Render(#[from] ReportError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The directory the service writes reports to: `[report] out_dir`, else `reports/` next to
+/// the database.
+pub fn default_out_dir(cfg: &Config) -> PathBuf {
+    cfg.report.out_dir.clone().unwrap_or_else(|| {
+        cfg.service
+            .database
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join("reports")
+    })
+}
+
+/// Renders `report` in each format into `dir` (created if needed); returns the files written.
+/// Each file is written to a temporary name first and renamed, so readers never see half.
+pub fn write_report(
+    report: &MonthlyReport,
+    formats: &[Format],
+    dir: &Path,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| WriteError::Io { path, source }
+    };
+    std::fs::create_dir_all(dir).map_err(io(dir))?;
+    let mut out = Vec::new();
+    for &format in formats {
+        for (name, bytes) in render(report, format)? {
+            let path = dir.join(&name);
+            let tmp = dir.join(format!(".{name}.tmp"));
+            std::fs::write(&tmp, &bytes).map_err(io(&tmp))?;
+            std::fs::rename(&tmp, &path).map_err(io(&path))?;
+            out.push(path);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds `month`'s report as seen at `now` and writes it in `formats` to
+/// [`default_out_dir`]. For the service's schedule.
+pub fn write_month(
+    store: &Store,
+    cfg: &Config,
+    month: YearMonth,
+    formats: &[Format],
+    now: LocalTime,
+) -> Result<Vec<PathBuf>, WriteError> {
+    let report = build(
+        store,
+        month,
+        now,
+        &cfg.calendar.build()?,
+        &cfg.service.province_name,
+    )?;
+    write_report(&report, formats, &default_out_dir(cfg))
+}

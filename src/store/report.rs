@@ -1,0 +1,212 @@
+//! What the monthly report reads (and the `agency` table it groups by). The report's logic is
+//! in `report::build`; this file only speaks SQL.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use rusqlite::params;
+
+use super::{provincial_from_row, rt, status_of, Result, Store, StoreError};
+use crate::model::{
+    fmt_time, is_well_formed_national_code, DossierCore, LocalTime, NationalDossier,
+    ProvincialDossier,
+};
+use crate::report::agencies::{parse_agencies, AgencyRecord};
+
+/// One provincial dossier with the portal's view of it (when a look-up found it).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportDossier {
+    pub provincial: ProvincialDossier,
+    /// `None`: never looked up, not found, or the province's code is not one the portal can
+    /// match.
+    pub national: Option<NationalDossier>,
+}
+
+/// An open or acknowledged discrepancy, as the report needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReportDiscrepancy {
+    pub dossier_id: String,
+    pub kind: String,
+    pub score_impact: f64,
+    pub period: Option<String>,
+    pub provincial_value: String,
+    pub national_value: String,
+}
+
+/// One row of `published_score`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PublishedScoreRow {
+    pub api: String,
+    pub year: i32,
+    pub month: u32,
+    pub unit_key: String,
+    pub unit_code: Option<String>,
+    pub unit_name: Option<String>,
+    pub tdgq_score: Option<f64>,
+    pub max_score: Option<f64>,
+}
+
+const DATE: &str = "%Y-%m-%d";
+
+impl Store {
+    /// Calls `f` for every provincial dossier received by `received_by`, with its national
+    /// view, streaming (nothing is collected). Raw JSON is not read.
+    pub fn for_each_report_dossier(
+        &self,
+        received_by: LocalTime,
+        mut f: impl FnMut(ReportDossier),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.dossier_id, p.code, p.national_code, p.local_code, p.procedure_code,
+                    p.procedure_name, p.agency_code, p.agency_name, p.channel, p.status_code,
+                    p.status_raw, p.status_label, p.received_at, p.due_at, p.finished_at,
+                    p.returned_at, p.has_due_date, p.paused_since, p.supplement_requests,
+                    p.handler, p.updated_at, '' AS row_hash,
+                    n.code AS n_code, n.found AS n_found, n.procedure_code AS n_procedure_code,
+                    n.status_code AS n_status_code, n.status_raw AS n_status_raw,
+                    n.received_at AS n_received_at, n.due_at AS n_due_at,
+                    n.finished_at AS n_finished_at, n.returned_at AS n_returned_at,
+                    n.unit_code AS n_unit_code, n.unit_name AS n_unit_name,
+                    n.duplicate_rows AS n_duplicate_rows
+             FROM provincial_dossier p
+             LEFT JOIN national_dossier n ON n.code = p.national_code AND n.found = 1
+             WHERE p.received_at IS NOT NULL AND p.received_at <= ?1",
+        )?;
+        let mut rows = stmt.query(params![fmt_time(&received_by)])?;
+        while let Some(r) = rows.next()? {
+            let provincial = provincial_from_row(r)?;
+            let national = if r.get::<_, Option<String>>("n_code")?.is_some()
+                && is_well_formed_national_code(&provincial.core.code)
+            {
+                Some(NationalDossier {
+                    core: DossierCore {
+                        code: r.get("n_code")?,
+                        procedure_code: r.get("n_procedure_code")?,
+                        agency_code: r.get("n_unit_code")?,
+                        status: status_of(r.get("n_status_code")?),
+                        status_raw: r
+                            .get::<_, Option<String>>("n_status_raw")?
+                            .unwrap_or_default(),
+                        received_at: rt(r, "n_received_at")?,
+                        due_at: rt(r, "n_due_at")?,
+                        finished_at: rt(r, "n_finished_at")?,
+                        returned_at: rt(r, "n_returned_at")?,
+                    },
+                    unit_name: r.get("n_unit_name")?,
+                    duplicate_rows: r.get("n_duplicate_rows")?,
+                })
+            } else {
+                None
+            };
+            f(ReportDossier {
+                provincial,
+                national,
+            });
+        }
+        Ok(())
+    }
+
+    /// Open and acknowledged discrepancies.
+    pub fn report_discrepancies(&self) -> Result<Vec<ReportDiscrepancy>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT dossier_id, kind, score_impact, period, provincial_value, national_value
+             FROM discrepancy WHERE state IN ('open', 'acknowledged') ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ReportDiscrepancy {
+                dossier_id: r.get(0)?,
+                kind: r.get(1)?,
+                score_impact: r.get(2)?,
+                period: r.get(3)?,
+                provincial_value: r.get(4)?,
+                national_value: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Every published score row (a few hundred a year at most).
+    pub fn all_published_scores(&self) -> Result<Vec<PublishedScoreRow>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT api, year, month, unit_key, unit_code, unit_name, tdgq_score, max_score
+             FROM published_score ORDER BY year, month, api, unit_key",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(PublishedScoreRow {
+                api: r.get(0)?,
+                year: r.get(1)?,
+                month: r.get(2)?,
+                unit_key: r.get(3)?,
+                unit_code: r.get(4)?,
+                unit_name: r.get(5)?,
+                tdgq_score: r.get(6)?,
+                max_score: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Every row of the `agency` table.
+    pub fn agencies(&self) -> Result<Vec<AgencyRecord>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT code, name, level, valid_from, valid_to, successor_code FROM agency
+             ORDER BY code, valid_from",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut out = Vec::new();
+        let date = |s: String| {
+            NaiveDate::parse_from_str(&s, DATE)
+                .map_err(|_| StoreError::Invalid(format!("agency table: bad date {s:?}")))
+        };
+        while let Some(r) = rows.next()? {
+            let code: String = r.get(0)?;
+            out.push(AgencyRecord {
+                code,
+                name: r.get(1)?,
+                level: r.get(2)?,
+                valid_from: date(r.get(3)?)?,
+                valid_to: r.get::<_, Option<String>>(4)?.map(date).transpose()?,
+                successor_code: r.get(5)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Inserts or updates agencies (keyed by code and valid_from) in one transaction; returns
+    /// how many rows were written.
+    pub fn upsert_agencies(&mut self, records: &[AgencyRecord]) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO agency (code, name, level, valid_from, valid_to, successor_code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (code, valid_from) DO UPDATE SET name = excluded.name,
+                    level = excluded.level, valid_to = excluded.valid_to,
+                    successor_code = excluded.successor_code",
+            )?;
+            for a in records {
+                n += stmt.execute(params![
+                    a.code,
+                    a.name,
+                    a.level,
+                    a.valid_from.format(DATE).to_string(),
+                    a.valid_to.map(|d| d.format(DATE).to_string()),
+                    a.successor_code
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Loads an agency data file (`config/agencies/*.toml`) into the `agency` table.
+    pub fn load_agencies_file(&mut self, path: &Path) -> Result<usize> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            StoreError::Invalid(format!("cannot read agency file {}: {e}", path.display()))
+        })?;
+        let records = parse_agencies(&text)
+            .map_err(|e| StoreError::Invalid(format!("{}: {e}", path.display())))?;
+        self.upsert_agencies(&records)
+    }
+}
