@@ -526,7 +526,7 @@ impl Config {
         let Ok(schedule) = crate::daemon::schedule::parse_schedule(expr) else {
             return fallback;
         };
-        let mut next = schedule.upcoming(chrono::Utc);
+        let mut next = schedule.upcoming(crate::model::vn_offset());
         match (next.next(), next.next()) {
             (Some(a), Some(b)) => (b - a).to_std().unwrap_or(fallback),
             _ => fallback,

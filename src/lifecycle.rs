@@ -99,6 +99,7 @@ mod tests {
             severity: Severity::High,
             score_impact: 0.0,
             period: None,
+            impact_known: true,
             agency_code: None,
             agency_name: None,
             provincial: "a".into(),
@@ -109,10 +110,12 @@ mod tests {
     const ALL: Evaluated = Evaluated {
         provincial: true,
         pair: true,
+        timeliness: true,
     };
     const PROV_ONLY: Evaluated = Evaluated {
         provincial: true,
         pair: false,
+        timeliness: false,
     };
 
     #[test]

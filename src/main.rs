@@ -325,6 +325,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
             let mut store = Store::open(&cfg.service.database)?;
+            let _lock = tthc_sync::store::RunLock::acquire(&cfg.service.database)?;
+            // With the lock held no other cycle runs: a run still `running` was abandoned.
+            store.close_abandoned_runs(sync::local_now())?;
             let clock: Clock = Arc::new(sync::local_now);
             let report = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
             output::print_run(&report);

@@ -84,6 +84,10 @@ pub async fn pull(
     let profile = clients.provincial.profile();
     let mut seen: HashSet<String> = HashSet::new();
     let mut duplicates = 0u64;
+    let mut future_rows = 0u64;
+    // Rows modified later than this come from a clock ahead of ours (the overlap absorbs skew).
+    let latest_plausible =
+        started + chrono::Duration::minutes(i64::from(cfg.provincial.overlap_minutes));
     let mut newest: Option<LocalTime> = None;
     let mut bad_rows = 0u64;
     let mut first_bad: Option<String> = None;
@@ -111,12 +115,19 @@ pub async fn pull(
         let mut rows = Vec::with_capacity(page.rows.len());
         let mut reached_watermark = false;
         for raw in page.rows {
+            // Which row, for the error message (never the row itself: it may hold personal data).
+            let row_id = crate::source::profile::get_str(&raw, &profile.fields.id);
             match profile.map_row(raw) {
                 Ok((d, json)) => {
                     if stop_at.is_some_and(|s| d.updated_at < s) {
                         reached_watermark = true;
                     }
-                    newest = newest.max(Some(d.updated_at));
+                    // A clock ahead of ours must not carry the watermark into the future, where
+                    // it would hide every later change until the next sweep.
+                    if d.updated_at > latest_plausible {
+                        future_rows += 1;
+                    }
+                    newest = newest.max(Some(d.updated_at.min(latest_plausible)));
                     // Rows move between pages while we read: keep the first copy only.
                     if seen.insert(d.local_id.clone()) {
                         rows.push((d, json));
@@ -126,13 +137,19 @@ pub async fn pull(
                 }
                 Err(e) => {
                     bad_rows += 1;
-                    first_bad.get_or_insert_with(|| e.to_string());
+                    first_bad.get_or_insert_with(|| match &row_id {
+                        Some(id) => format!("row id {id}: {e}"),
+                        None => format!("a row without `{}`: {e}", profile.fields.id),
+                    });
                 }
             }
         }
         let done = page.last || reached_watermark;
         let mut marks: Vec<(&str, LocalTime)> = Vec::new();
-        if done {
+        // A row that could not be read is not stored: the marks stay where they are, so it is
+        // read again (and reported again) until the profile or the data is fixed, and never
+        // passed over as if it had been stored.
+        if done && bad_rows == 0 {
             if let Some(w) = newest {
                 marks.push((&source, w));
             }
@@ -145,6 +162,18 @@ pub async fn pull(
         counts.provincial_changed += stats.new + stats.changed;
         if done {
             report_bad(counts, bad_rows, &first_bad);
+            if bad_rows > 0 {
+                counts.problems.push(
+                    "the provincial watermark did not move because of the unreadable rows".into(),
+                );
+            }
+            if future_rows > 0 {
+                counts.problems.push(format!(
+                    "{future_rows} provincial rows were modified in the future (after {}): \
+                     check the provincial system's clock; the watermark was held at that time",
+                    crate::model::fmt_time(&latest_plausible)
+                ));
+            }
             tracing::info!(target: "provincial", source = %source, mode = ?mode, pages = n + 1,
                 rows = seen.len(), duplicates, "provincial pull complete");
             return Ok(());
@@ -152,7 +181,8 @@ pub async fn pull(
     }
     report_bad(counts, bad_rows, &first_bad);
     counts.problems.push(format!(
-        "provincial pull ({}) hit provincial.max_pages_per_run ({}); the rest is read next run",
+        "provincial pull ({}) hit provincial.max_pages_per_run ({}) before reaching the \
+         watermark; the rows read are kept, the watermark did not move (raise the cap)",
         mode_word(mode),
         cfg.provincial.max_pages_per_run
     ));

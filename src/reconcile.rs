@@ -169,6 +169,8 @@ pub struct Finding {
     pub score_impact: f64,
     /// The month (YYYY-MM) the impact counts in.
     pub period: Option<String>,
+    /// False when timeliness could not be judged: the stored impact and period are kept.
+    pub impact_known: bool,
     pub agency_code: Option<String>,
     pub agency_name: Option<String>,
     pub provincial: String,
@@ -205,11 +207,17 @@ pub struct Evaluated {
     pub provincial: bool,
     /// Pair kinds were evaluated (a successful look-up made past the grace period).
     pub pair: bool,
+    /// Timeliness was judged (`timeliness_mismatch`, score impacts): false when a date fell
+    /// in a year with no holiday file. Then the stored impacts are kept, and an open
+    /// `timeliness_mismatch` stays open.
+    pub timeliness: bool,
 }
 
 impl Evaluated {
     pub fn covers(self, kind: Kind) -> bool {
-        if kind.is_provincial_only() {
+        if kind == Kind::TimelinessMismatch {
+            self.pair && self.timeliness
+        } else if kind.is_provincial_only() {
             self.provincial
         } else {
             self.pair
@@ -252,6 +260,7 @@ pub fn compare(
             severity: kind.base_severity(),
             score_impact: 0.0,
             period: None,
+            impact_known: true,
             agency_code: p.core.agency_code.clone(),
             agency_name: p.agency_name.clone(),
             provincial,
@@ -297,6 +306,7 @@ pub fn compare(
                 Evaluated {
                     provincial: true,
                     pair: false,
+                    timeliness: false,
                 },
             )
         }
@@ -307,6 +317,7 @@ pub fn compare(
     let evaluated = Evaluated {
         provincial: true,
         pair: comparable,
+        timeliness: comparable,
     };
     if !comparable {
         return (out, evaluated);
@@ -407,6 +418,7 @@ pub fn add_timeliness(
             },
             score_impact: impact,
             period: Some(month.iso()),
+            impact_known: true,
             agency_code: p.core.agency_code.clone(),
             agency_name: p.agency_name.clone(),
             provincial: provincial.label_vi().to_string(),
@@ -436,7 +448,7 @@ pub struct Assessment {
 /// Compares one dossier's views ([`compare`]) and adds the timeliness view
 /// ([`add_timeliness`]): the whole of reconciliation for one dossier.
 pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<'_>) -> Assessment {
-    let (mut findings, evaluated) = compare(p, national, ctx.settings);
+    let (mut findings, mut evaluated) = compare(p, national, ctx.settings);
     let mut calendar_error = None;
     if evaluated.pair {
         let national_core = match national {
@@ -460,7 +472,13 @@ pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<
                 let impact = scoring::impact(pv, nv, &tally);
                 add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
             }
-            Err(e) => calendar_error = Some(e),
+            Err(e) => {
+                evaluated.timeliness = false;
+                for f in findings.iter_mut() {
+                    f.impact_known = false;
+                }
+                calendar_error = Some(e);
+            }
         }
     }
     Assessment {
@@ -481,6 +499,7 @@ pub fn missing_on_provincial(n: &NationalDossier, listed_unit: &str) -> Finding 
         severity: Kind::MissingOnProvincial.base_severity(),
         score_impact: 0.0,
         period: c.received_at.map(|r| YearMonth::of(&r).iso()),
+        impact_known: true,
         agency_code: c
             .agency_code
             .clone()

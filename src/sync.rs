@@ -5,7 +5,7 @@
 //! makes a dossier look "missing": discrepancies are computed from stored views only, and a
 //! dossier's pair kinds are only decided against a successful look-up.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -92,7 +92,6 @@ pub async fn run_cycle(
     clock: &Clock,
 ) -> Result<CycleReport, SyncError> {
     let started = clock();
-    store.close_abandoned_runs(started)?;
     let run_id = store.begin_run("sync", started)?;
     clients.provincial.http().begin_run();
     clients.national.http().begin_run();
@@ -253,10 +252,7 @@ pub fn reconcile_all(
     run_id: i64,
     counts: &mut RunCounts,
 ) -> Result<(), SyncError> {
-    let settings = Settings {
-        sync_grace: chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes)),
-        date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
-    };
+    let settings = reconcile_settings(cfg);
     let cal = cfg
         .calendar
         .build()
@@ -342,7 +338,9 @@ pub async fn list_national(
     let n = &cfg.national;
     if !n.list_units.is_empty() {
         let existing = store.existing_discrepancies()?;
-        let grace = chrono::Duration::minutes(i64::from(n.sync_grace_minutes));
+        let grace = reconcile_settings(cfg).sync_grace;
+        // A code listed by two units is decided once.
+        let mut decided: HashSet<String> = HashSet::new();
         let to = now.date();
         let from = to - chrono::Duration::days(i64::from(n.list_days.max(1)) - 1);
         for unit in &n.list_units {
@@ -380,6 +378,9 @@ pub async fn list_national(
                     continue;
                 }
                 let finding = reconcile::missing_on_provincial(d, unit);
+                if !decided.insert(finding.dossier_id.clone()) {
+                    continue;
+                }
                 let ex = existing
                     .get(&finding.dossier_id)
                     .map(Vec::as_slice)
@@ -387,6 +388,7 @@ pub async fn list_national(
                 let evaluated = Evaluated {
                     provincial: false,
                     pair: true,
+                    timeliness: false,
                 };
                 actions.extend(lifecycle::decide(ex, vec![finding], evaluated));
             }
@@ -405,6 +407,14 @@ pub async fn list_national(
         counts.resolved += applied.resolved;
     }
     Ok(())
+}
+
+/// The tolerances of reconciliation, from `national.sync_grace_minutes` and `[reconcile]`.
+fn reconcile_settings(cfg: &Config) -> Settings {
+    Settings {
+        sync_grace: chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes)),
+        date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
+    }
 }
 
 /// The run's freshness figures (see `crate::freshness`); a database error only logs.

@@ -447,3 +447,61 @@ proptest! {
         prop_assert_eq!(run(&forward), run(&rotated));
     }
 }
+
+/// A year with no holiday file (2027 is not announced yet): timeliness cannot be judged, and
+/// that must neither resolve an open `timeliness_mismatch` nor wipe stored score impacts.
+#[test]
+fn a_year_without_a_holiday_file_decides_nothing_about_timeliness() {
+    use tthc_sync::lifecycle::{decide, Action, Existing, State};
+    let mut p = base();
+    p.core.received_at = Some(t(2027, 1, 4, 9, 0));
+    p.core.due_at = Some(t(2027, 1, 7, 9, 0));
+    p.core.finished_at = Some(t(2027, 1, 6, 9, 0));
+    p.updated_at = t(2027, 1, 6, 9, 0);
+    let mut n = mirror(&p);
+    n.core.due_at = Some(t(2027, 1, 5, 9, 0)); // a due_date_mismatch
+    let cal = Calendar::builtin();
+    let tallies = HashMap::new();
+    let now = t(2027, 1, 20, 9, 0);
+    let s = settings();
+    let ctx = Context {
+        settings: &s,
+        cal: &cal,
+        now,
+        tallies: &tallies,
+    };
+    let a = assess(
+        &p,
+        &NationalSide::Found {
+            dossier: &n,
+            at: now,
+        },
+        &ctx,
+    );
+    let err = a
+        .calendar_error
+        .expect("2027 has no holiday file")
+        .to_string();
+    assert!(err.contains("2027"), "{err}");
+    assert!(!a.evaluated.timeliness);
+    let kinds: Vec<Kind> = a.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(kinds, [Kind::DueDateMismatch]);
+    assert!(a.findings.iter().all(|f| !f.impact_known));
+    let existing = [
+        Existing {
+            id: 1,
+            kind: Kind::TimelinessMismatch,
+            state: State::Open,
+        },
+        Existing {
+            id: 2,
+            kind: Kind::DueDateMismatch,
+            state: State::Open,
+        },
+    ];
+    let actions = decide(&existing, a.findings, a.evaluated);
+    assert!(
+        matches!(actions.as_slice(), [Action::Refresh { id: 2, finding }] if !finding.impact_known),
+        "{actions:?}"
+    );
+}

@@ -44,8 +44,9 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::health::{self, HealthSnapshot, SharedHealth};
 use super::notify::Notifier;
-use super::schedule::{parse_schedule, vietnam_offset, JobOutcome, JobSpec, Scheduler};
+use super::schedule::{parse_schedule, JobOutcome, JobSpec, Scheduler};
 use crate::config::Config;
+use crate::model::vn_offset;
 use crate::model::LocalTime;
 use crate::store::{Outcome, RunCounts, Store};
 use crate::sync::{self, Clients, Clock};
@@ -228,11 +229,11 @@ struct Done {
 }
 
 fn now_vn() -> DateTime<FixedOffset> {
-    chrono::Utc::now().with_timezone(&vietnam_offset())
+    chrono::Utc::now().with_timezone(&vn_offset())
 }
 
 fn stored_to_instant(t: LocalTime) -> Option<DateTime<FixedOffset>> {
-    vietnam_offset().from_local_datetime(&t).single()
+    vn_offset().from_local_datetime(&t).single()
 }
 
 /// `/healthz` limit of a job: `sync_max_age_minutes` for sync; for others twice the gap
@@ -272,13 +273,15 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
     let prepared = Prepared::load(config_path)?;
     let cfg = &prepared.active.cfg;
     let store = Store::open(&cfg.service.database)?;
+    // Held for the service's life: no `sync --once` runs beside it.
+    let _lock = crate::store::RunLock::acquire(&cfg.service.database)?;
     let closed = store.close_abandoned_runs(sync::local_now())?;
     if closed > 0 {
         tracing::warn!(target: "daemon", runs = closed,
             "closed runs left unfinished by a previous process as failed");
     }
     let health: SharedHealth = Arc::new(RwLock::new(HealthSnapshot::new(started)));
-    let mut scheduler = Scheduler::new(vietnam_offset());
+    let mut scheduler = Scheduler::new(vn_offset());
     for (job, expr) in &prepared.jobs {
         let last_success = store.last_success(job.name())?.and_then(stored_to_instant);
         let spec = JobSpec {

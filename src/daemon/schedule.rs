@@ -5,7 +5,7 @@
 //! Every instant is a `chrono::DateTime<FixedOffset>`. Any offset is accepted as input (an
 //! instant is an instant: UTC from the database and +07:00 from the clock compare correctly),
 //! but cron expressions are evaluated in the [`Scheduler`]'s offset: with
-//! [`vietnam_offset`] (`+07:00`, exact for Asia/Ho_Chi_Minh, which has no daylight saving),
+//! [`crate::model::vn_offset`] (`+07:00`, exact for Asia/Ho_Chi_Minh, which has no daylight saving),
 //! `0 2 * * *` fires at 02:00 Hanoi time, i.e. 19:00 UTC the day before. Times the scheduler
 //! returns are in its offset.
 //!
@@ -39,11 +39,6 @@ use cron::Schedule;
 
 /// A job's name as configured (e.g. `provincial-sync`).
 pub type JobName = String;
-
-/// The offset of Asia/Ho_Chi_Minh, `+07:00`.
-pub fn vietnam_offset() -> FixedOffset {
-    FixedOffset::east_opt(7 * 3600).expect("+07:00 is a valid offset")
-}
 
 /// Parses a schedule.
 ///
@@ -268,7 +263,7 @@ pub struct Scheduler {
 const MAX_COUNTED_FIRINGS: u64 = 10_000;
 
 impl Scheduler {
-    /// An empty scheduler evaluating cron expressions in `offset` (normally [`vietnam_offset`]).
+    /// An empty scheduler evaluating cron expressions in `offset` (normally [`crate::model::vn_offset`]).
     pub fn new(offset: FixedOffset) -> Scheduler {
         Scheduler {
             offset,
@@ -543,7 +538,7 @@ mod tests {
 
     #[test]
     fn schedules_are_evaluated_in_the_scheduler_offset() {
-        let mut s = Scheduler::new(vietnam_offset());
+        let mut s = Scheduler::new(crate::model::vn_offset());
         let utc_now = DateTime::parse_from_rfc3339("2026-11-27T12:00:00+00:00").unwrap();
         s.add_job(spec("daily", "0 2 * * *", false, None), utc_now)
             .unwrap();
@@ -623,7 +618,7 @@ mod tests {
             ),
         ];
         for &(expr, catch_up, last, now, want) in cases {
-            let mut s = Scheduler::new(vietnam_offset());
+            let mut s = Scheduler::new(crate::model::vn_offset());
             let got = s.add_job(spec("j", expr, catch_up, last), vn(now)).unwrap();
             assert_eq!(
                 got, want,
@@ -665,7 +660,7 @@ mod tests {
     use Step::{Due, Finish};
 
     fn run_scenario(jobs: &[(&str, &str)], start: &str, steps: &[Step]) -> Scheduler {
-        let mut s = Scheduler::new(vietnam_offset());
+        let mut s = Scheduler::new(crate::model::vn_offset());
         for (name, expr) in jobs {
             s.add_job(spec(name, expr, false, None), vn(start)).unwrap();
         }
@@ -748,7 +743,7 @@ mod tests {
 
     #[test]
     fn misuse_is_reported() {
-        let mut s = Scheduler::new(vietnam_offset());
+        let mut s = Scheduler::new(crate::model::vn_offset());
         let now = vn("2026-11-27 10:00:00");
         s.add_job(spec("a", "0 2 * * *", false, None), now).unwrap();
         assert_eq!(
@@ -767,7 +762,7 @@ mod tests {
 
     #[test]
     fn reload_replaces_schedule_and_removes_jobs() {
-        let mut s = Scheduler::new(vietnam_offset());
+        let mut s = Scheduler::new(crate::model::vn_offset());
         let now = vn("2026-11-27 10:00:00");
         s.add_job(spec("a", "0 2 * * *", false, None), now).unwrap();
         s.add_job(spec("b", "0 3 * * *", false, None), now).unwrap();
@@ -784,7 +779,7 @@ mod tests {
 
     #[test]
     fn a_schedule_with_no_future_firing_is_never_due() {
-        let mut s = Scheduler::new(vietnam_offset());
+        let mut s = Scheduler::new(crate::model::vn_offset());
         let now = vn("2026-11-27 10:00:00");
         s.add_job(spec("past", "0 0 0 1 1 * 2020", false, None), now)
             .unwrap();

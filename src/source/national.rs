@@ -94,6 +94,34 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
     })
 }
 
+/// The fields of a reply row that are kept as raw JSON (national-portal.md §3.1). Anything else
+/// an adapter sends — applicant names, ID numbers, phones — is dropped before storing.
+const KEPT_FIELDS: &[&str] = &[
+    "MaHoSo",
+    "MaTTHC",
+    "MaTrangThai",
+    "TrangThaiHoSo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "NgayKetThucXuLy",
+    "NgayTra",
+    "DonViXuLy",
+    "MaDonViXuLy",
+];
+
+/// A reply row as stored: only [`KEPT_FIELDS`].
+fn kept(row: &Value) -> Value {
+    match row {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| KEPT_FIELDS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        _ => Value::Null,
+    }
+}
+
 /// The rows of one `DanhSachHoSo` reply: each readable row with its raw JSON, and one line
 /// per row that could not be read (no `MaHoSo`, a bad date). An error when the reply has no
 /// row array: a failed list says nothing about which dossiers exist.
@@ -112,7 +140,7 @@ pub fn parse_list(reply: &Value) -> Result<ListedRows, String> {
                 // The same code twice: keep the first, as a look-up would flag a duplicate.
                 out.bad.push(format!("{}: listed twice", d.core.code));
             }
-            Ok(d) => out.rows.push((d, row.to_string())),
+            Ok(d) => out.rows.push((d, kept(row).to_string())),
             Err(e) => out.bad.push(format!("{}: {e}", field(row, "MaHoSo"))),
         }
     }
@@ -139,7 +167,7 @@ pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String)
         Value::Null => return Err("`result` is null".into()),
         _ => return Err("`result` is not an array".into()),
     };
-    let raw = serde_json::to_string(rows).unwrap_or_default();
+    let raw = Value::Array(rows.iter().map(kept).collect()).to_string();
     if rows.is_empty() {
         return Ok((LookupOutcome::NotFound, raw));
     }
@@ -225,9 +253,17 @@ impl NationalClient {
         })
     }
 
-    async fn session(&self, renew: bool) -> Result<String, SourceError> {
+    /// The current session; `refused` names a session the portal just refused: a new one is
+    /// made only if no other look-up already replaced it (look-ups run a few at a time, and one
+    /// login must serve them all).
+    async fn session(&self, refused: Option<&str>) -> Result<String, SourceError> {
         let mut guard = self.session.lock().await;
-        if renew || guard.is_none() {
+        let stale = match (guard.as_deref(), refused) {
+            (None, _) => true,
+            (Some(current), Some(refused)) => current == refused,
+            (Some(_), None) => false,
+        };
+        if stale {
             *guard = Some(self.login().await?);
         }
         Ok(guard.clone().expect("just set"))
@@ -239,10 +275,11 @@ impl NationalClient {
         service: &str,
         params: serde_json::Map<String, Value>,
     ) -> Result<Value, SourceError> {
+        let mut refused: Option<String> = None;
         for attempt in 0..2 {
-            let session = self.session(attempt > 0).await?;
+            let session = self.session(refused.as_deref()).await?;
             let mut body = params.clone();
-            body.insert("session".into(), session.into());
+            body.insert("session".into(), session.clone().into());
             body.insert("madonvi".into(), self.cfg.madonvi.clone().into());
             body.insert("service".into(), service.into());
             let req = Request {
@@ -263,6 +300,7 @@ impl NationalClient {
             if reply.status == 401 || (!ok && is_session_problem(&message)) {
                 if attempt == 0 {
                     tracing::info!(target: "national", service, "session refused; logging in again");
+                    refused = Some(session);
                     continue;
                 }
                 return Err(SourceError::Login {
@@ -359,6 +397,14 @@ mod tests {
             assert_eq!(d.core.status, Some(Status::Processing));
             assert_eq!(d.core.due_at, None);
         }
+        let with_pii = json!({"result": [{"MaHoSo": code, "MaTrangThai": "4",
+            "TenNguoiNop": "Lò Văn A", "SoCMND": "011100000001", "NgayTiepNhan": ""}]});
+        let (_, raw) = parse_lookup(code, &with_pii).unwrap();
+        assert!(raw.contains(code) && raw.contains("MaTrangThai"));
+        assert!(
+            !raw.contains("Lò Văn A") && !raw.contains("011100000001"),
+            "{raw}"
+        );
         let (out, _) = parse_lookup(code, &json!({"result": []})).unwrap();
         assert_eq!(out, LookupOutcome::NotFound);
         assert!(parse_lookup(code, &json!({"message": "x"})).is_err());

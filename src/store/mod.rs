@@ -4,6 +4,7 @@
 //! Migrations are append-only (`schema::MIGRATIONS`, tracked in `PRAGMA user_version`).
 //! A watermark only moves in the same transaction as the rows it covers.
 
+mod lock;
 mod report;
 mod schema;
 
@@ -22,6 +23,7 @@ use crate::model::{
 use crate::plan::Candidate;
 use crate::reconcile::{Finding, Kind};
 
+pub use lock::RunLock;
 pub use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
 pub use schema::MIGRATIONS;
 
@@ -519,8 +521,11 @@ impl Store {
                  VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
             )?;
             let mut update = tx.prepare_cached(
-                "UPDATE discrepancy SET dossier_code = ?2, severity = ?3, score_impact = ?4,
-                    period = ?5, agency_code = ?6, agency_name = ?7, provincial_value = ?8,
+                "UPDATE discrepancy SET dossier_code = ?2,
+                    severity = CASE WHEN ?12 THEN ?3 ELSE severity END,
+                    score_impact = CASE WHEN ?12 THEN ?4 ELSE score_impact END,
+                    period = CASE WHEN ?12 THEN ?5 ELSE period END,
+                    agency_code = ?6, agency_name = ?7, provincial_value = ?8,
                     national_value = ?9, last_seen = ?10,
                     state = CASE WHEN ?11 THEN 'open' ELSE state END,
                     state_changed_at = CASE WHEN ?11 THEN ?10 ELSE state_changed_at END
@@ -567,7 +572,8 @@ impl Store {
                             f.provincial,
                             f.national,
                             now_s,
-                            reopen
+                            reopen,
+                            f.impact_known
                         ])?;
                         if reopen {
                             event.execute(params![id, now_s, "reopened", run_id])?;
@@ -996,10 +1002,13 @@ fn upsert_national(
              WHERE (national_dossier.found, national_dossier.status_code,
                     national_dossier.status_raw, national_dossier.received_at,
                     national_dossier.due_at, national_dossier.finished_at,
-                    national_dossier.returned_at, national_dossier.unit_code)
+                    national_dossier.returned_at, national_dossier.unit_code,
+                    national_dossier.procedure_code, national_dossier.unit_name,
+                    national_dossier.duplicate_rows)
                IS NOT (excluded.found, excluded.status_code, excluded.status_raw,
                     excluded.received_at, excluded.due_at, excluded.finished_at,
-                    excluded.returned_at, excluded.unit_code)",
+                    excluded.returned_at, excluded.unit_code, excluded.procedure_code,
+                    excluded.unit_name, excluded.duplicate_rows)",
         params![
             code,
             found,
