@@ -176,7 +176,7 @@ pub enum HttpError {
         status: u16,
         excerpt: String,
     },
-    #[error("{host}: reply is not JSON ({why}); starts with: {excerpt}")]
+    #[error("{host}: reply is not JSON ({why}): {excerpt}")]
     BadBody {
         host: String,
         why: String,
@@ -291,6 +291,16 @@ fn key_of(u: &reqwest::Url) -> String {
         u.host_str().unwrap_or(""),
         u.port_or_known_default().unwrap_or(0)
     )
+}
+
+/// What a body is, without its content: `an HTML page of 512 bytes`, `812 bytes`.
+fn describe(bytes: &[u8]) -> String {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    match first {
+        Some(b'<') => format!("an HTML/XML page of {} bytes", bytes.len()),
+        Some(b'{') | Some(b'[') => format!("{} bytes of broken JSON", bytes.len()),
+        _ => format!("{} bytes", bytes.len()),
+    }
 }
 
 fn excerpt(bytes: &[u8]) -> String {
@@ -601,10 +611,12 @@ impl HttpClient {
         }
         match serde_json::from_slice(&bytes) {
             Ok(value) => Ok(JsonReply { status, value }),
+            // A 2xx body is the portal's data (a token, a session, citizens' rows): describe it,
+            // never quote it into an error that reaches the logs and the run record.
             Err(e) if (200..300).contains(&status) => Err(fail(HttpError::BadBody {
                 host: host.to_string(),
                 why: e.to_string(),
-                excerpt: excerpt(&bytes),
+                excerpt: describe(&bytes),
             })),
             Err(_) => Err(fail(HttpError::Status {
                 host: host.to_string(),
