@@ -40,11 +40,41 @@ const PROFILES: [&str; 3] = ["igate", "opencps", "td"];
 
 /// Keys the parsers look for, so that arbitrary JSON reaches past the first check.
 const KEYS: &[&str] = &[
-    "id", "code", "nationCode", "updatedDate", "dossierStatus", "name", "content", "last",
-    "data", "total", "hasNextPage", "dossierId", "modifiedDate", "Id", "LastModifiedOn",
-    "TrangThaiHoSoId", "MaHoSo", "MaHoSoKhac", "MaTrangThai", "TrangThaiHoSo", "NgayTiepNhan",
-    "NgayHenTra", "result", "error_code", "message", "ID", "TDGQ", "parent", "children",
-    "score", "systemId", "referenceUid", "applicant", "appliedDate", "acceptedDate",
+    "id",
+    "code",
+    "nationCode",
+    "updatedDate",
+    "dossierStatus",
+    "name",
+    "content",
+    "last",
+    "data",
+    "total",
+    "hasNextPage",
+    "dossierId",
+    "modifiedDate",
+    "Id",
+    "LastModifiedOn",
+    "TrangThaiHoSoId",
+    "MaHoSo",
+    "MaHoSoKhac",
+    "MaTrangThai",
+    "TrangThaiHoSo",
+    "NgayTiepNhan",
+    "NgayHenTra",
+    "result",
+    "error_code",
+    "message",
+    "ID",
+    "TDGQ",
+    "parent",
+    "children",
+    "score",
+    "systemId",
+    "referenceUid",
+    "applicant",
+    "appliedDate",
+    "acceptedDate",
 ];
 
 fn arb_json() -> impl Strategy<Value = Value> {
@@ -252,9 +282,26 @@ async fn mutated_real_replies_are_refused_cleanly() {
 /// Byte-level mutations of a text: deletions, insertions, flips, dropped or repeated lines.
 fn mutate_text(rng: &mut fastrand::Rng, text: &str) -> String {
     const SNIPPETS: &[&str] = &[
-        "\n[national]\n", "\n[[x]]\n", " = ", "\"", "'''", "=\n", "[", "]", "\n[http]\n",
-        "max_retries = 99\n", "page_size = 0\n", "ca_file = \"\"\n", "\u{0}", "ạ", "#",
-        "\nprofile = \"nope\"\n", "1e999", "-1", "database = \"\"\n", "[0]]",
+        "\n[national]\n",
+        "\n[[x]]\n",
+        " = ",
+        "\"",
+        "'''",
+        "=\n",
+        "[",
+        "]",
+        "\n[http]\n",
+        "max_retries = 99\n",
+        "page_size = 0\n",
+        "ca_file = \"\"\n",
+        "\u{0}",
+        "ạ",
+        "#",
+        "\nprofile = \"nope\"\n",
+        "1e999",
+        "-1",
+        "database = \"\"\n",
+        "[0]]",
     ];
     let mut b = text.as_bytes().to_vec();
     for _ in 0..rng.usize(1..=4) {
@@ -278,7 +325,13 @@ fn mutate_text(rng: &mut fastrand::Rng, text: &str) -> String {
                 let k = rng.usize(..lines.len());
                 let mut out: Vec<u8> = Vec::with_capacity(b.len());
                 for (n, l) in lines.iter().enumerate() {
-                    let times = if n != k { 1 } else if rng.bool() { 0 } else { 2 };
+                    let times = if n != k {
+                        1
+                    } else if rng.bool() {
+                        0
+                    } else {
+                        2
+                    };
                     for _ in 0..times {
                         out.extend_from_slice(l);
                         out.push(b'\n');
@@ -315,16 +368,25 @@ fn mutated_configs_and_profiles_are_refused_cleanly() {
     }
     // Profiles (a province's own copy, `provincial.profile_file`), and rows mapped with them.
     let sample: BTreeMap<&str, Value> = BTreeMap::from([
-        ("igate", json!({"id": "1", "code": "X", "nationCode": "000.00.11.H18-261120-0001",
+        (
+            "igate",
+            json!({"id": "1", "code": "X", "nationCode": "000.00.11.H18-261120-0001",
             "dossierStatus": {"id": 4, "name": "Đang xử lý"},
             "procedure": {"translate": [{"name": "p"}]},
             "updatedDate": "2026-11-20T16:00:00.000+0700",
-            "currentTask": [{"assignee": {"fullname": "Cán bộ A"}}]})),
-        ("opencps", json!({"dossierId": "1", "dossierNo": "X", "systemId": 5,
+            "currentTask": [{"assignee": {"fullname": "Cán bộ A"}}]}),
+        ),
+        (
+            "opencps",
+            json!({"dossierId": "1", "dossierNo": "X", "systemId": 5,
             "referenceUid": "000.00.11.H18-261120-0001", "dossierStatus": "processing",
-            "modifiedDate": "20/11/2026 16:00:00"})),
-        ("td", json!({"Id": "1", "MaHoSo": "X", "TrangThaiHoSoId": 4,
-            "LastModifiedOn": "2026-11-20T16:00:00"})),
+            "modifiedDate": "20/11/2026 16:00:00"}),
+        ),
+        (
+            "td",
+            json!({"Id": "1", "MaHoSo": "X", "TrangThaiHoSoId": 4,
+            "LastModifiedOn": "2026-11-20T16:00:00"}),
+        ),
     ]);
     for name in PROFILES {
         let text =
@@ -439,13 +501,21 @@ async fn a_garbage_page_mid_run_loses_nothing_stored() {
         // rows is still recorded as done, so that it is not repeated every cycle.
         let source = format!("provincial:{}", profile.name());
         let mark = |m: &[(String, String)]| m.iter().find(|(s, _)| *s == source).cloned();
-        assert_eq!(mark(&after.1), mark(&before.1), "{fault:?}: watermark unchanged");
+        assert_eq!(
+            mark(&after.1),
+            mark(&before.1),
+            "{fault:?}: watermark unchanged"
+        );
         if fault != PageFault::GarbageRows {
             assert_eq!(after.1, before.1, "{fault:?}: marks unchanged");
         }
         assert_eq!(after.2, before.2, "{fault:?}: discrepancies unchanged");
         let score = score_against_truth(&store, &sims.world).unwrap();
         assert!(score.missed.is_empty(), "{fault:?}: {:?}", score.missed);
-        assert!(score.false_positives.is_empty(), "{fault:?}: {:?}", score.false_positives);
+        assert!(
+            score.false_positives.is_empty(),
+            "{fault:?}: {:?}",
+            score.false_positives
+        );
     }
 }

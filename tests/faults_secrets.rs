@@ -150,8 +150,12 @@ async fn no_secret_or_personal_data_in_logs_or_database() {
             // The database: officials' names are allowed; a citizen's name only where it is
             // also an official's (the simulated names share one pool).
             let store = Store::open(&db).unwrap();
-            let handlers: std::collections::HashSet<&str> =
-                sims.world.dossiers.iter().map(|d| d.handler.as_str()).collect();
+            let handlers: std::collections::HashSet<&str> = sims
+                .world
+                .dossiers
+                .iter()
+                .map(|d| d.handler.as_str())
+                .collect();
             let values = all_text(&store);
             assert!(values.iter().any(|(t, _, _)| t == "provincial_history"));
             for (table, column, value) in &values {

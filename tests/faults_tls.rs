@@ -25,8 +25,8 @@ fn world_now() -> LocalTime {
 /// A TLS front for `backend` with a fresh self-signed certificate for 127.0.0.1 / localhost.
 /// Returns its port and the certificate (PEM).
 async fn tls_front(backend: std::net::SocketAddr) -> (u16, String) {
-    let key = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
-        .unwrap();
+    let key =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
     let pem = key.cert.pem();
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -93,12 +93,19 @@ async fn self_signed_national_adapter_is_refused_unless_trusted_by_ca_file() {
         .unwrap();
     assert_eq!(r.outcome, Outcome::Partial);
     assert!(
-        r.counts.problems.iter().any(|p| p.contains("certificate")),
+        r.counts
+            .problems
+            .iter()
+            .any(|p| p.contains("tls_certificate")),
         "{:?}",
         r.counts.problems
     );
     let score = score_against_truth(&store, &sims.world).unwrap();
-    assert!(score.false_positives.is_empty(), "{:?}", score.false_positives);
+    assert!(
+        score.false_positives.is_empty(),
+        "{:?}",
+        score.false_positives
+    );
 
     // Trusted through ca_file: the same server works, and the cycle converges.
     let ca = dir.path().join("ca.pem");
@@ -151,6 +158,8 @@ fn nothing_can_turn_certificate_verification_off() {
         let Ok(text) = std::fs::read_to_string(f) else {
             continue;
         };
+        // Unit tests may name the keys they show are refused.
+        let text = text.split("#[cfg(test)]").next().unwrap_or_default();
         checked += 1;
         for word in forbidden {
             assert!(

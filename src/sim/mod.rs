@@ -150,7 +150,9 @@ impl Knobs {
 
     /// The national password the simulator accepts now.
     pub fn national_password(&self) -> &str {
-        self.national_password.as_deref().unwrap_or(NATIONAL_PASSWORD)
+        self.national_password
+            .as_deref()
+            .unwrap_or(NATIONAL_PASSWORD)
     }
 
     /// The provincial password the simulator accepts now.

@@ -153,8 +153,7 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
     let (down, floor, failing) = {
         let mut k = app.control.knobs();
         if service == "TraCuuHoSo"
-            && k
-                .national_expire_sessions_after
+            && k.national_expire_sessions_after
                 .is_some_and(|n| app.control.hits("TraCuuHoSo") > n)
         {
             k.national_expire_sessions_after = None;

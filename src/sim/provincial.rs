@@ -29,9 +29,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::world::{SimDossier, World};
-use super::{
-    PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT,
-};
+use super::{PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
