@@ -8,7 +8,8 @@
 //!
 //! Rows are de-duplicated by dossier id (rows move between pages while we read). Each page is
 //! stored in its own transaction; the watermark (and the sweep mark) move only in the
-//! transaction that stores the last page of a complete pull. A failed page stops the pull: the
+//! transaction that stores the last page of a complete pull; the watermark does not move when
+//! rows were skipped as unreadable. A failed page stops the pull: the
 //! run is partial, rows already read are kept, and the marks do not move.
 
 use std::collections::HashSet;
@@ -146,11 +147,10 @@ pub async fn pull(
         }
         let done = page.last || reached_watermark;
         let mut marks: Vec<(&str, LocalTime)> = Vec::new();
-        // A row that could not be read is not stored: the marks stay where they are, so it is
-        // read again (and reported again) until the profile or the data is fixed, and never
-        // passed over as if it had been stored.
-        if done && bad_rows == 0 {
-            if let Some(w) = newest {
+        if done {
+            // Rows skipped as unreadable may be newer than every row read: the watermark
+            // stays, so that the next run reads them again (the run is partial meanwhile).
+            if let Some(w) = newest.filter(|_| bad_rows == 0) {
                 marks.push((&source, w));
             }
             if mode == PullMode::Sweep {

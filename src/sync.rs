@@ -94,7 +94,7 @@ pub async fn run_cycle(
     let started = clock();
     let run_id = store.begin_run("sync", started)?;
     clients.provincial.http().begin_run();
-    clients.national.http().begin_run();
+    clients.national.begin_run();
     tracing::info!(target: "sync", run_id, "sync run started");
     let mut counts = RunCounts::default();
     let result = async {
@@ -130,13 +130,25 @@ pub async fn run_cycle(
         counts.freshness_p95_s,
         counts.budget_used,
     )?;
-    tracing::info!(target: "sync", run_id, outcome = outcome.as_str(),
-        provincial_rows = counts.provincial_rows, provincial_changed = counts.provincial_changed,
-        lookups = counts.lookups, lookup_errors = counts.lookup_errors, opened = counts.opened,
-        reopened = counts.reopened, resolved = counts.resolved,
-        listed = counts.listed, freshness_p50_s = ?counts.freshness_p50_s,
-        freshness_p95_s = ?counts.freshness_p95_s, budget_used = ?counts.budget_used,
-        problems = ?counts.problems, "sync run finished");
+    // One line says how the run went: INFO when ok, WARN when partial (the problems name the
+    // portal and the fault), ERROR when failed.
+    macro_rules! finished {
+        ($level:ident) => {
+            tracing::$level!(target: "sync", run_id, outcome = outcome.as_str(),
+                provincial_rows = counts.provincial_rows,
+                provincial_changed = counts.provincial_changed,
+                lookups = counts.lookups, lookup_errors = counts.lookup_errors,
+                opened = counts.opened, reopened = counts.reopened, resolved = counts.resolved,
+                listed = counts.listed, freshness_p50_s = ?counts.freshness_p50_s,
+                freshness_p95_s = ?counts.freshness_p95_s, budget_used = ?counts.budget_used,
+                problems = ?counts.problems, error = ?error, "sync run finished")
+        };
+    }
+    match outcome {
+        Outcome::Ok => finished!(info),
+        Outcome::Partial => finished!(warn),
+        Outcome::Failed => finished!(error),
+    }
     result?;
     Ok(CycleReport {
         run_id,

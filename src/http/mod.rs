@@ -200,6 +200,7 @@ pub enum HttpError {
 /// Prefixes of `HttpError::Transport::what`, one per [`FailReason`] of a transport failure.
 const WHAT_TIMEOUT: &str = "timed out";
 const WHAT_CONNECT: &str = "cannot connect";
+const WHAT_CERTIFICATE: &str = "TLS certificate not trusted";
 const WHAT_RESET: &str = "connection reset or closed";
 const WHAT_TRUNCATED: &str = "body truncated";
 
@@ -220,6 +221,8 @@ impl HttpError {
         match self {
             HttpError::Transport { what, .. } => Some(if what.starts_with(WHAT_TIMEOUT) {
                 FailReason::Timeout
+            } else if what.starts_with(WHAT_CERTIFICATE) {
+                FailReason::Certificate
             } else if what.starts_with(WHAT_CONNECT) {
                 FailReason::Connect
             } else if what.starts_with(WHAT_TRUNCATED) {
@@ -631,15 +634,6 @@ impl HttpClient {
 /// The URL is stripped (its query could carry a token).
 fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
     let e = e.without_url();
-    let prefix = if e.is_timeout() {
-        WHAT_TIMEOUT
-    } else if e.is_connect() {
-        WHAT_CONNECT
-    } else if reading_body {
-        WHAT_TRUNCATED
-    } else {
-        WHAT_RESET
-    };
     let mut detail = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -647,6 +641,18 @@ fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
         detail.push_str(&s.to_string());
         source = s.source();
     }
+    let prefix = if e.is_timeout() {
+        WHAT_TIMEOUT
+    } else if e.is_connect() && detail.contains("certificate") {
+        // rustls: "invalid peer certificate: UnknownIssuer" (or NotValidForName, Expired…).
+        WHAT_CERTIFICATE
+    } else if e.is_connect() {
+        WHAT_CONNECT
+    } else if reading_body {
+        WHAT_TRUNCATED
+    } else {
+        WHAT_RESET
+    };
     HttpError::Transport {
         host: host.to_string(),
         what: format!("{prefix}: {detail}"),
@@ -728,6 +734,10 @@ mod tests {
         };
         assert_eq!(t("timed out: x").reason(), Some(FailReason::Timeout));
         assert_eq!(t("cannot connect: x").reason(), Some(FailReason::Connect));
+        assert_eq!(
+            t("TLS certificate not trusted: x").reason(),
+            Some(FailReason::Certificate)
+        );
         assert_eq!(t("body truncated: x").reason(), Some(FailReason::Truncated));
         assert_eq!(
             t("connection reset or closed: x").reason(),

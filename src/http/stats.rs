@@ -12,8 +12,10 @@ pub enum FailReason {
     Status(u16),
     /// No reply within `request_timeout_secs` (or no connection within `connect_timeout_secs`).
     Timeout,
-    /// The TCP/TLS connection could not be made (refused, DNS, certificate).
+    /// The TCP/TLS connection could not be made (refused, DNS).
     Connect,
+    /// The server's TLS certificate was not trusted (unknown issuer, wrong name, expired).
+    Certificate,
     /// The connection was reset or closed before a reply head arrived.
     Reset,
     /// The connection broke while the body was being read.
@@ -28,6 +30,7 @@ impl fmt::Display for FailReason {
             FailReason::Status(s) => write!(f, "http_{s}"),
             FailReason::Timeout => f.write_str("timeout"),
             FailReason::Connect => f.write_str("connect"),
+            FailReason::Certificate => f.write_str("tls_certificate"),
             FailReason::Reset => f.write_str("reset"),
             FailReason::Truncated => f.write_str("truncated"),
             FailReason::BadBody => f.write_str("bad_body"),

@@ -55,6 +55,9 @@ pub enum PageFault {
     InvalidJson,
     /// HTTP 200 with an HTML maintenance page.
     Html200,
+    /// HTTP 200, a well-formed page whose rows are garbage (strings, numbers, empty objects,
+    /// rows without an id or with unreadable dates).
+    GarbageRows,
 }
 
 /// When a [`PageFault`] applies.
@@ -67,13 +70,49 @@ pub struct PageFaultPlan {
     pub times: Option<u32>,
 }
 
+/// A transport or portal fault the national simulator injects into a reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NationalFault {
+    /// This HTTP status (500, 502, 503…) with an HTML body.
+    Status(u16),
+    /// HTTP 429 with `Retry-After: <secs>`.
+    TooManyRequests { retry_after_secs: u64 },
+    /// Waits this long before answering normally (set past the client's timeout).
+    Slow { millis: u64 },
+    /// HTTP 200 with an HTML maintenance page.
+    Html200,
+    /// HTTP 200 with a body that is not valid JSON.
+    InvalidJson,
+    /// HTTP 200 with a non-zero `error_code` (a portal-side error, not a session problem).
+    ErrorCode,
+}
+
+/// When a [`NationalFault`] applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NationalFaultPlan {
+    pub fault: NationalFault,
+    /// Only for this service (`login`, `TraCuuHoSo`, `DanhSachHoSo`); `None` = every call.
+    pub service: Option<&'static str>,
+    /// This many times, then the plan is spent; `None` = every time.
+    pub times: Option<u32>,
+}
+
 /// Run-time switches of the simulators (transport faults).
 #[derive(Debug, Default)]
 pub struct Knobs {
+    /// Faults of national calls; the first plan that matches a request applies.
+    pub national_faults: Vec<NationalFaultPlan>,
+    /// The national password the simulator accepts (`None`: [`NATIONAL_PASSWORD`]).
+    pub national_password: Option<String>,
+    /// The provincial password the simulator accepts (`None`: [`PROVINCIAL_PASSWORD`]).
+    pub provincial_password: Option<String>,
     /// `TraCuuHoSo` for these codes answers HTTP 500, every time.
     pub national_failing_codes: HashSet<String>,
     /// Sessions issued before this counter value are refused (forces a re-login).
     pub national_session_floor: u64,
+    /// Once this many `TraCuuHoSo` calls were served, every session issued so far expires
+    /// (the floor is raised past them), once: a session that expires mid-run.
+    pub national_expire_sessions_after: Option<u64>,
     /// Every national call answers HTTP 503.
     pub national_down: bool,
     /// Every provincial call answers HTTP 503.
@@ -97,6 +136,32 @@ pub struct Knobs {
 }
 
 impl Knobs {
+    /// The fault for a national call to `service`, spending one use of its plan.
+    pub fn take_national_fault(&mut self, service: &str) -> Option<NationalFault> {
+        let plan = self
+            .national_faults
+            .iter_mut()
+            .find(|p| p.service.is_none_or(|s| s == service) && p.times != Some(0))?;
+        if let Some(t) = plan.times.as_mut() {
+            *t -= 1;
+        }
+        Some(plan.fault)
+    }
+
+    /// The national password the simulator accepts now.
+    pub fn national_password(&self) -> &str {
+        self.national_password
+            .as_deref()
+            .unwrap_or(NATIONAL_PASSWORD)
+    }
+
+    /// The provincial password the simulator accepts now.
+    pub fn provincial_password(&self) -> &str {
+        self.provincial_password
+            .as_deref()
+            .unwrap_or(PROVINCIAL_PASSWORD)
+    }
+
     /// The fault for a request of `page`, spending one use of its plan.
     pub fn take_page_fault(&mut self, page: u32) -> Option<PageFault> {
         let plan = self
@@ -114,7 +179,8 @@ impl Knobs {
 #[derive(Debug, Default)]
 pub struct SimControl {
     pub knobs: Mutex<Knobs>,
-    /// Requests served, by service (`TraCuuHoSo`, `login`, `page`, `token`, `fault`).
+    /// Requests served, by service (`TraCuuHoSo`, `DanhSachHoSo`, `login`, `page`, `token`,
+    /// `fault` for an injected provincial fault, `national_fault` for a national one).
     pub hits: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Provincial dossiers modified while the simulator ran (id → new last-modified time).
     pub bumped: Mutex<std::collections::HashMap<String, crate::model::LocalTime>>,
@@ -258,8 +324,15 @@ impl Simulators {
             }
             Ok(p)
         };
-        let prov_pw = write_secret("provincial-password", PROVINCIAL_PASSWORD)?;
-        let nat_pw = write_secret("national-password", NATIONAL_PASSWORD)?;
+        let (prov, nat) = {
+            let k = self.control.knobs();
+            (
+                k.provincial_password().to_string(),
+                k.national_password().to_string(),
+            )
+        };
+        let prov_pw = write_secret("provincial-password", &prov)?;
+        let nat_pw = write_secret("national-password", &nat)?;
         let fast = HttpPolicy {
             connect_timeout_secs: 2.0,
             request_timeout_secs: 5.0,

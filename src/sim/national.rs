@@ -6,14 +6,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::world::{NationalRow, World};
-use super::{SimControl, NATIONAL_PASSWORD, NATIONAL_USER};
+use super::{NationalFault, SimControl, NATIONAL_USER};
 use crate::model::LocalTime;
 
 #[derive(Clone)]
@@ -85,6 +85,41 @@ pub fn render_row(r: &NationalRow) -> Value {
     row
 }
 
+/// The reply of an injected fault, or `None` to answer normally (after a `Slow` wait).
+async fn injected(app: &App, service: &str) -> Option<Response> {
+    let fault = app.control.knobs().take_national_fault(service)?;
+    app.control.hit("national_fault");
+    Some(match fault {
+        NationalFault::Status(code) => {
+            let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (code, format!("<html>{code}</html>")).into_response()
+        }
+        NationalFault::TooManyRequests { retry_after_secs } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_secs.to_string())],
+            "Too Many Requests",
+        )
+            .into_response(),
+        NationalFault::Slow { millis } => {
+            tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+            return None;
+        }
+        NationalFault::Html200 => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><body>Cổng DVCQG đang bảo trì</body></html>",
+        )
+            .into_response(),
+        NationalFault::InvalidJson => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"error_code\": 0, \"result\": [,,]",
+        )
+            .into_response(),
+        NationalFault::ErrorCode => error(json!("99"), "Lỗi hệ thống, vui lòng thử lại sau"),
+    })
+}
+
 fn error(code: Value, message: &str) -> Response {
     Json(json!({"error_code": code, "message": message})).into_response()
 }
@@ -94,9 +129,13 @@ async fn login(State(app): State<App>, Json(body): Json<Value>) -> Response {
     if app.control.knobs().national_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
     }
+    if let Some(r) = injected(&app, "login").await {
+        return r;
+    }
     let user = body.get("username").and_then(Value::as_str);
     let pass = body.get("password").and_then(Value::as_str);
-    if user != Some(NATIONAL_USER) || pass != Some(NATIONAL_PASSWORD) {
+    let want = app.control.knobs().national_password().to_string();
+    if user != Some(NATIONAL_USER) || pass != Some(want.as_str()) {
         return error(json!(1), "Sai tên đăng nhập hoặc mật khẩu");
     }
     let n = app.sessions.fetch_add(1, Ordering::SeqCst) + 1;
@@ -112,7 +151,14 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
         .to_string();
     app.control.hit(&service);
     let (down, floor, failing) = {
-        let k = app.control.knobs();
+        let mut k = app.control.knobs();
+        if service == "TraCuuHoSo"
+            && k.national_expire_sessions_after
+                .is_some_and(|n| app.control.hits("TraCuuHoSo") > n)
+        {
+            k.national_expire_sessions_after = None;
+            k.national_session_floor = app.sessions.load(Ordering::SeqCst);
+        }
         let code = body.get("mahoso").and_then(Value::as_str).unwrap_or("");
         (
             k.national_down,
@@ -126,6 +172,9 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
             "<html>503 Service Unavailable</html>",
         )
             .into_response();
+    }
+    if let Some(r) = injected(&app, &service).await {
+        return r;
     }
     let session_no = body
         .get("session")

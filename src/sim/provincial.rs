@@ -29,9 +29,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::world::{SimDossier, World};
-use super::{
-    PageFault, SimControl, PROVINCIAL_PASSWORD, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT,
-};
+use super::{PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
@@ -337,10 +335,11 @@ async fn igate_token(
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
     }
+    let password = app.control.knobs().provincial_password().to_string();
     let ok = match form.get("grant_type").map(String::as_str) {
         Some("password") => {
             form.get("username").map(String::as_str) == Some(PROVINCIAL_USER)
-                && form.get("password").map(String::as_str) == Some(PROVINCIAL_PASSWORD)
+                && form.get("password") == Some(&password)
         }
         Some("refresh_token") => form
             .get("refresh_token")
@@ -368,8 +367,9 @@ async fn td_token(State(app): State<App>, headers: HeaderMap, Json(body): Json<V
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
     }
     let tenant_ok = header_is(&headers, "tenant", SIM_TENANT);
+    let password = app.control.knobs().provincial_password().to_string();
     let ok = body.get("email").and_then(Value::as_str) == Some(PROVINCIAL_USER)
-        && body.get("password").and_then(Value::as_str) == Some(PROVINCIAL_PASSWORD);
+        && body.get("password").and_then(Value::as_str) == Some(password.as_str());
     if !tenant_ok || !ok {
         return (
             StatusCode::UNAUTHORIZED,
@@ -400,8 +400,9 @@ fn authorised(app: &App, headers: &HeaderMap) -> bool {
     match app.profile {
         SimProfile::Opencps => {
             use base64::Engine;
+            let password = app.control.knobs().provincial_password().to_string();
             let want = base64::engine::general_purpose::STANDARD
-                .encode(format!("{PROVINCIAL_USER}:{PROVINCIAL_PASSWORD}"));
+                .encode(format!("{PROVINCIAL_USER}:{password}"));
             auth.strip_prefix("Basic ") == Some(want.as_str())
                 && header_is(headers, "groupId", SIM_GROUP_ID)
         }
@@ -480,9 +481,11 @@ async fn list_page(
         }
         k.take_page_fault(page)
     };
+    let mut garbage = false;
     if let Some(fault) = fault {
         app.control.hit("fault");
         match fault {
+            PageFault::GarbageRows => garbage = true,
             PageFault::Status(code) => {
                 let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return Err((code, format!("<html>{code}</html>")).into_response());
@@ -548,7 +551,34 @@ async fn list_page(
         })
         .collect();
     app.control.maybe_bump(w, page, &order);
+    if garbage {
+        return Ok((garbage_rows(rows), total));
+    }
     Ok((rows, total))
+}
+
+/// The rows of a [`PageFault::GarbageRows`] page: as many as asked, none readable.
+fn garbage_rows(rows: Vec<Value>) -> Vec<Value> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, mut row)| match i % 5 {
+            0 => json!("garbage"),
+            1 => json!(i),
+            2 => json!({}),
+            3 => {
+                // Every date unreadable (the id is kept).
+                if let Some(o) = row.as_object_mut() {
+                    for v in o.values_mut() {
+                        if v.as_str().is_some_and(|s| s.contains(':')) {
+                            *v = json!("31/02/2026 25:61:00 ±");
+                        }
+                    }
+                }
+                row
+            }
+            _ => json!([null, {"id": null}]),
+        })
+        .collect()
 }
 
 async fn igate_search(

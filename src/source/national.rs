@@ -193,6 +193,10 @@ pub struct NationalClient {
     cfg: NationalConfig,
     password: String,
     session: tokio::sync::Mutex<Option<String>>,
+    /// Why the portal refused our credentials in this run, if it did. While set, no login is
+    /// tried again until [`NationalClient::begin_run`]: a wrong password must not be tried
+    /// once per dossier (the account would be locked).
+    refused: std::sync::Mutex<Option<String>>,
 }
 
 impl NationalClient {
@@ -208,7 +212,22 @@ impl NationalClient {
             cfg: cfg.clone(),
             password,
             session: tokio::sync::Mutex::new(None),
+            refused: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Starts a new run: closes the HTTP breaker and allows logging in again.
+    pub fn begin_run(&self) {
+        self.http.begin_run();
+        *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    fn refuse(&self, message: &str) {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            tracing::warn!(target: "national", "login refused; no more logins in this run");
+            *r = Some(message.to_string());
+        }
     }
 
     pub fn http(&self) -> &HttpClient {
@@ -258,13 +277,35 @@ impl NationalClient {
     /// login must serve them all).
     async fn session(&self, refused: Option<&str>) -> Result<String, SourceError> {
         let mut guard = self.session.lock().await;
+        let login_refused = self
+            .refused
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let Some(message) = login_refused {
+            return Err(SourceError::Login {
+                portal: PORTAL,
+                message,
+            });
+        }
         let stale = match (guard.as_deref(), refused) {
             (None, _) => true,
             (Some(current), Some(refused)) => current == refused,
             (Some(_), None) => false,
         };
         if stale {
-            *guard = Some(self.login().await?);
+            *guard = None;
+            match self.login().await {
+                Ok(s) => *guard = Some(s),
+                Err(SourceError::Login { message, .. }) => {
+                    self.refuse(&message);
+                    return Err(SourceError::Login {
+                        portal: PORTAL,
+                        message,
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(guard.clone().expect("just set"))
     }
@@ -303,9 +344,11 @@ impl NationalClient {
                     refused = Some(session);
                     continue;
                 }
+                let message = format!("session refused again after a fresh login: {message}");
+                self.refuse(&message);
                 return Err(SourceError::Login {
                     portal: PORTAL,
-                    message: format!("session refused again after a fresh login: {message}"),
+                    message,
                 });
             }
             if reply.status != 200 || !ok {
