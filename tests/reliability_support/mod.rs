@@ -308,10 +308,26 @@ impl MountNs {
         );
     }
 
-    /// `path` as the namespace sees it, reachable from outside.
+    /// `path` as the namespace sees it, reachable from outside for plain file access. (SQLite
+    /// cannot open a database through it: it resolves the `/proc/<pid>/root` link to `/`, our
+    /// own root; see [`MountNs::copy_db_out`].)
     pub fn outside(&self, path: &Path) -> PathBuf {
         let rel = path.strip_prefix("/").unwrap();
         PathBuf::from(format!("/proc/{}/root", self.pid())).join(rel)
+    }
+
+    /// Copies the database at `db` inside the namespace (with its `-wal` and `-shm`, byte for
+    /// byte, while no process has it open) to `to` outside; returns `to`.
+    pub fn copy_db_out(&self, db: &Path, to: &Path) -> PathBuf {
+        for suffix in ["", "-wal", "-shm"] {
+            let dst = PathBuf::from(format!("{}{suffix}", to.display()));
+            let _ = std::fs::remove_file(&dst);
+            let src = self.outside(&PathBuf::from(format!("{}{suffix}", db.display())));
+            if src.exists() {
+                std::fs::copy(&src, &dst).unwrap();
+            }
+        }
+        to.to_path_buf()
     }
 }
 
