@@ -70,7 +70,10 @@ fn recover_and_check(w: &World2, config: &Path, db: &Path, reference: &DiscSet, 
         Vec::new()
     };
     let (code, stderr, _) = run_sync(config, &w.path("recover.log"));
-    assert_eq!(code, 0, "{context}: the run after the kill failed:\n{stderr}");
+    assert_eq!(
+        code, 0,
+        "{context}: the run after the kill failed:\n{stderr}"
+    );
     assert!(
         !stderr.contains("database is locked"),
         "{context}:\n{stderr}"
@@ -221,7 +224,10 @@ fn crash_run(first_kills: usize, second_kills: usize, salt: u64) {
             if n.exited_first { " (had exited)" } else { "" }
         );
     }
-    assert!(killed * 4 >= notes.len() * 3, "most kills hit a running process");
+    assert!(
+        killed * 4 >= notes.len() * 3,
+        "most kills hit a running process"
+    );
 }
 
 #[test]

@@ -61,7 +61,10 @@ fn cli_reader(sqlite3: PathBuf, db: PathBuf, stop: Arc<AtomicBool>) -> usize {
         let v: Vec<i64> = text
             .trim()
             .split('|')
-            .map(|x| x.parse().unwrap_or_else(|_| panic!("sqlite3 said {text:?}")))
+            .map(|x| {
+                x.parse()
+                    .unwrap_or_else(|_| panic!("sqlite3 said {text:?}"))
+            })
             .collect();
         assert_eq!(v.len(), 12, "{text}");
         assert_eq!(&v[..5], &[0, 0, 0, 0, 0], "inconsistent state seen: {text}");
@@ -91,7 +94,10 @@ fn snapshot_checks(tx: &rusqlite::Transaction<'_>, world_size: i64) -> Vec<i64> 
              OR r.resolved != (SELECT count(*) FROM discrepancy_event e
                                WHERE e.run_id = r.id AND e.event = 'auto_resolved'))",
     );
-    assert_eq!(bad_runs, 0, "a finished run's counters disagree with its rows");
+    assert_eq!(
+        bad_runs, 0,
+        "a finished run's counters disagree with its rows"
+    );
     // A completed sweep's mark is only visible together with every row it covers.
     let sweep_marks = one("SELECT count(*) FROM watermark WHERE source LIKE '%:sweep'");
     let rows = one("SELECT count(*) FROM provincial_dossier");
@@ -125,7 +131,10 @@ fn long_reader(db: PathBuf, world_size: i64, stop: Arc<AtomicBool>) -> (usize, u
         for _ in 0..3 {
             std::thread::sleep(Duration::from_millis(250));
             let again = snapshot_checks(&tx, world_size);
-            assert_eq!(first, again, "the snapshot changed inside one read transaction");
+            assert_eq!(
+                first, again,
+                "the snapshot changed inside one read transaction"
+            );
         }
         tx.commit().unwrap();
         // Outside the transaction: has the writer moved on meanwhile?
