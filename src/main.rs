@@ -287,6 +287,35 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open(&path)?)
 }
 
+/// An error of a command that writes the database: when SQLite is the cause, one line naming
+/// the database, what SQLite said and what it means (read-only, disk full, locked); any other
+/// error as it is.
+fn database_error(db: &std::path::Path, e: impl Into<anyhow::Error>) -> anyhow::Error {
+    use rusqlite::ErrorCode;
+    let e: anyhow::Error = e.into();
+    let Some(sql) = e.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()) else {
+        return e;
+    };
+    let hint = match sql.sqlite_error_code() {
+        Some(ErrorCode::ReadOnly) => {
+            " (the database file or its directory is read-only for this process: check \
+             permissions, ownership and the mount; nothing was written)"
+        }
+        Some(ErrorCode::DiskFull) => {
+            " (the disk is full: the interrupted step was rolled back and what was stored \
+             before is kept; free space and run again)"
+        }
+        Some(ErrorCode::CannotOpen) => {
+            " (cannot open it: does its directory exist and is it writable by this process?)"
+        }
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
+            " (another process held a lock for longer than the busy timeout)"
+        }
+        _ => "",
+    };
+    anyhow::anyhow!("database {}: {sql}{hint}", db.display())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Demo {
@@ -324,12 +353,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
-            let mut store = Store::open(&cfg.service.database)?;
-            let _lock = tthc_sync::store::RunLock::acquire(&cfg.service.database)?;
+            let db = &cfg.service.database;
+            let mut store = Store::open(db).map_err(|e| database_error(db, e))?;
+            let _lock = tthc_sync::store::RunLock::acquire(db)?;
             // With the lock held no other cycle runs: a run still `running` was abandoned.
-            store.close_abandoned_runs(sync::local_now())?;
+            store
+                .close_abandoned_runs(sync::local_now())
+                .map_err(|e| database_error(db, e))?;
             let clock: Clock = Arc::new(sync::local_now);
-            let report = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
+            let report = sync::run_cycle(&mut store, &cfg, &clients, &clock)
+                .await
+                .map_err(|e| database_error(db, e))?;
             output::print_run(&report);
             Ok(match report.outcome {
                 tthc_sync::store::Outcome::Ok => ExitCode::SUCCESS,
@@ -468,8 +502,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Scores { month, format } => {
             let cfg = load_config(&cli)?;
-            let mut store = Store::open(&cfg.service.database)?;
-            let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month).await?;
+            let db = &cfg.service.database;
+            let mut store = Store::open(db).map_err(|e| database_error(db, e))?;
+            let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month)
+                .await
+                .map_err(|e| database_error(db, e))?;
             if matches!(format, Format::Json) {
                 println!("{}", serde_json::to_string_pretty(&report)?);
                 return Ok(ExitCode::SUCCESS);

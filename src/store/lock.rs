@@ -27,7 +27,13 @@ impl RunLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| StoreError::Invalid(format!("cannot open {}: {e}", path.display())))?;
+            .map_err(|e| {
+                StoreError::Invalid(format!(
+                    "database {}: cannot create its lock file {}: {e}",
+                    db.display(),
+                    path.display()
+                ))
+            })?;
         // SAFETY: flock on a file descriptor we own; no memory is shared.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {

@@ -46,6 +46,12 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
+/// How long a statement waits for another connection's lock before failing with "database is
+/// locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the housekeeping checkpoint waits for readers, holding the write lock meanwhile.
+const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
+
 pub struct Store {
     conn: Connection,
 }
@@ -199,7 +205,7 @@ impl Store {
     }
 
     fn configure(&mut self) -> Result<()> {
-        self.conn.busy_timeout(Duration::from_secs(30))?;
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .or_else(|e| {
@@ -313,13 +319,22 @@ impl Store {
     /// Maintenance: `PRAGMA optimize`, then `PRAGMA wal_checkpoint(TRUNCATE)`. Returns the
     /// checkpoint's `(busy, wal frames, frames checkpointed)`; `busy = 1` means a reader kept
     /// the WAL from being truncated this time (harmless; it is tried again next time).
+    ///
+    /// A TRUNCATE checkpoint holds the write lock while it waits (through the busy handler) for
+    /// readers of older snapshots to finish, so with the usual 30 s busy timeout one long
+    /// reader would lock every writer out for 30 s, and a writer with the same timeout could
+    /// fail with "database is locked". The checkpoint therefore waits at most
+    /// [`CHECKPOINT_WAIT`], then settles for what it could copy (`busy = 1`).
     pub fn housekeeping(&self) -> Result<(i64, i64, i64)> {
         self.conn.execute_batch("PRAGMA optimize;")?;
-        Ok(self
+        self.conn.busy_timeout(CHECKPOINT_WAIT)?;
+        let result = self
             .conn
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-            })?)
+            });
+        self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        Ok(result?)
     }
 
     // ----- provincial side ----------------------------------------------------------------------
