@@ -362,6 +362,13 @@ pub fn compare(
     (out, evaluated)
 }
 
+/// Whether both sides count a dossier and disagree on good (early, on time, in process in
+/// time) versus bad: what makes [`add_timeliness`] add a `timeliness_mismatch` when no other
+/// pair finding explains it.
+pub fn timeliness_differs(provincial: Verdict, national: Verdict) -> bool {
+    provincial.is_counted() && national.is_counted() && provincial.is_good() != national.is_good()
+}
+
 /// Adds the timeliness view to one dossier's findings (domain.md §2–§3): the score impact and
 /// its month go on the first pair finding (so a dossier's impact is counted once), which
 /// becomes critical when correcting the portal would gain points; and when the verdicts
@@ -389,10 +396,7 @@ pub fn add_timeliness(
     let Some(national) = national else {
         return;
     };
-    if provincial.is_counted()
-        && national.is_counted()
-        && provincial.is_good() != national.is_good()
-    {
+    if timeliness_differs(provincial, national) {
         findings.push(Finding {
             dossier_id: p.local_id.clone(),
             dossier_code: p.key.clone(),

@@ -171,24 +171,60 @@ pub fn month_tallies<'a>(
 ) -> HashMap<YearMonth, Tally> {
     let mut out: HashMap<YearMonth, Tally> = HashMap::new();
     for p in dossiers {
-        let Some(received) = p.core.received_at else {
-            continue;
-        };
-        let last = impact_month(p, now, cal);
+        if p.core.received_at.is_some() {
+            let _ = tally_dossier(p, now, cal, &mut out);
+        }
+    }
+    out
+}
+
+/// One dossier's share of [`month_tallies`] (added to `tallies`), and what reconciliation needs
+/// of it: its [`impact_month`] and the province's judgement at that month's
+/// [`period_end`]. Each (dossier, month) is judged once, so a streaming caller can tally and
+/// reconcile in a single pass.
+pub fn tally_dossier(
+    p: &ProvincialDossier,
+    now: LocalTime,
+    cal: &Calendar,
+    tallies: &mut HashMap<YearMonth, Tally>,
+) -> (YearMonth, Result<Judgement, CalendarError>) {
+    let current = YearMonth::of(&now);
+    let at_now = judge_provincial(p, now, cal);
+    let month = match &at_now {
+        Ok(j) if !j.verdict.is_in_process() => j.end.map(|e| YearMonth::of(&e)).unwrap_or(current),
+        _ => current,
+    };
+    let end = period_end(month, now);
+    // The judgement at the impact month's end: the one at `now` when that is the same instant.
+    let mut in_month = (end == now).then_some(at_now);
+    if let Some(received) = p.core.received_at {
         let mut m = YearMonth::of(&received);
         for _ in 0..24 {
-            if m > last {
+            if m > month {
                 break;
             }
-            if let Ok(j) = judge_provincial(p, period_end(m, now), cal) {
+            let j = if m == month {
+                in_month
+                    .get_or_insert_with(|| judge_provincial(p, end, cal))
+                    .as_ref()
+                    .ok()
+                    .copied()
+            } else {
+                judge_provincial(p, period_end(m, now), cal).ok()
+            };
+            if let Some(j) = j {
                 if counts_in(&j, p.core.received_at, m) {
-                    out.entry(m).or_default().add(j.verdict);
+                    tallies.entry(m).or_default().add(j.verdict);
                 }
             }
             m = m.next();
         }
     }
-    out
+    let judged = match in_month {
+        Some(j) => j,
+        None => judge_provincial(p, end, cal),
+    };
+    (month, judged)
 }
 
 #[cfg(test)]

@@ -316,16 +316,15 @@ pub fn reconcile_all(
         date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
     };
     let cal = Calendar::builtin();
-    let provincial = store.provincial_dossiers()?;
-    let national = store.national_views()?;
     let existing = store.existing_discrepancies()?;
-    let tallies = scoring::month_tallies(&provincial, now, &cal);
+    // One streaming pass over the stored pairs: tallies accumulate as dossiers go by, and only
+    // the dossiers that can lead to an action (a finding, a stored discrepancy, or verdicts
+    // that differ) are kept for the second step, which needs the month tallies complete.
+    let mut tallies = HashMap::new();
     let mut calendar_problem: Option<String> = None;
-    let mut actions = Vec::new();
-    for p in &provincial {
-        let stored = national
-            .get(&p.core.code)
-            .filter(|_| is_well_formed_national_code(&p.core.code));
+    let mut pending: Vec<Pending> = Vec::new();
+    store.for_each_pair(|p, stored| {
+        let stored = stored.filter(|_| is_well_formed_national_code(&p.core.code));
         let side = match stored {
             Some(n) if n.found => NationalSide::Found {
                 dossier: &n.dossier,
@@ -334,11 +333,12 @@ pub fn reconcile_all(
             Some(n) => NationalSide::NotFound { at: n.looked_up_at },
             None => NationalSide::NotLookedUp,
         };
-        let (mut findings, evaluated) = reconcile::compare(p, &side, &settings);
+        let (findings, evaluated) = reconcile::compare(p, &side, &settings);
+        let (month, judged) = scoring::tally_dossier(p, now, &cal, &mut tallies);
+        let mut verdicts = None;
         if evaluated.pair {
-            let month = scoring::impact_month(p, now, &cal);
             let end = scoring::period_end(month, now);
-            let verdicts = scoring::judge_provincial(p, end, &cal).and_then(|pj| {
+            let both = judged.and_then(|pj| {
                 let nj = match stored.filter(|n| n.found) {
                     Some(n) => {
                         Some(scoring::judge_national(&n.dossier.core, p, end, &cal)?.verdict)
@@ -347,16 +347,38 @@ pub fn reconcile_all(
                 };
                 Ok((pj.verdict, nj))
             });
-            match verdicts {
-                Ok((pv, nv)) => {
-                    let tally = tallies.get(&month).copied().unwrap_or_default();
-                    let impact = scoring::impact(pv, nv, &tally);
-                    reconcile::add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
-                }
+            match both {
+                Ok(v) => verdicts = Some(v),
                 Err(e) => {
                     calendar_problem.get_or_insert_with(|| e.to_string());
                 }
             }
+        }
+        let has_existing = existing.contains_key(&p.local_id);
+        let timeliness = matches!(verdicts, Some((pv, Some(nv))) if reconcile::timeliness_differs(pv, nv));
+        if !findings.is_empty() || has_existing || timeliness {
+            pending.push(Pending {
+                dossier: p.clone(),
+                findings,
+                evaluated,
+                verdicts,
+                month,
+            });
+        }
+    })?;
+    let mut actions = Vec::new();
+    for Pending {
+        dossier: p,
+        mut findings,
+        evaluated,
+        verdicts,
+        month,
+    } in pending
+    {
+        if let Some((pv, nv)) = verdicts {
+            let tally = tallies.get(&month).copied().unwrap_or_default();
+            let impact = scoring::impact(pv, nv, &tally);
+            reconcile::add_timeliness(&mut findings, &p, evaluated, pv, nv, month, impact);
         }
         let ex = existing.get(&p.local_id).map(Vec::as_slice).unwrap_or(&[]);
         actions.extend(lifecycle::decide(ex, findings, evaluated));
@@ -371,4 +393,14 @@ pub fn reconcile_all(
     counts.reopened += applied.reopened;
     counts.resolved += applied.resolved;
     Ok(())
+}
+
+/// A dossier of the reconciliation pass that may lead to an action, kept until the month
+/// tallies are complete.
+struct Pending {
+    dossier: crate::model::ProvincialDossier,
+    findings: Vec<reconcile::Finding>,
+    evaluated: reconcile::Evaluated,
+    verdicts: Option<(crate::timeliness::Verdict, Option<crate::timeliness::Verdict>)>,
+    month: crate::model::YearMonth,
 }

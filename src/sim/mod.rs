@@ -7,6 +7,7 @@
 
 pub mod national;
 pub mod provincial;
+pub mod stream;
 pub mod world;
 
 use std::collections::HashSet;
@@ -18,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::{Config, NationalConfig, ProvincialConfig, ReconcileConfig, ServiceConfig};
 use crate::http::HttpPolicy;
+pub use stream::{Generated, WorldStream};
 pub use world::{Fault, GroundTruth, World, WorldParams};
 
 pub const NATIONAL_USER: &str = "sim-national";
