@@ -19,14 +19,14 @@ use serde_json::{json, Value};
 use tthc_sync::config::Config;
 use tthc_sync::demo::score_against_truth;
 use tthc_sync::model::{
-    fmt_time, is_well_formed_national_code, DossierCore, LocalTime, LookupOutcome,
-    NationalDossier, ProvincialDossier, Status,
+    fmt_time, is_well_formed_national_code, DossierCore, LocalTime, LookupOutcome, NationalDossier,
+    ProvincialDossier, Status,
 };
 use tthc_sync::sim::provincial::render_row;
 use tthc_sync::sim::world::NationalRow;
 use tthc_sync::sim::{Simulators, World, WorldParams, WorldStream};
 use tthc_sync::source::profile::Profile;
-use tthc_sync::source::provincial::parse_page;
+use tthc_sync::source::provincial::take_page;
 use tthc_sync::store::{LookupResult, RunCounts, Store};
 use tthc_sync::sync::{self, Clients};
 
@@ -140,7 +140,9 @@ impl Table {
     }
     fn print(&self) {
         println!();
-        println!("| stage | N | median s | runs (s) | rate /s | peak RSS MB | vs baseline / target |");
+        println!(
+            "| stage | N | median s | runs (s) | rate /s | peak RSS MB | vs baseline / target |"
+        );
         println!("|---|---:|---:|---|---:|---:|---|");
         for l in &self.lines {
             let m = l.median();
@@ -189,16 +191,12 @@ fn render_pages(frame: &World, dossiers: &[tthc_sync::sim::world::SimDossier]) -
 }
 
 /// The timed part of ingest: JSON text → Value → map_row → store, one transaction per page.
-fn ingest_pages(
-    store: &mut Store,
-    profile: &Profile,
-    run_id: i64,
-    pages: &[String],
-) -> (u64, u64) {
+fn ingest_pages(store: &mut Store, profile: &Profile, run_id: i64, pages: &[String]) -> (u64, u64) {
     let (mut rows, mut changed) = (0, 0);
     for body in pages {
         let v: Value = serde_json::from_str(body).expect("page JSON");
-        let page = parse_page(profile, &v, PAGE as u32).expect("page");
+        let mut v = v;
+        let page = take_page(profile, &mut v, PAGE as u32).expect("page");
         let mapped: Vec<(ProvincialDossier, String)> = page
             .rows
             .into_iter()
@@ -439,7 +437,13 @@ fn main() {
         let w = World::generate(params(n_full));
         let s = secs(t.elapsed());
         drop(w);
-        table.add("generate (World::generate)", n_full, vec![s], true, peak_mb());
+        table.add(
+            "generate (World::generate)",
+            n_full,
+            vec![s],
+            true,
+            peak_mb(),
+        );
     }
 
     // 1. + 2. Ingest and the raw-insert baseline, interleaved so noise hits both alike.
@@ -455,21 +459,45 @@ fn main() {
         reset_peak();
         raw.push(raw_insert_run(n, &raw_db, &profile));
         raw_peak = raw_peak.max(peak_mb());
-        eprintln!("  run {r}: ingest {:.2} s, raw insert {:.2} s", ingest[r], raw[r]);
+        eprintln!(
+            "  run {r}: ingest {:.2} s, raw insert {:.2} s",
+            ingest[r], raw[r]
+        );
     }
     let _ = std::fs::remove_file(&raw_db);
-    let mi = table.add("ingest: in-memory pages → parse → map_row → store_provincial_page", n, ingest, true, ingest_peak);
-    let mr = table.add("baseline: plain prepared INSERT, one tx per page", n, raw, true, raw_peak);
+    let mi = table.add(
+        "ingest: in-memory pages → parse → map_row → store_provincial_page",
+        n,
+        ingest,
+        true,
+        ingest_peak,
+    );
+    let mr = table.add(
+        "baseline: plain prepared INSERT, one tx per page",
+        n,
+        raw,
+        true,
+        raw_peak,
+    );
     table.vs(
         "ingest: in-memory pages → parse → map_row → store_provincial_page",
-        format!("{:.0}% of the baseline rate (target ≥ 50%)", 100.0 * mr / mi),
+        format!(
+            "{:.0}% of the baseline rate (target ≥ 50%)",
+            100.0 * mr / mi
+        ),
     );
 
     // The national side of every dossier, and the database size.
     let mut store = Store::open(&db).expect("open");
     reset_peak();
     let (s, truth) = store_national(&mut store, n);
-    table.add("national views: store_lookups (1,000 per tx)", n, vec![s], true, peak_mb());
+    table.add(
+        "national views: store_lookups (1,000 per tx)",
+        n,
+        vec![s],
+        true,
+        peak_mb(),
+    );
     store
         .conn()
         .execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -500,8 +528,16 @@ fn main() {
             .expect("join");
         join.push(secs(t.elapsed()));
     }
-    let mj = table.add("baseline: one SQL join counting differing pairs", n, join, true, peak_mb());
-    table.notes.push(format!("plain join: {differing} pairs differ in status or a date"));
+    let mj = table.add(
+        "baseline: one SQL join counting differing pairs",
+        n,
+        join,
+        true,
+        peak_mb(),
+    );
+    table.notes.push(format!(
+        "plain join: {differing} pairs differ in status or a date"
+    ));
 
     // 3. Full reconciliation, from no discrepancies (every one opened), then steady state.
     let mut full = Vec::new();
@@ -522,7 +558,13 @@ fn main() {
         opened = counts.opened;
         assert!(counts.problems.is_empty(), "{:?}", counts.problems);
     }
-    let mf = table.add("reconcile_all: full, first run (opens every discrepancy)", n, full, true, full_peak);
+    let mf = table.add(
+        "reconcile_all: full, first run (opens every discrepancy)",
+        n,
+        full,
+        true,
+        full_peak,
+    );
     table.vs(
         "reconcile_all: full, first run (opens every discrepancy)",
         format!("{:.2}× the join (target ≤ 2×)", mf / mj),
@@ -550,7 +592,13 @@ fn main() {
         steady_peak = steady_peak.max(peak_mb());
         assert_eq!((counts.opened, counts.reopened, counts.resolved), (0, 0, 0));
     }
-    let ms = table.add("reconcile_all: full, nothing changed", n, steady, true, steady_peak);
+    let ms = table.add(
+        "reconcile_all: full, nothing changed",
+        n,
+        steady,
+        true,
+        steady_peak,
+    );
     table.vs(
         "reconcile_all: full, nothing changed",
         format!("{:.2}× the join (target ≤ 2×)", ms / mj),
@@ -575,8 +623,20 @@ fn main() {
         assert_eq!(rows, ch, "every row changed");
     }
     let changed_n = n.div_ceil(stride);
-    table.add("incremental: store changed pages", changed_n, inc_store, true, inc_peak);
-    let mi = table.add("incremental cycle: store changed pages + reconcile_all", changed_n, inc, false, inc_peak);
+    table.add(
+        "incremental: store changed pages",
+        changed_n,
+        inc_store,
+        true,
+        inc_peak,
+    );
+    let mi = table.add(
+        "incremental cycle: store changed pages + reconcile_all",
+        changed_n,
+        inc,
+        false,
+        inc_peak,
+    );
     table.vs(
         "incremental cycle: store changed pages + reconcile_all",
         format!("target < 1 s: {}", if mi < 1.0 { "met" } else { "missed" }),
@@ -633,7 +693,13 @@ fn main() {
         }
     });
     let _ = std::fs::remove_file(&lb_db);
-    table.add("ingest: simulator over loopback (ProvincialClient::page)", loop_n, lb, true, peak_mb());
+    table.add(
+        "ingest: simulator over loopback (ProvincialClient::page)",
+        loop_n,
+        lb,
+        true,
+        peak_mb(),
+    );
     table.notes.push(format!(
         "loopback: the simulator runs in the same process and holds its whole world ({world_mb:.0} MB of the peak for {loop_n} dossiers) and renders every page on the same 2 cores"
     ));

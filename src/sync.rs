@@ -355,7 +355,8 @@ pub fn reconcile_all(
             }
         }
         let has_existing = existing.contains_key(&p.local_id);
-        let timeliness = matches!(verdicts, Some((pv, Some(nv))) if reconcile::timeliness_differs(pv, nv));
+        let timeliness =
+            matches!(verdicts, Some((pv, Some(nv))) if reconcile::timeliness_differs(pv, nv));
         if !findings.is_empty() || has_existing || timeliness {
             pending.push(Pending {
                 dossier: p.clone(),
@@ -366,6 +367,8 @@ pub fn reconcile_all(
             });
         }
     })?;
+    // Actions in dossier key order, as before the pass streamed in storage order.
+    pending.sort_unstable_by(|a, b| a.dossier.local_id.cmp(&b.dossier.local_id));
     let mut actions = Vec::new();
     for Pending {
         dossier: p,
@@ -401,6 +404,9 @@ struct Pending {
     dossier: crate::model::ProvincialDossier,
     findings: Vec<reconcile::Finding>,
     evaluated: reconcile::Evaluated,
-    verdicts: Option<(crate::timeliness::Verdict, Option<crate::timeliness::Verdict>)>,
+    verdicts: Option<(
+        crate::timeliness::Verdict,
+        Option<crate::timeliness::Verdict>,
+    )>,
     month: crate::model::YearMonth,
 }

@@ -194,8 +194,8 @@ impl Iterator for WorldStream {
         // fewer than `made × fault_rate` have been faulted so far.
         let mut truth = None;
         let status = d.status();
-        let eligible = d.updated_at() <= now - Duration::hours(FAULT_MIN_AGE_HOURS)
-            && status.is_received();
+        let eligible =
+            d.updated_at() <= now - Duration::hours(FAULT_MIN_AGE_HOURS) && status.is_received();
         if eligible && (self.faults as f64) < self.made as f64 * fault_rate {
             for k in 0..Fault::ALL.len() {
                 let fault = Fault::ALL[(self.next_fault + k) % Fault::ALL.len()];

@@ -37,11 +37,17 @@ pub struct ProvincialClient {
 
 /// Reads one list reply. `size` is the page size asked for.
 pub fn parse_page(profile: &Profile, reply: &Value, size: u32) -> Result<Page, String> {
+    take_page(profile, &mut reply.clone(), size)
+}
+
+/// [`parse_page`] that moves the rows out of `reply` instead of copying them.
+pub fn take_page(profile: &Profile, reply: &mut Value, size: u32) -> Result<Page, String> {
     let rows = reply
-        .get(&profile.rows_field)
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("reply has no `{}` array", profile.rows_field))?
-        .clone();
+        .get_mut(&profile.rows_field)
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+        .ok_or_else(|| format!("reply has no `{}` array", profile.rows_field))?;
+    let reply = &*reply;
     let short = rows.len() < size as usize;
     let last = match profile.paging {
         PagingStyle::Page0 => {
@@ -123,7 +129,7 @@ impl ProvincialClient {
                 body: Body::None,
                 label: label.clone(),
             };
-            let reply = self.http.send_json(&req).await?;
+            let mut reply = self.http.send_json(&req).await?;
             if reply.status == 401 && attempt == 0 {
                 tracing::info!(target: "provincial", "token refused (401); logging in again");
                 continue;
@@ -136,7 +142,7 @@ impl ProvincialClient {
                     message: excerpt(&reply.value),
                 });
             }
-            return parse_page(&self.profile, &reply.value, size).map_err(|message| {
+            return take_page(&self.profile, &mut reply.value, size).map_err(|message| {
                 SourceError::Reply {
                     portal: PORTAL,
                     call: label.clone(),

@@ -188,6 +188,8 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(Duration::from_secs(30))?;
+        // Every statement of a page store, a look-up batch and the lifecycle stays prepared.
+        self.conn.set_prepared_statement_cache_capacity(64);
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .or_else(|e| {
@@ -433,9 +435,10 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
     }
 
-    /// Every provincial dossier in key order with its stored national view (looked up by its
-    /// national code), streamed through `f` one at a time: one ordered join, no map of either
-    /// side in memory. The records passed to `f` are reused between calls.
+    /// Every provincial dossier with its stored national view (looked up by its national
+    /// code), streamed through `f` one at a time in storage order (not key order: ordering by
+    /// key costs a seek per row): one join, no map of either side in memory. The records
+    /// passed to `f` are reused between calls.
     pub fn for_each_pair(
         &self,
         mut f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
@@ -450,8 +453,7 @@ impl Store {
                     n.received_at, n.due_at, n.finished_at, n.returned_at, n.unit_code,
                     n.unit_name, n.duplicate_rows, n.last_lookup_at
              FROM provincial_dossier p
-             LEFT JOIN national_dossier n ON n.code = p.national_code
-             ORDER BY p.dossier_id",
+             LEFT JOIN national_dossier n ON n.code = p.national_code",
         )?;
         let mut rows = stmt.query([])?;
         let mut p = ProvincialDossier::default();
@@ -881,13 +883,14 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
     let at = fmt_time(&r.at);
     match &r.result {
         Err(reason) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome, last_error)
                  VALUES (?1, ?2, ?3, 'error', ?4)
                  ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
                     last_attempt_at = excluded.last_attempt_at, last_outcome = 'error',
                     last_error = excluded.last_error",
-                params![r.dossier_id, r.code, at, reason],
+                )?
+                .execute(params![r.dossier_id, r.code, at, reason],
             )?;
         }
         Ok((outcome, raw)) => {
@@ -896,7 +899,7 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                 LookupOutcome::NotFound => (false, NationalDossier::default()),
             };
             let c = &nd.core;
-            let changed = tx.execute(
+            let changed = tx.prepare_cached(
                 "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
                     received_at, due_at, finished_at, returned_at, unit_code, unit_name,
                     duplicate_rows, raw_json, first_seen, last_lookup_at, last_changed)
@@ -915,7 +918,8 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                    IS NOT (excluded.found, excluded.status_code, excluded.status_raw,
                         excluded.received_at, excluded.due_at, excluded.finished_at,
                         excluded.returned_at, excluded.unit_code)",
-                params![
+                )?
+                .execute(params![
                     r.code,
                     found,
                     c.procedure_code,
@@ -932,30 +936,28 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                     at
                 ],
             )?;
-            tx.execute(
-                "UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1",
-                params![r.code, at],
-            )?;
+            tx.prepare_cached("UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1")?
+                .execute(params![r.code, at])?;
             if changed > 0 {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO national_history (code, observed_at, run_id, found, status_code,
                         status_raw, received_at, due_at, finished_at, returned_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-                    params![
-                        r.code,
-                        at,
-                        run_id,
-                        found,
-                        c.status.map(|s| s.code()),
-                        c.status_raw,
-                        t(&c.received_at),
-                        t(&c.due_at),
-                        t(&c.finished_at),
-                        t(&c.returned_at)
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    r.code,
+                    at,
+                    run_id,
+                    found,
+                    c.status.map(|s| s.code()),
+                    c.status_raw,
+                    t(&c.received_at),
+                    t(&c.due_at),
+                    t(&c.finished_at),
+                    t(&c.returned_at)
+                ])?;
             }
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
                     last_error, last_success_at, lookups_since_change)
                  VALUES (?1, ?2, ?3, ?4, NULL, ?3, 1)
@@ -964,13 +966,13 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                     last_outcome = excluded.last_outcome, last_error = NULL,
                     last_success_at = excluded.last_success_at,
                     lookups_since_change = lookup_state.lookups_since_change + 1",
-                params![
-                    r.dossier_id,
-                    r.code,
-                    at,
-                    if found { "found" } else { "not_found" }
-                ],
-            )?;
+            )?
+            .execute(params![
+                r.dossier_id,
+                r.code,
+                at,
+                if found { "found" } else { "not_found" }
+            ])?;
         }
     }
     Ok(())
@@ -981,7 +983,9 @@ fn text_at<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
         rusqlite::types::FromSqlError::InvalidType => rusqlite::Error::InvalidColumnType(
             i,
             String::new(),
-            r.get_ref(i).map(|v| v.data_type()).unwrap_or(rusqlite::types::Type::Null),
+            r.get_ref(i)
+                .map(|v| v.data_type())
+                .unwrap_or(rusqlite::types::Type::Null),
         ),
         other => rusqlite::Error::FromSqlConversionFailure(
             i,
