@@ -24,6 +24,32 @@ pub fn fmt_time(t: &LocalTime) -> String {
 }
 
 pub fn parse_stored_time(s: &str) -> Option<LocalTime> {
+    // Fast path for the exact stored shape `YYYY-MM-DD HH:MM:SS` (reconciliation reads
+    // millions of these); anything else goes through chrono's general parser.
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + u32::from(c - b'0'))
+        })
+    };
+    if b.len() == 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':'
+    {
+        if let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(sec)) = (
+            num(0..4),
+            num(5..7),
+            num(8..10),
+            num(11..13),
+            num(14..16),
+            num(17..19),
+        ) {
+            return NaiveDate::from_ymd_opt(y as i32, mo, d)?.and_hms_opt(h, mi, sec);
+        }
+    }
     NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok()
 }
 

@@ -376,6 +376,13 @@ pub fn compare(
     (out, evaluated)
 }
 
+/// Whether both sides count a dossier and disagree on good (early, on time, in process in
+/// time) versus bad: what makes [`add_timeliness`] add a `timeliness_mismatch` when no other
+/// pair finding explains it.
+pub fn timeliness_differs(provincial: Verdict, national: Verdict) -> bool {
+    provincial.is_counted() && national.is_counted() && provincial.is_good() != national.is_good()
+}
+
 /// Adds the timeliness view to one dossier's findings (domain.md §2–§3): the score impact and
 /// its month go on the first pair finding (so a dossier's impact is counted once), which
 /// becomes critical when correcting the portal would gain points; and when the verdicts
@@ -403,10 +410,7 @@ pub fn add_timeliness(
     let Some(national) = national else {
         return;
     };
-    if provincial.is_counted()
-        && national.is_counted()
-        && provincial.is_good() != national.is_good()
-    {
+    if timeliness_differs(provincial, national) {
         findings.push(Finding {
             dossier_id: p.local_id.clone(),
             dossier_code: p.key.clone(),
@@ -445,47 +449,108 @@ pub struct Assessment {
     pub calendar_error: Option<CalendarError>,
 }
 
-/// Compares one dossier's views ([`compare`]) and adds the timeliness view
-/// ([`add_timeliness`]): the whole of reconciliation for one dossier.
-pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<'_>) -> Assessment {
-    let (mut findings, mut evaluated) = compare(p, national, ctx.settings);
+/// The first half of [`assess`], for one dossier: its findings, and — when the pair was
+/// compared — both verdicts in the month its impact counts in. Needs no month tallies, so a
+/// streaming caller can run it as the rows go by and [`finish`] once the tallies are complete.
+#[derive(Debug)]
+pub struct Prepared {
+    pub findings: Vec<Finding>,
+    pub evaluated: Evaluated,
+    /// Provincial and national verdicts in `month` (national `None`: not on the portal).
+    pub verdicts: Option<(Verdict, Option<Verdict>)>,
+    pub month: YearMonth,
+    pub calendar_error: Option<CalendarError>,
+}
+
+impl Prepared {
+    /// Whether [`finish`] can produce a finding (a discrepancy already stored for the dossier
+    /// can also lead to an action: the caller knows that).
+    pub fn may_find(&self) -> bool {
+        !self.findings.is_empty()
+            || matches!(self.verdicts, Some((pv, Some(nv))) if timeliness_differs(pv, nv))
+    }
+}
+
+/// [`compare`], then the verdicts of both sides for the month the impact counts in
+/// ([`scoring::discrepancy_month`]).
+pub fn prepare(
+    p: &ProvincialDossier,
+    national: &NationalSide<'_>,
+    settings: &Settings,
+    cal: &Calendar,
+    now: LocalTime,
+) -> Prepared {
+    let (findings, mut evaluated) = compare(p, national, settings);
+    let mut month = YearMonth::of(&now);
+    let mut verdicts = None;
     let mut calendar_error = None;
     if evaluated.pair {
         let national_core = match national {
             NationalSide::Found { dossier, .. } => Some(&dossier.core),
             _ => None,
         };
-        let month = scoring::discrepancy_month(p, national_core, ctx.now, ctx.cal);
-        let end = scoring::period_end(month, ctx.now);
-        let verdicts = scoring::judge_provincial(p, end, ctx.cal).and_then(|pj| {
-            let nj = match national {
-                NationalSide::Found { dossier, .. } => {
-                    Some(scoring::judge_national(&dossier.core, p, end, ctx.cal)?.verdict)
-                }
-                _ => None,
+        month = scoring::discrepancy_month(p, national_core, now, cal);
+        let end = scoring::period_end(month, now);
+        let judged = scoring::judge_provincial(p, end, cal).and_then(|pj| {
+            let nj = match national_core {
+                Some(n) => Some(scoring::judge_national(n, p, end, cal)?.verdict),
+                None => None,
             };
             Ok((pj.verdict, nj))
         });
-        match verdicts {
-            Ok((pv, nv)) => {
-                let tally = ctx.tallies.get(&month).copied().unwrap_or_default();
-                let impact = scoring::impact(pv, nv, &tally);
-                add_timeliness(&mut findings, p, evaluated, pv, nv, month, impact);
-            }
+        match judged {
+            Ok(v) => verdicts = Some(v),
             Err(e) => {
                 evaluated.timeliness = false;
-                for f in findings.iter_mut() {
-                    f.impact_known = false;
-                }
                 calendar_error = Some(e);
             }
         }
     }
-    Assessment {
+    Prepared {
         findings,
         evaluated,
+        verdicts,
+        month,
         calendar_error,
     }
+}
+
+/// The second half of [`assess`]: the score impact (against the month's provincial tally)
+/// and `timeliness_mismatch`. When timeliness could not be judged, the findings say so
+/// (`impact_known` false) and stored impacts are kept.
+pub fn finish(
+    pre: Prepared,
+    p: &ProvincialDossier,
+    tallies: &HashMap<YearMonth, Tally>,
+) -> Assessment {
+    let mut findings = pre.findings;
+    match pre.verdicts {
+        Some((pv, nv)) => {
+            let tally = tallies.get(&pre.month).copied().unwrap_or_default();
+            let impact = scoring::impact(pv, nv, &tally);
+            add_timeliness(&mut findings, p, pre.evaluated, pv, nv, pre.month, impact);
+        }
+        None if pre.calendar_error.is_some() => {
+            for f in findings.iter_mut() {
+                f.impact_known = false;
+            }
+        }
+        None => {}
+    }
+    Assessment {
+        findings,
+        evaluated: pre.evaluated,
+        calendar_error: pre.calendar_error,
+    }
+}
+
+/// The whole of reconciliation for one dossier: [`prepare`] then [`finish`].
+pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<'_>) -> Assessment {
+    finish(
+        prepare(p, national, ctx.settings, ctx.cal, ctx.now),
+        p,
+        ctx.tallies,
+    )
 }
 
 /// A dossier the portal lists for one of the province's units that no provincial dossier

@@ -193,24 +193,35 @@ pub fn month_tallies<'a>(
 ) -> HashMap<YearMonth, Tally> {
     let mut out: HashMap<YearMonth, Tally> = HashMap::new();
     for p in dossiers {
-        let Some(received) = p.core.received_at else {
-            continue;
-        };
-        let last = impact_month(p, now, cal);
-        let mut m = YearMonth::of(&received);
-        for _ in 0..24 {
-            if m > last {
-                break;
-            }
-            if let Ok(j) = judge_provincial(p, period_end(m, now), cal) {
-                if counts_in(&j, p.core.received_at, m) {
-                    out.entry(m).or_default().add(j.verdict);
-                }
-            }
-            m = m.next();
-        }
+        tally_dossier(p, now, cal, &mut out);
     }
     out
+}
+
+/// One dossier's share of [`month_tallies`], added to `tallies`: it counts in every month from
+/// the one it was received in to its [`impact_month`] (a streaming caller tallies row by row).
+pub fn tally_dossier(
+    p: &ProvincialDossier,
+    now: LocalTime,
+    cal: &Calendar,
+    tallies: &mut HashMap<YearMonth, Tally>,
+) {
+    let Some(received) = p.core.received_at else {
+        return;
+    };
+    let last = impact_month(p, now, cal);
+    let mut m = YearMonth::of(&received);
+    for _ in 0..24 {
+        if m > last {
+            break;
+        }
+        if let Ok(j) = judge_provincial(p, period_end(m, now), cal) {
+            if counts_in(&j, p.core.received_at, m) {
+                tallies.entry(m).or_default().add(j.verdict);
+            }
+        }
+        m = m.next();
+    }
 }
 
 #[cfg(test)]

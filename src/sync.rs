@@ -269,22 +269,17 @@ pub fn reconcile_all(
         .calendar
         .build()
         .map_err(|e| SyncError::Setup(e.to_string()))?;
-    let provincial = store.provincial_dossiers()?;
-    let national = store.national_views()?;
     let existing = store.existing_discrepancies()?;
-    let tallies = scoring::month_tallies(&provincial, now, &cal);
-    let ctx = reconcile::Context {
-        settings: &settings,
-        cal: &cal,
-        now,
-        tallies: &tallies,
-    };
+    // One streaming pass over the stored pairs: the month tallies accumulate as dossiers go
+    // by, and only the dossiers that can lead to an action (a finding, differing verdicts, or
+    // a discrepancy already stored) are kept for the second step, which needs the tallies
+    // complete. Neither side is ever held in memory whole.
+    let mut tallies = HashMap::new();
     let mut calendar_problem: Option<String> = None;
-    let mut actions = Vec::new();
-    for p in &provincial {
-        let stored = national
-            .get(&p.core.code)
-            .filter(|_| is_well_formed_national_code(&p.core.code));
+    let mut pending: Vec<(crate::model::ProvincialDossier, reconcile::Prepared)> = Vec::new();
+    store.for_each_pair(|p, stored| {
+        scoring::tally_dossier(p, now, &cal, &mut tallies);
+        let stored = stored.filter(|_| is_well_formed_national_code(&p.core.code));
         let side = match stored {
             Some(n) if n.found => NationalSide::Found {
                 dossier: &n.dossier,
@@ -293,17 +288,25 @@ pub fn reconcile_all(
             Some(n) => NationalSide::NotFound { at: n.looked_up_at },
             None => NationalSide::NotLookedUp,
         };
-        let a = reconcile::assess(p, &side, &ctx);
-        if let Some(e) = a.calendar_error {
+        let pre = reconcile::prepare(p, &side, &settings, &cal, now);
+        if let Some(e) = &pre.calendar_error {
             calendar_problem.get_or_insert_with(|| e.to_string());
         }
-        let (findings, evaluated) = (a.findings, a.evaluated);
+        if pre.may_find() || existing.contains_key(&p.local_id) {
+            pending.push((p.clone(), pre));
+        }
+    })?;
+    // Actions in dossier key order, as the pass streams in storage order.
+    pending.sort_unstable_by(|a, b| a.0.local_id.cmp(&b.0.local_id));
+    let mut actions = Vec::new();
+    for (p, pre) in pending {
+        let a = reconcile::finish(pre, &p, &tallies);
         let ex = existing.get(&p.local_id).map(Vec::as_slice).unwrap_or(&[]);
-        actions.extend(lifecycle::decide(ex, findings, evaluated));
+        actions.extend(lifecycle::decide(ex, a.findings, a.evaluated));
     }
     if let Some(e) = calendar_problem {
         counts.problems.push(format!(
-            "timeliness not computed for some dossiers (score impacts left at 0): {e}"
+            "timeliness not computed for some dossiers (their stored score impacts are kept): {e}"
         ));
     }
     let applied = store.apply_actions(run_id, now, &actions)?;

@@ -8,6 +8,7 @@
 pub mod national;
 pub mod provincial;
 pub mod scores;
+pub mod stream;
 pub mod world;
 
 use std::collections::HashSet;
@@ -23,6 +24,7 @@ use crate::config::{
     ServiceConfig,
 };
 use crate::http::HttpPolicy;
+pub use stream::{Generated, WorldStream};
 pub use world::{Fault, GroundTruth, World, WorldParams};
 
 pub const NATIONAL_USER: &str = "sim-national";

@@ -289,12 +289,12 @@ const FAMILY: &[&str] = &[
     "Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Lò", "Quàng", "Lường", "Cà", "Vì", "Giàng", "Sùng",
 ];
 const MIDDLE: &[&str] = &["Văn", "Thị", "Đức", "Minh", "Thu", "Hồng", "A", "Ngọc"];
-const GIVEN: &[&str] = &[
+pub(super) const GIVEN: &[&str] = &[
     "An", "Bình", "Chi", "Dũng", "Hà", "Hải", "Hoa", "Hùng", "Lan", "Long", "Mai", "Nam", "Phong",
     "Quân", "Sơn", "Thảo", "Tú", "Việt", "Xuân", "Yến",
 ];
 
-fn person(rng: &mut Rng) -> String {
+pub(super) fn person(rng: &mut Rng) -> String {
     format!(
         "{} {} {}",
         rng.pick(FAMILY),
@@ -303,7 +303,7 @@ fn person(rng: &mut Rng) -> String {
     )
 }
 
-fn is_weekday(d: NaiveDate) -> bool {
+pub(super) fn is_weekday(d: NaiveDate) -> bool {
     !matches!(d.weekday(), Weekday::Sat | Weekday::Sun)
 }
 
@@ -321,7 +321,7 @@ fn add_working_days(start: LocalTime, days: u32) -> LocalTime {
     d.and_time(start.time())
 }
 
-fn random_office_time(rng: &mut Rng, day: NaiveDate) -> LocalTime {
+pub(super) fn random_office_time(rng: &mut Rng, day: NaiveDate) -> LocalTime {
     // 07:30–11:15 or 13:45–16:45
     let minutes = if rng.chance(0.55) {
         7 * 60 + 30 + rng.below(225)
@@ -364,8 +364,40 @@ fn office(t: LocalTime) -> LocalTime {
     }
 }
 
-fn truncate_seconds(t: LocalTime) -> LocalTime {
+pub(super) fn truncate_seconds(t: LocalTime) -> LocalTime {
     t.with_nanosecond(0).expect("valid")
+}
+
+/// Agencies, procedures and officials: the same for every world (drawn first from the rng).
+pub(super) fn frame(rng: &mut Rng) -> (Vec<Agency>, Vec<Procedure>, Vec<Vec<String>>) {
+    let mut agencies: Vec<Agency> = DEPARTMENTS
+        .iter()
+        .enumerate()
+        .map(|(i, name)| Agency {
+            code: format!("000.{:02}.31.H18", i + 1),
+            name: (*name).to_string(),
+            level: "so".into(),
+        })
+        .collect();
+    agencies.extend(COMMUNES.iter().map(|(code, name)| Agency {
+        code: format!("{code}.H18"),
+        name: (*name).to_string(),
+        level: "xa".into(),
+    }));
+    let procedures: Vec<Procedure> = PROCEDURES
+        .iter()
+        .map(|(code, name, days, level)| Procedure {
+            code: (*code).into(),
+            name: (*name).into(),
+            working_days: *days,
+            level: (*level).into(),
+        })
+        .collect();
+    let officials: Vec<Vec<String>> = agencies
+        .iter()
+        .map(|_| (0..3).map(|_| person(rng)).collect())
+        .collect();
+    (agencies, procedures, officials)
 }
 
 impl World {
@@ -373,33 +405,7 @@ impl World {
     pub fn generate(params: WorldParams) -> World {
         let mut rng = Rng::new(params.seed);
         let now = truncate_seconds(params.now);
-        let mut agencies: Vec<Agency> = DEPARTMENTS
-            .iter()
-            .enumerate()
-            .map(|(i, name)| Agency {
-                code: format!("000.{:02}.31.H18", i + 1),
-                name: (*name).to_string(),
-                level: "so".into(),
-            })
-            .collect();
-        agencies.extend(COMMUNES.iter().map(|(code, name)| Agency {
-            code: format!("{code}.H18"),
-            name: (*name).to_string(),
-            level: "xa".into(),
-        }));
-        let procedures: Vec<Procedure> = PROCEDURES
-            .iter()
-            .map(|(code, name, days, level)| Procedure {
-                code: (*code).into(),
-                name: (*name).into(),
-                working_days: *days,
-                level: (*level).into(),
-            })
-            .collect();
-        let officials: Vec<Vec<String>> = agencies
-            .iter()
-            .map(|_| (0..3).map(|_| person(&mut rng)).collect())
-            .collect();
+        let (agencies, procedures, officials) = frame(&mut rng);
 
         let first_day = now.date() - Duration::days(i64::from(params.days));
         let mut days: Vec<NaiveDate> = first_day
@@ -596,72 +602,13 @@ impl World {
 
     /// Applies `fault` to dossier `i` if it fits; returns the discrepancy kind it must cause.
     fn try_fault(&mut self, i: usize, fault: Fault) -> Option<&'static str> {
-        let d = &self.dossiers[i];
-        let code = d.national_code.clone();
-        let status = d.status();
-        match fault {
-            Fault::PushLost => {
-                self.national.remove(&code)?;
-                Some("missing_on_national")
-            }
-            Fault::StatusStale => {
-                // An earlier received status with different dates semantics.
-                let earlier = d
-                    .history
-                    .iter()
-                    .rev()
-                    .skip(1)
-                    .map(|h| h.1)
-                    .find(|s| s.is_received() && *s != status && !s.is_terminal())?;
-                let row = self.national.get_mut(&code)?;
-                row.status = earlier;
-                row.finished_at = None;
-                row.returned_at = None;
-                Some(if status.is_terminal() {
-                    "closed_locally_open_nationally"
-                } else {
-                    "status_mismatch"
-                })
-            }
-            Fault::Collapsed => {
-                if !status.is_collapsible() {
-                    return None;
-                }
-                let since = d.status_since();
-                let row = self.national.get_mut(&code)?;
-                row.status = Status::Resolved;
-                row.finished_at = Some(since);
-                Some("collapsed_status")
-            }
-            Fault::DueNotPushed => {
-                let original = d.original_due_at?;
-                let row = self.national.get_mut(&code)?;
-                row.due_at = Some(original);
-                Some("due_date_mismatch")
-            }
-            Fault::FinishNotPushed => {
-                if !matches!(status, Status::Resolved | Status::Returned) {
-                    return None;
-                }
-                let row = self.national.get_mut(&code)?;
-                row.finished_at.take()?;
-                Some("finish_date_mismatch")
-            }
-            Fault::CodeRewritten => {
-                let d = &mut self.dossiers[i];
-                // The vendor rewrote the code into its local shape; the portal cannot match it.
-                d.national_code = format!("{}-{}", d.local_code, d.agency);
-                Some("bad_dossier_code")
-            }
-            Fault::UnmappedLabel => {
-                if status.is_terminal() {
-                    return None;
-                }
-                self.dossiers[i].label_override = Some("Chờ phê duyệt lãnh đạo".into());
-                Some("unmapped_status")
-            }
-            Fault::OnlyOnNational => None,
+        let code = self.dossiers[i].national_code.clone();
+        let mut row = self.national.remove(&code);
+        let kind = apply_fault(&mut self.dossiers[i], &mut row, fault);
+        if let Some(r) = row {
+            self.national.insert(code, r);
         }
+        kind
     }
 
     pub fn agency(&self, d: &SimDossier) -> &Agency {
@@ -677,8 +624,81 @@ impl World {
     }
 }
 
+/// Applies `fault` to one dossier and its national row (`None` = the portal has none) if it
+/// fits; returns the discrepancy kind it must cause. Changes nothing when it does not fit.
+pub(super) fn apply_fault(
+    d: &mut SimDossier,
+    national: &mut Option<NationalRow>,
+    fault: Fault,
+) -> Option<&'static str> {
+    let status = d.status();
+    match fault {
+        Fault::PushLost => {
+            national.take()?;
+            Some("missing_on_national")
+        }
+        Fault::StatusStale => {
+            // An earlier received status with different dates semantics.
+            let earlier = d
+                .history
+                .iter()
+                .rev()
+                .skip(1)
+                .map(|h| h.1)
+                .find(|s| s.is_received() && *s != status && !s.is_terminal())?;
+            let row = national.as_mut()?;
+            row.status = earlier;
+            row.finished_at = None;
+            row.returned_at = None;
+            Some(if status.is_terminal() {
+                "closed_locally_open_nationally"
+            } else {
+                "status_mismatch"
+            })
+        }
+        Fault::Collapsed => {
+            if !status.is_collapsible() {
+                return None;
+            }
+            let since = d.status_since();
+            let row = national.as_mut()?;
+            row.status = Status::Resolved;
+            row.finished_at = Some(since);
+            Some("collapsed_status")
+        }
+        Fault::DueNotPushed => {
+            let original = d.original_due_at?;
+            let row = national.as_mut()?;
+            row.due_at = Some(original);
+            Some("due_date_mismatch")
+        }
+        Fault::FinishNotPushed => {
+            if !matches!(status, Status::Resolved | Status::Returned) {
+                return None;
+            }
+            let row = national.as_mut()?;
+            row.finished_at.take()?;
+            Some("finish_date_mismatch")
+        }
+        Fault::CodeRewritten => {
+            // The vendor rewrote the code into its local shape; the portal cannot match it.
+            d.national_code = format!("{}-{}", d.local_code, d.agency);
+            Some("bad_dossier_code")
+        }
+        Fault::UnmappedLabel => {
+            if status.is_terminal() {
+                return None;
+            }
+            d.label_override = Some("Chờ phê duyệt lãnh đạo".into());
+            Some("unmapped_status")
+        }
+        // Injected separately (`WorldParams::only_on_national_rate`), never by this.
+        Fault::OnlyOnNational => None,
+    }
+}
+
 /// Moves a dossier along a realistic status flow up to `now`.
-fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) {
+pub(super) fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) {
     let at = |base: LocalTime, minutes: i64| office(base + Duration::minutes(minutes));
     let mut t = d.applied_at;
     // Online dossiers wait for reception; direct ones are received at once.
@@ -777,7 +797,7 @@ fn close(d: &mut SimDossier, finish: LocalTime, now: LocalTime, rng: &mut Rng) {
 
 /// The national row a correct push would have produced by `now`: pushes lag a little, so a
 /// change younger than [`PUSH_LAG_MINUTES`] shows the state before it.
-fn national_row(
+pub(super) fn national_row(
     d: &SimDossier,
     agencies: &[Agency],
     procedures: &[Procedure],

@@ -227,6 +227,10 @@ impl Profile {
 
     fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
         let lookup = |table: &BTreeMap<String, u8>, v: &str| {
+            // The common case, a label written exactly as in the table, needs no normalizing.
+            if let Some(c) = table.get(v) {
+                return Status::from_code(*c);
+            }
             let want = norm_label(v);
             table
                 .iter()

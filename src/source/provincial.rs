@@ -37,11 +37,17 @@ pub struct ProvincialClient {
 
 /// Reads one list reply. `size` is the page size asked for.
 pub fn parse_page(profile: &Profile, reply: &Value, size: u32) -> Result<Page, String> {
+    take_page(profile, &mut reply.clone(), size)
+}
+
+/// [`parse_page`] that moves the rows out of `reply` instead of copying them.
+pub fn take_page(profile: &Profile, reply: &mut Value, size: u32) -> Result<Page, String> {
     let rows = reply
-        .get(&profile.rows_field)
-        .and_then(Value::as_array)
-        .ok_or_else(|| format!("reply has no `{}` array", profile.rows_field))?
-        .clone();
+        .get_mut(&profile.rows_field)
+        .and_then(Value::as_array_mut)
+        .map(std::mem::take)
+        .ok_or_else(|| format!("reply has no `{}` array", profile.rows_field))?;
+    let reply = &*reply;
     let short = rows.len() < size as usize;
     let last = match profile.paging {
         PagingStyle::Page0 => {
@@ -63,9 +69,20 @@ pub fn parse_page(profile: &Profile, reply: &Value, size: u32) -> Result<Page, S
 /// Like [`parse_page`], also using the reply's `total` for offset paging: page `n` of `size`
 /// rows is the last when it reaches `total`.
 pub fn parse_page_at(profile: &Profile, reply: &Value, n: u32, size: u32) -> Result<Page, String> {
-    let mut page = parse_page(profile, reply, size)?;
+    take_page_at(profile, &mut reply.clone(), n, size)
+}
+
+/// [`parse_page_at`] that moves the rows out of `reply` instead of copying them.
+pub fn take_page_at(
+    profile: &Profile,
+    reply: &mut Value,
+    n: u32,
+    size: u32,
+) -> Result<Page, String> {
+    let total = reply.get("total").and_then(Value::as_u64);
+    let mut page = take_page(profile, reply, size)?;
     if profile.paging == PagingStyle::Offset {
-        if let Some(total) = reply.get("total").and_then(Value::as_u64) {
+        if let Some(total) = total {
             page.last |= u64::from(n + 1) * u64::from(size) >= total;
         }
     }
@@ -135,7 +152,7 @@ impl ProvincialClient {
                 body: Body::None,
                 label: label.clone(),
             };
-            let reply = self.http.send_json(&req).await?;
+            let mut reply = self.http.send_json(&req).await?;
             if reply.status == 401 && attempt == 0 {
                 tracing::info!(target: "provincial", "token refused (401); logging in again");
                 continue;
@@ -148,7 +165,7 @@ impl ProvincialClient {
                     message: excerpt(&reply.value),
                 });
             }
-            return parse_page_at(&self.profile, &reply.value, n, size).map_err(|message| {
+            return take_page_at(&self.profile, &mut reply.value, n, size).map_err(|message| {
                 SourceError::Reply {
                     portal: PORTAL,
                     call: label.clone(),

@@ -206,6 +206,8 @@ impl Store {
 
     fn configure(&mut self) -> Result<()> {
         self.conn.busy_timeout(BUSY_TIMEOUT)?;
+        // Every statement of a page store, a look-up batch and the lifecycle stays prepared.
+        self.conn.set_prepared_statement_cache_capacity(64);
         self.conn
             .pragma_update(None, "journal_mode", "WAL")
             .or_else(|e| {
@@ -218,6 +220,10 @@ impl Store {
             })?;
         self.conn.pragma_update(None, "synchronous", "NORMAL")?;
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
+        // 64 MiB of page cache (the default is 2 MiB): a million dossiers' key indexes are
+        // written in random order, and with a small cache every insert re-reads index pages.
+        self.conn.pragma_update(None, "cache_size", -65536)?;
+        self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         Ok(())
     }
 
@@ -494,6 +500,44 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
     }
 
+    /// Every provincial dossier with its stored national view (looked up by its national
+    /// code), streamed through `f` one at a time in storage order (not key order: ordering by
+    /// key costs a seek per row): one join, no map of either side in memory. The records
+    /// passed to `f` are reused between calls.
+    pub fn for_each_pair(
+        &self,
+        mut f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT p.dossier_id, p.code, p.national_code, p.local_code, p.procedure_code,
+                    p.procedure_name, p.agency_code, p.agency_name, p.channel, p.status_code,
+                    p.status_raw, p.status_label, p.received_at, p.due_at, p.finished_at,
+                    p.returned_at, p.has_due_date, p.paused_since, p.supplement_requests,
+                    p.handler, p.updated_at, p.row_hash,
+                    n.code, n.found, n.procedure_code, n.status_code, n.status_raw,
+                    n.received_at, n.due_at, n.finished_at, n.returned_at, n.unit_code,
+                    n.unit_name, n.duplicate_rows, n.last_lookup_at
+             FROM provincial_dossier p
+             LEFT JOIN national_dossier n ON n.code = p.national_code",
+        )?;
+        let mut rows = stmt.query([])?;
+        let mut p = ProvincialDossier::default();
+        let mut n = StoredNational {
+            found: false,
+            dossier: NationalDossier::default(),
+            looked_up_at: LocalTime::default(),
+        };
+        while let Some(r) = rows.next()? {
+            read_pair_provincial(r, &mut p)?;
+            let has_national = r.get_ref(22)?.data_type() != rusqlite::types::Type::Null;
+            if has_national {
+                read_pair_national(r, &mut n)?;
+            }
+            f(&p, has_national.then_some(&n));
+        }
+        Ok(())
+    }
+
     // ----- discrepancies ------------------------------------------------------------------------
 
     /// Every stored discrepancy, grouped by dossier id.
@@ -576,7 +620,8 @@ impl Store {
                     }
                     Action::Reopen { id, finding: f } | Action::Refresh { id, finding: f } => {
                         let reopen = matches!(a, Action::Reopen { .. });
-                        update.execute(params![
+                        // A refresh writes `last_seen`: the last comparison that saw it.
+                        let written = update.execute(params![
                             id,
                             f.dossier_code,
                             f.severity.as_str(),
@@ -594,7 +639,7 @@ impl Store {
                             event.execute(params![id, now_s, "reopened", run_id])?;
                             log_event("reopened", f);
                             applied.reopened += 1;
-                        } else {
+                        } else if written > 0 {
                             applied.refreshed += 1;
                         }
                     }
@@ -953,13 +998,14 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
     let at = fmt_time(&r.at);
     match &r.result {
         Err(reason) => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome, last_error)
                  VALUES (?1, ?2, ?3, 'error', ?4)
                  ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
                     last_attempt_at = excluded.last_attempt_at, last_outcome = 'error',
                     last_error = excluded.last_error",
-                params![r.dossier_id, r.code, at, reason],
+                )?
+                .execute(params![r.dossier_id, r.code, at, reason],
             )?;
         }
         Ok((outcome, raw)) => {
@@ -968,7 +1014,7 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                 LookupOutcome::NotFound => (false, NationalDossier::default()),
             };
             upsert_national(tx, run_id, &r.code, r.at, found, &nd, raw)?;
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
                     last_error, last_success_at, lookups_since_change)
                  VALUES (?1, ?2, ?3, ?4, NULL, ?3, 1)
@@ -977,13 +1023,13 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                     last_outcome = excluded.last_outcome, last_error = NULL,
                     last_success_at = excluded.last_success_at,
                     lookups_since_change = lookup_state.lookups_since_change + 1",
-                params![
-                    r.dossier_id,
-                    r.code,
-                    at,
-                    if found { "found" } else { "not_found" }
-                ],
-            )?;
+            )?
+            .execute(params![
+                r.dossier_id,
+                r.code,
+                at,
+                if found { "found" } else { "not_found" }
+            ])?;
         }
     }
     Ok(())
@@ -1002,8 +1048,9 @@ fn upsert_national(
 ) -> Result<()> {
     let at = fmt_time(&at);
     let c = &nd.core;
-    let changed = tx.execute(
-        "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
+    let changed = tx
+        .prepare_cached(
+            "INSERT INTO national_dossier (code, found, procedure_code, status_code, status_raw,
                 received_at, due_at, finished_at, returned_at, unit_code, unit_name,
                 duplicate_rows, raw_json, first_seen, last_lookup_at, last_changed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?14)
@@ -1024,7 +1071,8 @@ fn upsert_national(
                     excluded.received_at, excluded.due_at, excluded.finished_at,
                     excluded.returned_at, excluded.unit_code, excluded.procedure_code,
                     excluded.unit_name, excluded.duplicate_rows)",
-        params![
+        )?
+        .execute(params![
             code,
             found,
             c.procedure_code,
@@ -1039,31 +1087,115 @@ fn upsert_national(
             nd.duplicate_rows,
             raw,
             at
-        ],
-    )?;
-    tx.execute(
-        "UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1",
-        params![code, at],
-    )?;
+        ])?;
+    tx.prepare_cached("UPDATE national_dossier SET last_lookup_at = ?2 WHERE code = ?1")?
+        .execute(params![code, at])?;
     if changed > 0 {
-        tx.execute(
+        tx.prepare_cached(
             "INSERT INTO national_history (code, observed_at, run_id, found, status_code,
                     status_raw, received_at, due_at, finished_at, returned_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![
-                code,
-                at,
-                run_id,
-                found,
-                c.status.map(|s| s.code()),
-                c.status_raw,
-                t(&c.received_at),
-                t(&c.due_at),
-                t(&c.finished_at),
-                t(&c.returned_at)
-            ],
-        )?;
+        )?
+        .execute(params![
+            code,
+            at,
+            run_id,
+            found,
+            c.status.map(|s| s.code()),
+            c.status_raw,
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at)
+        ])?;
     }
+    Ok(())
+}
+
+fn text_at<'r>(r: &'r Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
+    r.get_ref(i)?.as_str_or_null().map_err(|e| match e {
+        rusqlite::types::FromSqlError::InvalidType => rusqlite::Error::InvalidColumnType(
+            i,
+            String::new(),
+            r.get_ref(i)
+                .map(|v| v.data_type())
+                .unwrap_or(rusqlite::types::Type::Null),
+        ),
+        other => rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            Box::new(other),
+        ),
+    })
+}
+
+/// Overwrites `dst` with the text at `i` (NULL = empty), reusing its buffer.
+fn set_text(dst: &mut String, r: &Row<'_>, i: usize) -> rusqlite::Result<()> {
+    dst.clear();
+    dst.push_str(text_at(r, i)?.unwrap_or(""));
+    Ok(())
+}
+
+/// Overwrites `dst` with the text at `i`, reusing its buffer.
+fn set_opt_text(dst: &mut Option<String>, r: &Row<'_>, i: usize) -> rusqlite::Result<()> {
+    match (text_at(r, i)?, dst.as_mut()) {
+        (None, _) => *dst = None,
+        (Some(v), Some(d)) => {
+            d.clear();
+            d.push_str(v);
+        }
+        (Some(v), None) => *dst = Some(v.to_string()),
+    }
+    Ok(())
+}
+
+fn time_at(r: &Row<'_>, i: usize) -> rusqlite::Result<Option<LocalTime>> {
+    Ok(text_at(r, i)?.and_then(parse_stored_time))
+}
+
+/// Columns 0–21 of [`Store::for_each_pair`]'s query into a reused record.
+fn read_pair_provincial(r: &Row<'_>, p: &mut ProvincialDossier) -> rusqlite::Result<()> {
+    set_text(&mut p.local_id, r, 0)?;
+    set_text(&mut p.key, r, 1)?;
+    set_text(&mut p.core.code, r, 2)?;
+    set_text(&mut p.local_code, r, 3)?;
+    set_opt_text(&mut p.core.procedure_code, r, 4)?;
+    set_opt_text(&mut p.procedure_name, r, 5)?;
+    set_opt_text(&mut p.core.agency_code, r, 6)?;
+    set_opt_text(&mut p.agency_name, r, 7)?;
+    p.channel = Channel::parse(text_at(r, 8)?.unwrap_or(""));
+    p.core.status = status_of(r.get(9)?);
+    set_text(&mut p.core.status_raw, r, 10)?;
+    set_opt_text(&mut p.status_label, r, 11)?;
+    p.core.received_at = time_at(r, 12)?;
+    p.core.due_at = time_at(r, 13)?;
+    p.core.finished_at = time_at(r, 14)?;
+    p.core.returned_at = time_at(r, 15)?;
+    p.has_due_date = r.get(16)?;
+    p.paused_since = time_at(r, 17)?;
+    p.supplement_requests = r.get(18)?;
+    set_opt_text(&mut p.handler, r, 19)?;
+    p.updated_at = time_at(r, 20)?.unwrap_or_default();
+    set_text(&mut p.row_hash, r, 21)?;
+    Ok(())
+}
+
+/// Columns 22–34 of [`Store::for_each_pair`]'s query into a reused record.
+fn read_pair_national(r: &Row<'_>, n: &mut StoredNational) -> rusqlite::Result<()> {
+    let c = &mut n.dossier.core;
+    set_text(&mut c.code, r, 22)?;
+    n.found = r.get(23)?;
+    set_opt_text(&mut c.procedure_code, r, 24)?;
+    c.status = status_of(r.get(25)?);
+    set_text(&mut c.status_raw, r, 26)?;
+    c.received_at = time_at(r, 27)?;
+    c.due_at = time_at(r, 28)?;
+    c.finished_at = time_at(r, 29)?;
+    c.returned_at = time_at(r, 30)?;
+    set_opt_text(&mut c.agency_code, r, 31)?;
+    set_opt_text(&mut n.dossier.unit_name, r, 32)?;
+    n.dossier.duplicate_rows = r.get(33)?;
+    n.looked_up_at = time_at(r, 34)?.unwrap_or_default();
     Ok(())
 }
 
