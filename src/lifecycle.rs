@@ -100,6 +100,7 @@ mod tests {
             score_impact: 0.0,
             period: None,
             impact_known: true,
+            timeliness: None,
             agency_code: None,
             agency_name: None,
             provincial: "a".into(),

@@ -262,6 +262,19 @@ pub fn print_discrepancy(
     );
     println!("  tại tỉnh:     {}", d.provincial);
     println!("  trên Cổng:    {}", d.national);
+    if let Some(pv) = &d.provincial_verdict {
+        let label = |v: &str| {
+            tthc_sync::timeliness::Verdict::parse(v)
+                .map(|v| v.label_vi().to_string())
+                .unwrap_or_else(|| "không có trên Cổng".into())
+        };
+        println!(
+            "  tiến độ:      tại tỉnh {} / trên Cổng {} (quy tắc {})",
+            label(pv),
+            d.national_verdict.as_deref().map(label).unwrap_or_default(),
+            d.rule_version.as_deref().unwrap_or("")
+        );
+    }
     println!("  first/last:   {} / {}", d.first_seen, d.last_seen);
     println!("  lịch sử (events):");
     for e in events {

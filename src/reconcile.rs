@@ -171,10 +171,22 @@ pub struct Finding {
     pub period: Option<String>,
     /// False when timeliness could not be judged: the stored impact and period are kept.
     pub impact_known: bool,
+    /// Both sides' verdicts in `period` and the rule they were judged under.
+    pub timeliness: Option<Timeliness>,
     pub agency_code: Option<String>,
     pub agency_name: Option<String>,
     pub provincial: String,
     pub national: String,
+}
+
+/// A dossier's timeliness on each side, under the national rule (domain.md §2).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Timeliness {
+    pub provincial: Verdict,
+    /// `None`: the portal does not have the dossier.
+    pub national: Option<Verdict>,
+    /// `timeliness::RULE_ND61` or `RULE_ND118`, by the date the dossier was received.
+    pub rule_version: &'static str,
 }
 
 /// What is stored of the national side of one dossier.
@@ -261,6 +273,7 @@ pub fn compare(
             score_impact: 0.0,
             period: None,
             impact_known: true,
+            timeliness: None,
             agency_code: p.core.agency_code.clone(),
             agency_name: p.agency_name.clone(),
             provincial,
@@ -423,6 +436,7 @@ pub fn add_timeliness(
             score_impact: impact,
             period: Some(month.iso()),
             impact_known: true,
+            timeliness: None,
             agency_code: p.core.agency_code.clone(),
             agency_name: p.agency_name.clone(),
             provincial: provincial.label_vi().to_string(),
@@ -458,6 +472,8 @@ pub struct Prepared {
     pub evaluated: Evaluated,
     /// Provincial and national verdicts in `month` (national `None`: not on the portal).
     pub verdicts: Option<(Verdict, Option<Verdict>)>,
+    /// The rule the verdicts were judged under.
+    pub rule_version: &'static str,
     pub month: YearMonth,
     pub calendar_error: Option<CalendarError>,
 }
@@ -483,6 +499,7 @@ pub fn prepare(
     let (findings, mut evaluated) = compare(p, national, settings);
     let mut month = YearMonth::of(&now);
     let mut verdicts = None;
+    let mut rule_version = crate::timeliness::rule_version(p.core.received_at.unwrap_or(now));
     let mut calendar_error = None;
     if evaluated.pair {
         let national_core = match national {
@@ -492,6 +509,7 @@ pub fn prepare(
         month = scoring::discrepancy_month(p, national_core, now, cal);
         let end = scoring::period_end(month, now);
         let judged = scoring::judge_provincial(p, end, cal).and_then(|pj| {
+            rule_version = pj.rule_version;
             let nj = match national_core {
                 Some(n) => Some(scoring::judge_national(n, p, end, cal)?.verdict),
                 None => None,
@@ -510,6 +528,7 @@ pub fn prepare(
         findings,
         evaluated,
         verdicts,
+        rule_version,
         month,
         calendar_error,
     }
@@ -529,6 +548,14 @@ pub fn finish(
             let tally = tallies.get(&pre.month).copied().unwrap_or_default();
             let impact = scoring::impact(pv, nv, &tally);
             add_timeliness(&mut findings, p, pre.evaluated, pv, nv, pre.month, impact);
+            let t = Timeliness {
+                provincial: pv,
+                national: nv,
+                rule_version: pre.rule_version,
+            };
+            for f in findings.iter_mut().filter(|f| !f.kind.is_provincial_only()) {
+                f.timeliness = Some(t);
+            }
         }
         None if pre.calendar_error.is_some() => {
             for f in findings.iter_mut() {
@@ -565,6 +592,7 @@ pub fn missing_on_provincial(n: &NationalDossier, listed_unit: &str) -> Finding 
         score_impact: 0.0,
         period: c.received_at.map(|r| YearMonth::of(&r).iso()),
         impact_known: true,
+        timeliness: None,
         agency_code: c
             .agency_code
             .clone()

@@ -69,6 +69,28 @@ async fn every_injected_fault_is_found_with_its_kind_and_nothing_else() {
             score.false_positives,
             score.missed
         );
+        // Pair discrepancies carry each side's verdict and the rule version they were judged
+        // under (all of 2026: ND 118/2025).
+        for d in s
+            .store
+            .discrepancies(&DiscrepancyFilter::default())
+            .unwrap()
+        {
+            let pair = !matches!(
+                d.kind.as_str(),
+                "unmapped_status" | "bad_dossier_code" | "missing_due_date"
+            );
+            assert_eq!(d.provincial_verdict.is_some(), pair, "{d:?}");
+            if pair {
+                assert_eq!(d.rule_version.as_deref(), Some("nd118-2025"), "{d:?}");
+            }
+            if d.kind == "closed_locally_open_nationally" {
+                assert!(d
+                    .national_verdict
+                    .as_deref()
+                    .is_some_and(|v| v.starts_with("in_process")));
+            }
+        }
         faults_seen.extend(s.sims.world.truth.iter().map(|t| t.fault));
     }
     assert_eq!(

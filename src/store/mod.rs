@@ -122,6 +122,10 @@ pub struct DiscrepancyRow {
     pub national: String,
     pub first_seen: String,
     pub last_seen: String,
+    /// Each side's timeliness verdict in `period`, and the rule version (when judged).
+    pub provincial_verdict: Option<String>,
+    pub national_verdict: Option<String>,
+    pub rule_version: Option<String>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -576,14 +580,19 @@ impl Store {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO discrepancy (dossier_id, dossier_code, kind, state, severity,
                     score_impact, period, agency_code, agency_name, provincial_value,
-                    national_value, first_seen, last_seen, state_changed_at)
-                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11)",
+                    national_value, first_seen, last_seen, state_changed_at,
+                    provincial_verdict, national_verdict, rule_version)
+                 VALUES (?1, ?2, ?3, 'open', ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?11, ?11, ?12, ?13,
+                    ?14)",
             )?;
             let mut update = tx.prepare_cached(
                 "UPDATE discrepancy SET dossier_code = ?2,
                     severity = CASE WHEN ?12 THEN ?3 ELSE severity END,
                     score_impact = CASE WHEN ?12 THEN ?4 ELSE score_impact END,
                     period = CASE WHEN ?12 THEN ?5 ELSE period END,
+                    provincial_verdict = CASE WHEN ?12 THEN ?13 ELSE provincial_verdict END,
+                    national_verdict = CASE WHEN ?12 THEN ?14 ELSE national_verdict END,
+                    rule_version = CASE WHEN ?12 THEN ?15 ELSE rule_version END,
                     agency_code = ?6, agency_name = ?7, provincial_value = ?8,
                     national_value = ?9, last_seen = ?10,
                     state = CASE WHEN ?11 THEN 'open' ELSE state END,
@@ -611,7 +620,10 @@ impl Store {
                             f.agency_name,
                             f.provincial,
                             f.national,
-                            now_s
+                            now_s,
+                            verdict_of(f, true),
+                            verdict_of(f, false),
+                            f.timeliness.map(|t| t.rule_version)
                         ])?;
                         let id = tx.last_insert_rowid();
                         event.execute(params![id, now_s, "opened", run_id])?;
@@ -633,7 +645,10 @@ impl Store {
                             f.national,
                             now_s,
                             reopen,
-                            f.impact_known
+                            f.impact_known,
+                            verdict_of(f, true),
+                            verdict_of(f, false),
+                            f.timeliness.map(|t| t.rule_version)
                         ])?;
                         if reopen {
                             event.execute(params![id, now_s, "reopened", run_id])?;
@@ -661,7 +676,8 @@ impl Store {
         let mut sql = String::from(
             "SELECT id, dossier_id, dossier_code, kind, state, severity, score_impact, period,
                     agency_code, agency_name, provincial_value, national_value, first_seen,
-                    last_seen FROM discrepancy WHERE 1 = 1",
+                    last_seen, provincial_verdict, national_verdict, rule_version
+             FROM discrepancy WHERE 1 = 1",
         );
         let mut args: Vec<String> = Vec::new();
         if !f.states.is_empty() {
@@ -701,7 +717,8 @@ impl Store {
             .query_row(
                 "SELECT id, dossier_id, dossier_code, kind, state, severity, score_impact, period,
                     agency_code, agency_name, provincial_value, national_value, first_seen,
-                    last_seen FROM discrepancy WHERE id = ?1",
+                    last_seen, provincial_verdict, national_verdict, rule_version
+             FROM discrepancy WHERE id = ?1",
                 params![id],
                 discrepancy_from_row,
             )
@@ -880,6 +897,16 @@ pub struct LookupResult {
     pub at: LocalTime,
     /// `Ok((outcome, raw reply rows as JSON))` or `Err(reason)`.
     pub result: std::result::Result<(LookupOutcome, String), String>,
+}
+
+/// A finding's provincial (`true`) or national verdict, as stored.
+fn verdict_of(f: &Finding, provincial: bool) -> Option<&'static str> {
+    let t = f.timeliness?;
+    if provincial {
+        Some(t.provincial.as_str())
+    } else {
+        Some(t.national.map_or("absent", |v| v.as_str()))
+    }
 }
 
 fn log_event(event: &str, f: &Finding) {
@@ -1270,6 +1297,9 @@ fn discrepancy_from_row(r: &Row<'_>) -> rusqlite::Result<DiscrepancyRow> {
         national: r.get(11)?,
         first_seen: r.get(12)?,
         last_seen: r.get(13)?,
+        provincial_verdict: r.get(14)?,
+        national_verdict: r.get(15)?,
+        rule_version: r.get(16)?,
     })
 }
 

@@ -220,4 +220,17 @@ ALTER TABLE sync_run ADD COLUMN freshness_p50_s INTEGER;
 ALTER TABLE sync_run ADD COLUMN freshness_p95_s INTEGER;
 ALTER TABLE sync_run ADD COLUMN budget_used REAL;
 "#,
+    // 4: each side's timeliness verdict and the rule version, on a discrepancy.
+    r#"
+ALTER TABLE discrepancy ADD COLUMN provincial_verdict TEXT;
+ALTER TABLE discrepancy ADD COLUMN national_verdict TEXT;
+ALTER TABLE discrepancy ADD COLUMN rule_version TEXT;
+DROP VIEW v_open_discrepancies;
+CREATE VIEW v_open_discrepancies AS
+SELECT d.id, d.dossier_code, d.kind, d.state, d.severity, d.score_impact, d.period,
+       d.agency_code, d.agency_name, d.provincial_value, d.national_value,
+       d.first_seen, d.last_seen, d.provincial_verdict, d.national_verdict, d.rule_version
+FROM discrepancy d
+WHERE d.state IN ('open', 'acknowledged');
+"#,
 ];
