@@ -383,10 +383,13 @@ pub fn get<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
             cur = cur.get(name)?;
         }
         if let Some(mut rest) = idx {
-            while let Some(close) = rest.find(']') {
-                let n: usize = rest[1..close].parse().ok()?;
+            // `[n]` groups only; anything else (`a[0]]`, `a[x`) finds nothing.
+            while !rest.is_empty() {
+                let inner = rest.strip_prefix('[')?;
+                let close = inner.find(']')?;
+                let n: usize = inner[..close].parse().ok()?;
                 cur = cur.get(n)?;
-                rest = &rest[close + 1..];
+                rest = &inner[close + 1..];
             }
         }
     }
@@ -421,6 +424,18 @@ pub fn drop_keys(v: &mut Value, keys: &[String]) {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn malformed_paths_find_nothing_and_never_panic() {
+        let v = json!({"a": [{"b": 1}], "c": {"d": "x"}});
+        assert_eq!(get_str(&v, "a[0].b").as_deref(), Some("1"));
+        assert_eq!(get_str(&v, "c.d").as_deref(), Some("x"));
+        for bad in [
+            "a[0]]", "a[0", "a[x]", "a]0[", "a[]", "a[0]x", "[", "]", "a..b", "a[99]",
+        ] {
+            assert_eq!(get(&v, bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn builtin_profiles_parse() {
