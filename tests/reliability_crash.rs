@@ -49,7 +49,11 @@ fn check_after_kill(w: &World2, db: &Path, context: &str) -> (bool, usize, [i64;
     }
     assert_eq!(integrity(db), "ok", "{context}");
     let marks = check_marks(w, db, context);
-    let count = |sql: &str| -> i64 { open_ro(db).query_row(sql, [], |r| r.get(0)).unwrap() };
+    let count = |sql: &str| -> i64 {
+        open_after_kill(db)
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    };
     let rows = [
         count("SELECT count(*) FROM provincial_dossier"),
         count("SELECT count(*) FROM national_dossier"),

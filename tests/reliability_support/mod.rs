@@ -135,8 +135,17 @@ pub fn open_ro(db: &Path) -> Connection {
     c
 }
 
+/// After a kill: a read-write connection, which (like the next run) rolls back a hot journal
+/// left by a process killed mid-transaction before WAL mode was on. A read-only connection
+/// cannot, and fails with "attempt to write a readonly database".
+pub fn open_after_kill(db: &Path) -> Connection {
+    let c = Connection::open(db).unwrap();
+    c.busy_timeout(Duration::from_secs(10)).unwrap();
+    c
+}
+
 pub fn integrity(db: &Path) -> String {
-    let c = open_ro(db);
+    let c = open_after_kill(db);
     let mut stmt = c.prepare("PRAGMA integrity_check").unwrap();
     let rows: Vec<String> = stmt
         .query_map([], |r| r.get(0))
@@ -151,7 +160,7 @@ pub fn has_schema(db: &Path) -> bool {
     if !db.exists() {
         return false;
     }
-    let c = open_ro(db);
+    let c = open_after_kill(db);
     c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
         .unwrap()
         >= tthc_sync::store::MIGRATIONS.len() as i64
