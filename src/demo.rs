@@ -183,6 +183,12 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     let run = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
     let (national_found, national_not_found) = store.national_count()?;
     let score = score_against_truth(&store, &sims.world)?;
+    // The simulator publishes 766 scores computed from its national view, as the portal does:
+    // fetch this month's and last month's, so the report shows the published figure too.
+    let month = crate::model::YearMonth::of(&sync::local_now());
+    for m in [month.previous(), month] {
+        crate::scores::fetch_scores(&mut store, &cfg, m).await?;
+    }
     let report = write_demo_report(&mut store, &cfg, &opts.dir)?;
     Ok(DemoSummary {
         database: db,
@@ -209,7 +215,7 @@ fn write_demo_report(store: &mut Store, cfg: &Config, dir: &Path) -> anyhow::Res
         store,
         month,
         now,
-        &crate::calendar::Calendar::builtin(),
+        &cfg.calendar.build()?,
         &cfg.service.province_name,
     )?;
     Ok(report::write_report(

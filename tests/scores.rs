@@ -21,10 +21,10 @@ fn now() -> LocalTime {
 /// (counted, good) per unit code for month `m`, by the plain rule over the portal's rows:
 /// - counted: status received (not 1, not 3), received by the period's end, not closed before
 ///   the month began;
-/// - closed: status 7, 8, 9 or 10, at the finish time, else the return time, else (no time on
-///   the portal) the period's end; a closing after the period's end is still open then;
+/// - closed: status 7, 8, 9 or 10, at the finish time, else the return time, else the time the
+///   portal got that status; a closing after the period's end is still open then;
 /// - good: closed, or else judged at the period's end, not after the due time (no due = good).
-///   (The portal's rows carry no pauses; a supplement request (5) has no time: in process.)
+///   A supplement request (5) not answered ends at the request (the time the portal got it).
 fn independent(world: &World, m: YearMonth) -> BTreeMap<String, (u64, u64)> {
     let start = m.start();
     let end = m.end().min(world.params.now);
@@ -37,7 +37,14 @@ fn independent(world: &World, m: YearMonth) -> BTreeMap<String, (u64, u64)> {
             continue;
         }
         let closing = match row.status.code() {
-            7..=10 => Some(row.finished_at.or(row.returned_at).unwrap_or(end)),
+            // A supplement request not answered: the request is the end.
+            5 => row.status_at,
+            7..=10 => Some(
+                row.finished_at
+                    .or(row.returned_at)
+                    .or(row.status_at)
+                    .unwrap_or(end),
+            ),
             _ => None,
         }
         .filter(|c| *c <= end);

@@ -464,10 +464,12 @@ fn chart(o: &mut String, r: &MonthlyReport) {
             esc(&p.month.to_string())
         );
         if SERIES.iter().all(|s| (s.value)(p).is_none()) {
+            // Written upwards inside the month's column, so that neighbouring empty months
+            // do not overlap.
+            let y = f1(TOP + plot_h - 6.0);
             let _ = writeln!(
                 o,
-                "<text x=\"{x}\" y=\"{}\" text-anchor=\"middle\" fill=\"#888\" font-size=\"10\">không có số liệu</text>",
-                f1(TOP + plot_h - 8.0)
+                "<text x=\"{x}\" y=\"{y}\" transform=\"rotate(-90 {x} {y})\" fill=\"#888\" font-size=\"10\">không có số liệu</text>",
             );
         }
     }

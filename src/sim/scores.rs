@@ -97,7 +97,12 @@ pub fn unit_months(
         let j = timeliness::judge(
             &TimelinessInput {
                 core: &core,
-                status_since: None,
+                // The portal knows when it got each status: the end for 7 and 8, and for 5 (a
+                // supplement request the applicant has not answered: the request is the end).
+                status_since: row.status_at.filter(|_| {
+                    row.status.is_terminal()
+                        || row.status == crate::model::Status::SupplementRequested
+                }),
                 pauses: &[],
                 supplement_requests: requests,
                 statutory_working_days: None,

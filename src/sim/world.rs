@@ -127,6 +127,10 @@ pub struct NationalRow {
     pub code: String,
     pub procedure_code: String,
     pub status: Status,
+    /// When the portal got this status (the push's time). Not in `TraCuuHoSo` replies: the
+    /// portal uses it for its own published scores.
+    #[serde(default)]
+    pub status_at: Option<LocalTime>,
     pub received_at: Option<LocalTime>,
     pub due_at: Option<LocalTime>,
     pub finished_at: Option<LocalTime>,
@@ -536,6 +540,7 @@ impl World {
                     } else {
                         Status::Processing
                     },
+                    status_at: Some(if closed { finished } else { received }),
                     received_at: Some(received),
                     due_at: Some(due),
                     finished_at: closed.then_some(finished),
@@ -639,15 +644,16 @@ pub(super) fn apply_fault(
         }
         Fault::StatusStale => {
             // An earlier received status with different dates semantics.
-            let earlier = d
+            let (earlier_at, earlier) = d
                 .history
                 .iter()
                 .rev()
                 .skip(1)
-                .map(|h| h.1)
-                .find(|s| s.is_received() && *s != status && !s.is_terminal())?;
+                .copied()
+                .find(|(_, s)| s.is_received() && *s != status && !s.is_terminal())?;
             let row = national.as_mut()?;
             row.status = earlier;
+            row.status_at = Some(earlier_at);
             row.finished_at = None;
             row.returned_at = None;
             Some(if status.is_terminal() {
@@ -804,7 +810,7 @@ pub(super) fn national_row(
     now: LocalTime,
 ) -> Option<NationalRow> {
     let lag = now - Duration::minutes(PUSH_LAG_MINUTES);
-    let (_, status) = *d.history.iter().rev().find(|(t, _)| *t <= lag)?;
+    let (status_at, status) = *d.history.iter().rev().find(|(t, _)| *t <= lag)?;
     if status == Status::Submitted && d.channel != 1 {
         return None;
     }
@@ -814,6 +820,7 @@ pub(super) fn national_row(
         code: d.national_code.clone(),
         procedure_code: procedures[d.procedure].code.clone(),
         status,
+        status_at: Some(status_at),
         received_at: seen(d.received_at),
         due_at: if d.received_at.is_none_or(|r| r > lag) {
             None
