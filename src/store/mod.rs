@@ -1257,26 +1257,78 @@ fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
     })
 }
 
+/// Names of the national view's columns: as in `national_dossier`, or as a join that prefixes
+/// them with `n_` selects them.
+pub(crate) struct NationalColumns {
+    code: &'static str,
+    procedure_code: &'static str,
+    unit_code: &'static str,
+    status_code: &'static str,
+    status_raw: &'static str,
+    received_at: &'static str,
+    due_at: &'static str,
+    finished_at: &'static str,
+    returned_at: &'static str,
+    unit_name: &'static str,
+    duplicate_rows: &'static str,
+}
+
+pub(crate) const NATIONAL: NationalColumns = NationalColumns {
+    code: "code",
+    procedure_code: "procedure_code",
+    unit_code: "unit_code",
+    status_code: "status_code",
+    status_raw: "status_raw",
+    received_at: "received_at",
+    due_at: "due_at",
+    finished_at: "finished_at",
+    returned_at: "returned_at",
+    unit_name: "unit_name",
+    duplicate_rows: "duplicate_rows",
+};
+
+pub(crate) const NATIONAL_PREFIXED: NationalColumns = NationalColumns {
+    code: "n_code",
+    procedure_code: "n_procedure_code",
+    unit_code: "n_unit_code",
+    status_code: "n_status_code",
+    status_raw: "n_status_raw",
+    received_at: "n_received_at",
+    due_at: "n_due_at",
+    finished_at: "n_finished_at",
+    returned_at: "n_returned_at",
+    unit_name: "n_unit_name",
+    duplicate_rows: "n_duplicate_rows",
+};
+
+/// The portal's view of a dossier from a row holding the columns named by `c`.
+pub(crate) fn national_dossier_from_row(
+    r: &Row<'_>,
+    c: &NationalColumns,
+) -> rusqlite::Result<NationalDossier> {
+    Ok(NationalDossier {
+        core: DossierCore {
+            code: r.get(c.code)?,
+            procedure_code: r.get(c.procedure_code)?,
+            agency_code: r.get(c.unit_code)?,
+            status: status_of(r.get(c.status_code)?),
+            status_raw: r
+                .get::<_, Option<String>>(c.status_raw)?
+                .unwrap_or_default(),
+            received_at: rt(r, c.received_at)?,
+            due_at: rt(r, c.due_at)?,
+            finished_at: rt(r, c.finished_at)?,
+            returned_at: rt(r, c.returned_at)?,
+        },
+        unit_name: r.get(c.unit_name)?,
+        duplicate_rows: r.get(c.duplicate_rows)?,
+    })
+}
+
 fn national_from_row(r: &Row<'_>) -> rusqlite::Result<StoredNational> {
     Ok(StoredNational {
         found: r.get("found")?,
-        dossier: NationalDossier {
-            core: DossierCore {
-                code: r.get("code")?,
-                procedure_code: r.get("procedure_code")?,
-                agency_code: r.get("unit_code")?,
-                status: status_of(r.get("status_code")?),
-                status_raw: r
-                    .get::<_, Option<String>>("status_raw")?
-                    .unwrap_or_default(),
-                received_at: rt(r, "received_at")?,
-                due_at: rt(r, "due_at")?,
-                finished_at: rt(r, "finished_at")?,
-                returned_at: rt(r, "returned_at")?,
-            },
-            unit_name: r.get("unit_name")?,
-            duplicate_rows: r.get("duplicate_rows")?,
-        },
+        dossier: national_dossier_from_row(r, &NATIONAL)?,
         looked_up_at: rt(r, "last_lookup_at")?.unwrap_or_default(),
     })
 }

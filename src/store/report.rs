@@ -6,10 +6,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use rusqlite::params;
 
-use super::{provincial_from_row, rt, status_of, Result, Store, StoreError};
+use super::{provincial_from_row, Result, Store, StoreError};
 use crate::model::{
-    fmt_time, is_well_formed_national_code, DossierCore, LocalTime, NationalDossier,
-    ProvincialDossier,
+    fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier,
 };
 use crate::report::agencies::{parse_agencies, AgencyRecord};
 
@@ -78,23 +77,10 @@ impl Store {
             let national = if r.get::<_, Option<String>>("n_code")?.is_some()
                 && is_well_formed_national_code(&provincial.core.code)
             {
-                Some(NationalDossier {
-                    core: DossierCore {
-                        code: r.get("n_code")?,
-                        procedure_code: r.get("n_procedure_code")?,
-                        agency_code: r.get("n_unit_code")?,
-                        status: status_of(r.get("n_status_code")?),
-                        status_raw: r
-                            .get::<_, Option<String>>("n_status_raw")?
-                            .unwrap_or_default(),
-                        received_at: rt(r, "n_received_at")?,
-                        due_at: rt(r, "n_due_at")?,
-                        finished_at: rt(r, "n_finished_at")?,
-                        returned_at: rt(r, "n_returned_at")?,
-                    },
-                    unit_name: r.get("n_unit_name")?,
-                    duplicate_rows: r.get("n_duplicate_rows")?,
-                })
+                Some(super::national_dossier_from_row(
+                    r,
+                    &super::NATIONAL_PREFIXED,
+                )?)
             } else {
                 None
             };
