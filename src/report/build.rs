@@ -36,6 +36,9 @@ use crate::scoring::{self, Tally};
 use crate::store::{PublishedScoreRow, ReportDossier, Store, StoreError};
 use crate::timeliness::{Judgement, Verdict};
 
+/// Provincial rows from which the dossier pass is split over two threads.
+const SPLIT_ROWS: i64 = 20_000;
+
 /// Months of history shown, the report's month included.
 pub const HISTORY_MONTHS: usize = 12;
 
@@ -80,7 +83,31 @@ pub fn build_with_notes(
 ) -> Result<(MonthlyReport, BuildNotes), BuildError> {
     let agencies = AgencyIndex::new(store.agencies()?);
     let mut b = Builder::new(month, now, cal, &agencies);
-    store.for_each_report_dossier(month.end(), |d| b.dossier(d))?;
+    let end = month.end();
+    // A large table is read in two rowid halves, the second on another thread over its own
+    // read-only connection; the halves' builders are merged in rowid order, so every list
+    // comes out as from one pass. (Each half is its own read transaction, as the later
+    // queries below already are.)
+    let split = match store.provincial_rowid_range()? {
+        Some((lo, hi)) if hi - lo >= SPLIT_ROWS => store.reader()?.map(|r| (lo + (hi - lo) / 2, r)),
+        _ => None,
+    };
+    match split {
+        None => store.for_each_report_dossier(end, |d| b.dossier(d))?,
+        Some((mid, reader)) => {
+            let mut second = Builder::new(month, now, cal, &agencies);
+            std::thread::scope(|s| {
+                let second = &mut second;
+                let h = s.spawn(move || {
+                    reader.for_each_report_dossier_in(end, mid + 1, i64::MAX, |d| second.dossier(d))
+                });
+                let first = store.for_each_report_dossier_in(end, i64::MIN, mid, |d| b.dossier(d));
+                let second = h.join().expect("report reader thread");
+                first.and(second)
+            })?;
+            b.absorb(second);
+        }
+    }
     let discrepancies = store.report_discrepancies()?;
     let published = store.all_published_scores()?;
     Ok(b.finish(province, &discrepancies, &published))
@@ -143,6 +170,31 @@ impl<'a> Builder<'a> {
             appendix_2: Vec::new(),
             appendix_3: Vec::new(),
             notes: BuildNotes::default(),
+        }
+    }
+
+    /// Adds what `later` saw (the rows after this builder's) as if one builder saw both.
+    fn absorb(&mut self, later: Builder<'a>) {
+        let add = |t: &mut Tally, o: &Tally| {
+            t.counted += o.counted;
+            t.early += o.early;
+            t.on_time += o.on_time;
+            t.late += o.late;
+            t.in_process_in_time += o.in_process_in_time;
+            t.in_process_overdue += o.in_process_overdue;
+        };
+        for (t, o) in self.national.iter_mut().zip(&later.national) {
+            add(t, o);
+        }
+        for (t, o) in self.provincial.iter_mut().zip(&later.provincial) {
+            add(t, o);
+        }
+        self.appendix_1.extend(later.appendix_1);
+        self.appendix_2.extend(later.appendix_2);
+        self.appendix_3.extend(later.appendix_3);
+        self.notes.uncomputed += later.notes.uncomputed;
+        if self.notes.first_error.is_none() {
+            self.notes.first_error = later.notes.first_error;
         }
     }
 
@@ -213,7 +265,7 @@ impl<'a> Builder<'a> {
         v
     }
 
-    fn dossier(&mut self, d: ReportDossier) {
+    fn dossier(&mut self, d: &ReportDossier) {
         let (cal, p) = (self.cal, &d.provincial);
         let provincial = self.tally(View::Provincial, p.core.received_at, |end| {
             scoring::judge_provincial(p, end, cal)
@@ -226,7 +278,6 @@ impl<'a> Builder<'a> {
         };
         let counted = |x: Option<(Judgement, bool)>| x.filter(|x| x.1).map(|x| x.0);
         let (jp, jn) = (counted(provincial), counted(national));
-        let procedure = procedure_of(p);
         if let (Some(j), Some(n)) = (&jn, &d.national) {
             if j.verdict == Verdict::InProcessOverdue {
                 let (code, name) = self.agency(
@@ -241,7 +292,7 @@ impl<'a> Builder<'a> {
                     name,
                     NationalOverdueRow {
                         dossier_code: n.core.code.clone(),
-                        procedure: procedure.clone(),
+                        procedure: procedure_of(p),
                         received_at: n.core.received_at.unwrap_or_default(),
                         due_at: n.core.due_at.or(j.effective_due),
                         national_status: n
@@ -264,7 +315,7 @@ impl<'a> Builder<'a> {
                     name,
                     ProvincialLateRow {
                         dossier_code: p.key.clone(),
-                        procedure,
+                        procedure: procedure_of(p),
                         received_at: p.core.received_at.unwrap_or_default(),
                         due_at: p.core.due_at.or(j.effective_due),
                         finished_at: if late { j.end } else { None },

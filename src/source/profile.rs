@@ -4,7 +4,7 @@
 //!
 //! Mapping a row is pure: JSON in, canonical record out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
@@ -111,6 +111,25 @@ pub struct Profile {
     /// Values of `fields.lock_state` that mean "paused" (compared ignoring case).
     #[serde(default)]
     pub paused_lock_states: Vec<String>,
+    /// `statuses` and `sub_statuses` keyed by their normalized labels (trim + NFC + lower
+    /// case; the first label in table order wins a tie), filled once by [`Profile::parse`] so
+    /// that rows need not normalize the table.
+    #[serde(skip)]
+    normalized: NormalizedStatuses,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+struct NormalizedStatuses {
+    statuses: HashMap<String, u8>,
+    sub_statuses: HashMap<String, u8>,
+}
+
+fn normalized(table: &BTreeMap<String, u8>) -> HashMap<String, u8> {
+    let mut out = HashMap::with_capacity(table.len());
+    for (label, code) in table {
+        out.entry(norm_label(label)).or_insert(*code);
+    }
+    out
 }
 
 /// The `[provincial]` config keys a profile's `extra_headers` may name.
@@ -165,7 +184,7 @@ impl Profile {
     }
 
     pub fn parse(name: &str, text: &str) -> Result<Profile, ProfileError> {
-        let p: Profile = toml::from_str(text).map_err(|e| ProfileError::Invalid {
+        let mut p: Profile = toml::from_str(text).map_err(|e| ProfileError::Invalid {
             name: name.into(),
             message: e.to_string(),
         })?;
@@ -178,6 +197,10 @@ impl Profile {
                 return Err(bad(format!("status `{label}` maps to {code}, not 1..10")));
             }
         }
+        p.normalized = NormalizedStatuses {
+            statuses: normalized(&p.statuses),
+            sub_statuses: normalized(&p.sub_statuses),
+        };
         for (field, path) in [
             ("fields.id", &p.fields.id),
             ("fields.status", &p.fields.status),
@@ -226,20 +249,17 @@ impl Profile {
     }
 
     fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
-        let lookup = |table: &BTreeMap<String, u8>, v: &str| {
+        let lookup = |table: &BTreeMap<String, u8>, norm: &HashMap<String, u8>, v: &str| {
             // The common case, a label written exactly as in the table, needs no normalizing.
-            if let Some(c) = table.get(v) {
-                return Status::from_code(*c);
-            }
-            let want = norm_label(v);
             table
-                .iter()
-                .find(|(k, _)| norm_label(k) == want)
-                .and_then(|(_, c)| Status::from_code(*c))
+                .get(v)
+                .or_else(|| norm.get(&norm_label(v)))
+                .and_then(|c| Status::from_code(*c))
         };
+        let n = &self.normalized;
         sub.filter(|s| !s.is_empty())
-            .and_then(|s| lookup(&self.sub_statuses, s))
-            .or_else(|| lookup(&self.statuses, raw))
+            .and_then(|s| lookup(&self.sub_statuses, &n.sub_statuses, s))
+            .or_else(|| lookup(&self.statuses, &n.statuses, raw))
     }
 
     /// Parses a timestamp with the profile's formats; offsets are converted to +07:00.
@@ -340,7 +360,13 @@ impl Profile {
             let mut h = Sha256::new();
             h.update(raw.as_bytes());
             let d = h.finalize();
-            d.iter().take(16).map(|b| format!("{b:02x}")).collect()
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let mut hex = String::with_capacity(32);
+            for b in d.iter().take(16) {
+                hex.push(HEX[usize::from(b >> 4)] as char);
+                hex.push(HEX[usize::from(b & 15)] as char);
+            }
+            hex
         };
         Ok((
             ProvincialDossier {

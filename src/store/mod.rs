@@ -924,8 +924,16 @@ fn store_rows(
 ) -> Result<PageStats> {
     let now = fmt_time(&observed_at);
     let mut stats = PageStats::default();
-    let mut get_hash =
-        tx.prepare_cached("SELECT row_hash FROM provincial_dossier WHERE dossier_id = ?1")?;
+    // One upsert per row tells all three cases apart. It writes nothing when the stored hash
+    // is the same (no row returned: only `last_seen` is then touched), and returns the rowid
+    // of the row it inserted or changed. SQLite gives an inserted row a rowid above every
+    // existing one (max + 1) and an update keeps the row's rowid, so a returned rowid above
+    // the highest seen so far is a new row. `dossier_id` is TEXT: the rowid is not an alias.
+    let mut top: i64 = tx.query_row(
+        "SELECT coalesce(max(rowid), 0) FROM provincial_dossier",
+        [],
+        |r| r.get(0),
+    )?;
     let mut touch =
         tx.prepare_cached("UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1")?;
     let mut upsert = tx.prepare_cached(
@@ -948,7 +956,9 @@ fn store_rows(
             supplement_requests = excluded.supplement_requests, handler = excluded.handler,
             updated_at = excluded.updated_at, row_hash = excluded.row_hash,
             raw_json = excluded.raw_json, source = excluded.source,
-            last_seen = excluded.last_seen, last_changed = excluded.updated_at",
+            last_seen = excluded.last_seen, last_changed = excluded.updated_at
+         WHERE provincial_dossier.row_hash IS NOT excluded.row_hash
+         RETURNING rowid",
     )?;
     let mut history = tx.prepare_cached(
         "INSERT INTO provincial_history (dossier_id, observed_at, run_id, status_code, status_raw,
@@ -959,64 +969,80 @@ fn store_rows(
         .prepare_cached("UPDATE lookup_state SET lookups_since_change = 0 WHERE dossier_id = ?1")?;
     for (d, raw) in rows {
         stats.rows += 1;
-        let old: Option<String> = get_hash
-            .query_row(params![d.local_id], |r| r.get(0))
+        let c = &d.core;
+        let (received_at, due_at, finished_at, returned_at, updated_at) = (
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at),
+            fmt_time(&d.updated_at),
+        );
+        let status_code = c.status.map(|s| s.code());
+        let written: Option<i64> = upsert
+            .query_row(
+                params![
+                    d.local_id,
+                    d.key,
+                    if c.code.is_empty() {
+                        None
+                    } else {
+                        Some(&c.code)
+                    },
+                    d.local_code,
+                    c.procedure_code,
+                    d.procedure_name,
+                    c.agency_code,
+                    d.agency_name,
+                    d.channel.as_str(),
+                    status_code,
+                    c.status_raw,
+                    d.status_label,
+                    received_at,
+                    due_at,
+                    finished_at,
+                    returned_at,
+                    d.has_due_date,
+                    t(&d.paused_since),
+                    d.supplement_requests,
+                    d.handler,
+                    updated_at,
+                    d.row_hash,
+                    raw,
+                    source,
+                    now,
+                ],
+                |r| r.get(0),
+            )
             .optional()?;
-        if old.as_deref() == Some(d.row_hash.as_str()) {
+        let Some(rowid) = written else {
             touch.execute(params![d.local_id, now])?;
             continue;
-        }
-        if old.is_none() {
+        };
+        let new = rowid > top;
+        if new {
+            top = rowid;
             stats.new += 1;
         } else {
             stats.changed += 1;
         }
-        let c = &d.core;
-        upsert.execute(params![
-            d.local_id,
-            d.key,
-            if c.code.is_empty() {
-                None
-            } else {
-                Some(&c.code)
-            },
-            d.local_code,
-            c.procedure_code,
-            d.procedure_name,
-            c.agency_code,
-            d.agency_name,
-            d.channel.as_str(),
-            c.status.map(|s| s.code()),
-            c.status_raw,
-            d.status_label,
-            t(&c.received_at),
-            t(&c.due_at),
-            t(&c.finished_at),
-            t(&c.returned_at),
-            d.has_due_date,
-            t(&d.paused_since),
-            d.supplement_requests,
-            d.handler,
-            fmt_time(&d.updated_at),
-            d.row_hash,
-            raw,
-            source,
-            now,
-        ])?;
         history.execute(params![
             d.local_id,
             now,
             run_id,
-            c.status.map(|s| s.code()),
+            status_code,
             c.status_raw,
-            t(&c.received_at),
-            t(&c.due_at),
-            t(&c.finished_at),
-            t(&c.returned_at),
-            fmt_time(&d.updated_at),
+            received_at,
+            due_at,
+            finished_at,
+            returned_at,
+            updated_at,
             d.row_hash,
         ])?;
-        reset_lookups.execute(params![d.local_id])?;
+        // A look-up state exists only for a stored dossier (look-ups are planned from
+        // `provincial_dossier`, whose rows are never deleted): a new row has none to reset.
+        if !new {
+            reset_lookups.execute(params![d.local_id])?;
+        }
     }
     Ok(stats)
 }
@@ -1257,78 +1283,26 @@ fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
     })
 }
 
-/// Names of the national view's columns: as in `national_dossier`, or as a join that prefixes
-/// them with `n_` selects them.
-pub(crate) struct NationalColumns {
-    code: &'static str,
-    procedure_code: &'static str,
-    unit_code: &'static str,
-    status_code: &'static str,
-    status_raw: &'static str,
-    received_at: &'static str,
-    due_at: &'static str,
-    finished_at: &'static str,
-    returned_at: &'static str,
-    unit_name: &'static str,
-    duplicate_rows: &'static str,
-}
-
-pub(crate) const NATIONAL: NationalColumns = NationalColumns {
-    code: "code",
-    procedure_code: "procedure_code",
-    unit_code: "unit_code",
-    status_code: "status_code",
-    status_raw: "status_raw",
-    received_at: "received_at",
-    due_at: "due_at",
-    finished_at: "finished_at",
-    returned_at: "returned_at",
-    unit_name: "unit_name",
-    duplicate_rows: "duplicate_rows",
-};
-
-pub(crate) const NATIONAL_PREFIXED: NationalColumns = NationalColumns {
-    code: "n_code",
-    procedure_code: "n_procedure_code",
-    unit_code: "n_unit_code",
-    status_code: "n_status_code",
-    status_raw: "n_status_raw",
-    received_at: "n_received_at",
-    due_at: "n_due_at",
-    finished_at: "n_finished_at",
-    returned_at: "n_returned_at",
-    unit_name: "n_unit_name",
-    duplicate_rows: "n_duplicate_rows",
-};
-
-/// The portal's view of a dossier from a row holding the columns named by `c`.
-pub(crate) fn national_dossier_from_row(
-    r: &Row<'_>,
-    c: &NationalColumns,
-) -> rusqlite::Result<NationalDossier> {
-    Ok(NationalDossier {
-        core: DossierCore {
-            code: r.get(c.code)?,
-            procedure_code: r.get(c.procedure_code)?,
-            agency_code: r.get(c.unit_code)?,
-            status: status_of(r.get(c.status_code)?),
-            status_raw: r
-                .get::<_, Option<String>>(c.status_raw)?
-                .unwrap_or_default(),
-            received_at: rt(r, c.received_at)?,
-            due_at: rt(r, c.due_at)?,
-            finished_at: rt(r, c.finished_at)?,
-            returned_at: rt(r, c.returned_at)?,
-        },
-        unit_name: r.get(c.unit_name)?,
-        duplicate_rows: r.get(c.duplicate_rows)?,
-    })
-}
-
 fn national_from_row(r: &Row<'_>) -> rusqlite::Result<StoredNational> {
     Ok(StoredNational {
         found: r.get("found")?,
-        dossier: national_dossier_from_row(r, &NATIONAL)?,
+        dossier: NationalDossier {
+            core: DossierCore {
+                code: r.get("code")?,
+                procedure_code: r.get("procedure_code")?,
+                agency_code: r.get("unit_code")?,
+                status: status_of(r.get("status_code")?),
+                status_raw: r
+                    .get::<_, Option<String>>("status_raw")?
+                    .unwrap_or_default(),
+                received_at: rt(r, "received_at")?,
+                due_at: rt(r, "due_at")?,
+                finished_at: rt(r, "finished_at")?,
+                returned_at: rt(r, "returned_at")?,
+            },
+            unit_name: r.get("unit_name")?,
+            duplicate_rows: r.get("duplicate_rows")?,
+        },
         looked_up_at: rt(r, "last_lookup_at")?.unwrap_or_default(),
     })
 }

@@ -6,7 +6,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use rusqlite::params;
 
-use super::{provincial_from_row, Result, Store, StoreError};
+use super::{
+    read_pair_provincial, set_opt_text, set_text, status_of, time_at, Result, Store, StoreError,
+};
 use crate::model::{
     fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier,
 };
@@ -47,49 +49,109 @@ pub struct PublishedScoreRow {
 
 const DATE: &str = "%Y-%m-%d";
 
+/// Columns 22–32 of [`Store::for_each_report_dossier`]'s query into a reused record.
+fn read_report_national(r: &rusqlite::Row<'_>, n: &mut NationalDossier) -> rusqlite::Result<()> {
+    let c = &mut n.core;
+    set_text(&mut c.code, r, 22)?;
+    set_opt_text(&mut c.procedure_code, r, 23)?;
+    c.status = status_of(r.get(24)?);
+    set_text(&mut c.status_raw, r, 25)?;
+    c.received_at = time_at(r, 26)?;
+    c.due_at = time_at(r, 27)?;
+    c.finished_at = time_at(r, 28)?;
+    c.returned_at = time_at(r, 29)?;
+    set_opt_text(&mut c.agency_code, r, 30)?;
+    set_opt_text(&mut n.unit_name, r, 31)?;
+    n.duplicate_rows = r.get(32)?;
+    Ok(())
+}
+
 impl Store {
     /// Calls `f` for every provincial dossier received by `received_by`, with its national
-    /// view, streaming (nothing is collected). Raw JSON is not read.
+    /// view, streaming (nothing is collected; one record is reused from row to row, its
+    /// strings keeping their buffers). Raw JSON is not read.
     pub fn for_each_report_dossier(
         &self,
         received_by: LocalTime,
-        mut f: impl FnMut(ReportDossier),
+        f: impl FnMut(&ReportDossier),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare(
+        self.for_each_report_dossier_in(received_by, i64::MIN, i64::MAX, f)
+    }
+
+    /// [`Store::for_each_report_dossier`] for the provincial rows whose rowid is in
+    /// `first..=last`, in rowid order (so consecutive ranges, in order, give the same
+    /// sequence as the whole table).
+    pub fn for_each_report_dossier_in(
+        &self,
+        received_by: LocalTime,
+        first: i64,
+        last: i64,
+        mut f: impl FnMut(&ReportDossier),
+    ) -> Result<()> {
+        // Columns 0–21 as in `Store::for_each_pair` (read by position, not by name).
+        let mut stmt = self.conn.prepare_cached(
             "SELECT p.dossier_id, p.code, p.national_code, p.local_code, p.procedure_code,
                     p.procedure_name, p.agency_code, p.agency_name, p.channel, p.status_code,
                     p.status_raw, p.status_label, p.received_at, p.due_at, p.finished_at,
                     p.returned_at, p.has_due_date, p.paused_since, p.supplement_requests,
                     p.handler, p.updated_at, '' AS row_hash,
-                    n.code AS n_code, n.found AS n_found, n.procedure_code AS n_procedure_code,
-                    n.status_code AS n_status_code, n.status_raw AS n_status_raw,
-                    n.received_at AS n_received_at, n.due_at AS n_due_at,
-                    n.finished_at AS n_finished_at, n.returned_at AS n_returned_at,
-                    n.unit_code AS n_unit_code, n.unit_name AS n_unit_name,
-                    n.duplicate_rows AS n_duplicate_rows
+                    n.code, n.procedure_code, n.status_code, n.status_raw, n.received_at,
+                    n.due_at, n.finished_at, n.returned_at, n.unit_code, n.unit_name,
+                    n.duplicate_rows
              FROM provincial_dossier p
              LEFT JOIN national_dossier n ON n.code = p.national_code AND n.found = 1
-             WHERE p.received_at IS NOT NULL AND p.received_at <= ?1",
+             WHERE p.rowid BETWEEN ?2 AND ?3
+               AND p.received_at IS NOT NULL AND p.received_at <= ?1",
         )?;
-        let mut rows = stmt.query(params![fmt_time(&received_by)])?;
+        let mut rows = stmt.query(params![fmt_time(&received_by), first, last])?;
+        let mut d = ReportDossier {
+            provincial: ProvincialDossier::default(),
+            national: None,
+        };
+        let mut spare = NationalDossier::default();
         while let Some(r) = rows.next()? {
-            let provincial = provincial_from_row(r)?;
-            let national = if r.get::<_, Option<String>>("n_code")?.is_some()
-                && is_well_formed_national_code(&provincial.core.code)
-            {
-                Some(super::national_dossier_from_row(
-                    r,
-                    &super::NATIONAL_PREFIXED,
-                )?)
-            } else {
-                None
-            };
-            f(ReportDossier {
-                provincial,
-                national,
-            });
+            read_pair_provincial(r, &mut d.provincial)?;
+            let has_national = r.get_ref(22)?.data_type() != rusqlite::types::Type::Null
+                && is_well_formed_national_code(&d.provincial.core.code);
+            match (has_national, d.national.take()) {
+                (true, n) => {
+                    let mut n = n.unwrap_or_else(|| std::mem::take(&mut spare));
+                    read_report_national(r, &mut n)?;
+                    d.national = Some(n);
+                }
+                (false, Some(n)) => spare = n,
+                (false, None) => {}
+            }
+            f(&d);
         }
         Ok(())
+    }
+
+    /// The lowest and highest rowid of `provincial_dossier` (`None` when it is empty).
+    pub fn provincial_rowid_range(&self) -> Result<Option<(i64, i64)>> {
+        Ok(self.conn.query_row(
+            "SELECT min(rowid), max(rowid) FROM provincial_dossier",
+            [],
+            |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
+        )?)
+    }
+
+    /// A second, read-only connection to the same database file, for a reader on another
+    /// thread (`None` for an in-memory store). It takes no lock and runs no migration.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(None);
+        };
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_string(),
+            source,
+        })?;
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        Ok(Some(Store { conn }))
     }
 
     /// Open and acknowledged discrepancies.
