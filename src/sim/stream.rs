@@ -9,11 +9,9 @@ use std::collections::HashMap;
 use chrono::{Duration, NaiveDate};
 
 use super::world::{
-    apply_fault, evolve, frame, is_weekday, national_row, person, random_office_time,
-    truncate_seconds, Applicant, Fault, GroundTruth, NationalRow, Rng, SimDossier, World,
-    WorldParams, FAULT_MIN_AGE_HOURS, GIVEN,
+    apply_fault, frame, is_weekday, national_row, random_office_time, truncate_seconds, Draft,
+    Fault, GroundTruth, NationalRow, Rng, SimDossier, World, WorldParams, FAULT_MIN_AGE_HOURS,
 };
-use crate::model::Status;
 
 /// One generated dossier: the province's record, the portal's row (`None`: the portal has
 /// none) and the fault injected into it, if any.
@@ -122,53 +120,17 @@ impl WorldStream {
         }
         let seq = self.seq_per_day.entry((agency, day)).or_insert(0);
         *seq += 1;
-        let agencies = &self.frame.agencies;
-        let national_code = format!(
-            "{}-{}-{:04}",
-            agencies[agency].code,
-            day.format("%y%m%d"),
-            seq
-        );
-        let channel = match rng.below(10) {
-            0..=5 => 1,
-            6..=8 => 0,
-            _ => 2,
-        };
-        let mut d = SimDossier {
-            id: format!(
-                "{:08x}{:016x}",
-                self.frame.params.seed as u32,
-                rng.next_u64()
-            ),
-            local_code: format!("HS{}.{:06}", day.format("%y"), n + 1),
-            national_code,
+        let draft = Draft {
+            seed: self.frame.params.seed,
+            n,
             procedure: proc_idx,
+            working_days: self.frame.procedures[proc_idx].working_days,
             agency,
-            channel,
+            day,
             applied_at,
-            received_at: None,
-            due_at: None,
-            original_due_at: None,
-            rescheduled_at: None,
-            finished_at: None,
-            returned_at: None,
-            history: vec![(applied_at, Status::Submitted)],
-            label_override: None,
-            handler: rng.pick(&self.officials[agency]).clone(),
-            applicant: Applicant {
-                fullname: person(rng),
-                identity_number: format!("0111{:08}", rng.below(100_000_000)),
-                phone: format!("09{:08}", rng.below(100_000_000)),
-                address: format!("Bản {}, {}", rng.pick(GIVEN), agencies[agency].name),
-                email: format!("cd{}@example.vn", rng.below(1_000_000)),
-            },
+            seq: *seq,
         };
-        evolve(
-            &mut d,
-            self.frame.procedures[proc_idx].working_days,
-            now,
-            rng,
-        );
+        let d = draft.realise(rng, &self.frame.agencies, &self.officials, now);
         Some(d)
     }
 }

@@ -440,44 +440,17 @@ impl World {
             }
             let seq = seq_per_day.entry((agency, day)).or_insert(0);
             *seq += 1;
-            let national_code = format!(
-                "{}-{}-{:04}",
-                agencies[agency].code,
-                day.format("%y%m%d"),
-                seq
-            );
-            let channel = match rng.below(10) {
-                0..=5 => 1,
-                6..=8 => 0,
-                _ => 2,
-            };
-            let mut d = SimDossier {
-                id: format!("{:08x}{:016x}", params.seed as u32, rng.next_u64()),
-                local_code: format!("HS{}.{:06}", day.format("%y"), n + 1),
-                national_code,
+            let draft = Draft {
+                seed: params.seed,
+                n,
                 procedure: proc_idx,
+                working_days: proc.working_days,
                 agency,
-                channel,
+                day,
                 applied_at,
-                received_at: None,
-                due_at: None,
-                original_due_at: None,
-                rescheduled_at: None,
-                finished_at: None,
-                returned_at: None,
-                history: vec![(applied_at, Status::Submitted)],
-                label_override: None,
-                handler: rng.pick(&officials[agency]).clone(),
-                applicant: Applicant {
-                    fullname: person(&mut rng),
-                    identity_number: format!("0111{:08}", rng.below(100_000_000)),
-                    phone: format!("09{:08}", rng.below(100_000_000)),
-                    address: format!("Bản {}, {}", rng.pick(GIVEN), agencies[agency].name),
-                    email: format!("cd{}@example.vn", rng.below(1_000_000)),
-                },
+                seq: *seq,
             };
-            evolve(&mut d, proc.working_days, now, &mut rng);
-            dossiers.push(d);
+            dossiers.push(draft.realise(&mut rng, &agencies, &officials, now));
         }
 
         let national = dossiers
@@ -700,6 +673,73 @@ pub(super) fn apply_fault(
         }
         // Injected separately (`WorldParams::only_on_national_rate`), never by this.
         Fault::OnlyOnNational => None,
+    }
+}
+
+/// What the generators (`World::generate`, `WorldStream`) have drawn of a new dossier before
+/// it exists: [`Draft::realise`] draws the rest and moves it along its status flow.
+pub(super) struct Draft {
+    pub seed: u64,
+    /// Dossiers made before this one (its local code's number).
+    pub n: usize,
+    pub procedure: usize,
+    pub working_days: u32,
+    pub agency: usize,
+    pub day: NaiveDate,
+    pub applied_at: LocalTime,
+    /// Its number among the unit's dossiers of `day` (the national code's sequence).
+    pub seq: u32,
+}
+
+impl Draft {
+    /// The dossier, evolved up to `now`. Draws from `rng` in a fixed order: the worlds of
+    /// existing seeds depend on it.
+    pub fn realise(
+        self,
+        rng: &mut Rng,
+        agencies: &[Agency],
+        officials: &[Vec<String>],
+        now: LocalTime,
+    ) -> SimDossier {
+        let agency = self.agency;
+        let national_code = format!(
+            "{}-{}-{:04}",
+            agencies[agency].code,
+            self.day.format("%y%m%d"),
+            self.seq
+        );
+        let channel = match rng.below(10) {
+            0..=5 => 1,
+            6..=8 => 0,
+            _ => 2,
+        };
+        let mut d = SimDossier {
+            id: format!("{:08x}{:016x}", self.seed as u32, rng.next_u64()),
+            local_code: format!("HS{}.{:06}", self.day.format("%y"), self.n + 1),
+            national_code,
+            procedure: self.procedure,
+            agency,
+            channel,
+            applied_at: self.applied_at,
+            received_at: None,
+            due_at: None,
+            original_due_at: None,
+            rescheduled_at: None,
+            finished_at: None,
+            returned_at: None,
+            history: vec![(self.applied_at, Status::Submitted)],
+            label_override: None,
+            handler: rng.pick(&officials[agency]).clone(),
+            applicant: Applicant {
+                fullname: person(rng),
+                identity_number: format!("0111{:08}", rng.below(100_000_000)),
+                phone: format!("09{:08}", rng.below(100_000_000)),
+                address: format!("Bản {}, {}", rng.pick(GIVEN), agencies[agency].name),
+                email: format!("cd{}@example.vn", rng.below(1_000_000)),
+            },
+        };
+        evolve(&mut d, self.working_days, now, rng);
+        d
     }
 }
 

@@ -66,13 +66,8 @@ pub fn take_page(profile: &Profile, reply: &mut Value, size: u32) -> Result<Page
     Ok(Page { rows, last })
 }
 
-/// Like [`parse_page`], also using the reply's `total` for offset paging: page `n` of `size`
-/// rows is the last when it reaches `total`.
-pub fn parse_page_at(profile: &Profile, reply: &Value, n: u32, size: u32) -> Result<Page, String> {
-    take_page_at(profile, &mut reply.clone(), n, size)
-}
-
-/// [`parse_page_at`] that moves the rows out of `reply` instead of copying them.
+/// Page `n` of `size` rows, moved out of `reply`: [`take_page`], also using the reply's `total`
+/// for offset paging (page `n` is the last when it reaches the total).
 pub fn take_page_at(
     profile: &Profile,
     reply: &mut Value,

@@ -495,15 +495,6 @@ impl Store {
             .optional()?)
     }
 
-    /// Every stored national view, by code.
-    pub fn national_views(&self) -> Result<HashMap<String, StoredNational>> {
-        let mut stmt = self.conn.prepare_cached("SELECT * FROM national_dossier")?;
-        let rows = stmt.query_map([], |r| {
-            Ok((r.get::<_, String>("code")?, national_from_row(r)?))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<HashMap<_, _>>>()?)
-    }
-
     /// Every provincial dossier with its stored national view (looked up by its national
     /// code), streamed through `f` one at a time in storage order (not key order: ordering by
     /// key costs a seek per row): one join, no map of either side in memory. The records
@@ -633,7 +624,7 @@ impl Store {
                     Action::Reopen { id, finding: f } | Action::Refresh { id, finding: f } => {
                         let reopen = matches!(a, Action::Reopen { .. });
                         // A refresh writes `last_seen`: the last comparison that saw it.
-                        let written = update.execute(params![
+                        update.execute(params![
                             id,
                             f.dossier_code,
                             f.severity.as_str(),
@@ -654,7 +645,7 @@ impl Store {
                             event.execute(params![id, now_s, "reopened", run_id])?;
                             log_event("reopened", f);
                             applied.reopened += 1;
-                        } else if written > 0 {
+                        } else {
                             applied.refreshed += 1;
                         }
                     }
