@@ -314,12 +314,17 @@ fn default_list_days() -> u32 {
 pub struct ReconcileConfig {
     /// Dates that differ by no more than this are equal.
     pub date_tolerance_minutes: u32,
+    /// Between full passes, a cycle re-examines only the dossiers whose either side changed
+    /// since the last reconciliation. A full pass (every dossier; month tallies recounted)
+    /// runs at least this often; 0 = every cycle.
+    pub full_every_minutes: u32,
 }
 
 impl Default for ReconcileConfig {
     fn default() -> Self {
         ReconcileConfig {
             date_tolerance_minutes: 5,
+            full_every_minutes: 60,
         }
     }
 }

@@ -153,6 +153,15 @@ impl Tally {
             Verdict::NotCounted => self.counted -= 1,
         }
     }
+    /// Adds another tally's counts (of the same month and view) to this one.
+    pub fn merge(&mut self, o: &Tally) {
+        self.counted += o.counted;
+        self.early += o.early;
+        self.on_time += o.on_time;
+        self.late += o.late;
+        self.in_process_in_time += o.in_process_in_time;
+        self.in_process_overdue += o.in_process_overdue;
+    }
     pub fn good(&self) -> u64 {
         self.early + self.on_time + self.in_process_in_time
     }

@@ -19,7 +19,7 @@ use crate::scoring;
 use crate::source::national::NationalClient;
 use crate::source::provincial::ProvincialClient;
 use crate::source::SourceError;
-use crate::store::{LookupResult, Outcome, RunCounts, Store, StoreError};
+use crate::store::{FullPass, LookupResult, Outcome, PassRecord, RunCounts, Store, StoreError};
 
 /// The clock: production passes `local_now`; tests may pass a fixed time.
 pub type Clock = Arc<dyn Fn() -> LocalTime + Send + Sync>;
@@ -112,7 +112,7 @@ pub async fn run_cycle(
             &mut counts,
         )
         .await?;
-        reconcile_all(store, cfg, clock(), run_id, &mut counts)?;
+        reconcile(store, cfg, clock(), run_id, &mut counts)?;
         Ok::<(), SyncError>(())
     }
     .await;
@@ -256,6 +256,113 @@ fn short_reason(e: &SourceError) -> String {
     }
 }
 
+/// Which reconciliation a cycle ran.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Pass {
+    /// Every stored pair, month tallies recounted ([`reconcile_all`]).
+    Full,
+    /// Only the dossiers whose either side changed since the last pass, priced against the
+    /// last full pass's month tallies.
+    Changed,
+}
+
+/// Reconciles the stored views: a full pass when [`full_pass_reason`] gives a reason, else
+/// only the dossiers changed since the last pass.
+pub fn reconcile(
+    store: &mut Store,
+    cfg: &Config,
+    now: LocalTime,
+    run_id: i64,
+    counts: &mut RunCounts,
+) -> Result<Pass, SyncError> {
+    let (settings, cal) = reconcile_inputs(cfg)?;
+    let basis = pass_basis(&settings, &cal);
+    let (top_pid, marked) = store.reconcile_backlog()?;
+    let last = store.last_full_pass()?;
+    match (
+        full_pass_reason(cfg, now, &basis, top_pid, marked, last.as_ref()),
+        last,
+    ) {
+        (None, Some(last)) => {
+            tracing::debug!(target: "reconcile", marked, new = top_pid - last.top_pid,
+                "reconciling the changed dossiers");
+            run_pass(
+                store,
+                &settings,
+                &cal,
+                now,
+                run_id,
+                counts,
+                Some(last),
+                basis,
+            )?;
+            Ok(Pass::Changed)
+        }
+        (reason, _) => {
+            tracing::info!(target: "reconcile", reason = reason.unwrap_or(""), "full reconciliation");
+            run_pass(store, &settings, &cal, now, run_id, counts, None, basis)?;
+            Ok(Pass::Full)
+        }
+    }
+}
+
+/// Why the next reconciliation must be a full pass (`None`: the changed dossiers suffice).
+/// `top_pid` is the highest provincial rowid now, `marked` the dossiers marked for the next
+/// pass.
+pub fn full_pass_reason(
+    cfg: &Config,
+    now: LocalTime,
+    basis: &str,
+    top_pid: i64,
+    marked: u64,
+    last: Option<&FullPass>,
+) -> Option<&'static str> {
+    let every = cfg.reconcile.full_every_minutes;
+    let Some(last) = last else {
+        return Some("no full pass recorded");
+    };
+    if every == 0 {
+        return Some("reconcile.full_every_minutes = 0");
+    }
+    if last.basis != basis {
+        return Some("the version, the holiday files or the reconcile settings changed");
+    }
+    if now < last.at {
+        return Some("the clock is before the last full pass");
+    }
+    if crate::model::YearMonth::of(&now) != crate::model::YearMonth::of(&last.at) {
+        return Some("a new month");
+    }
+    if now - last.at >= chrono::Duration::minutes(i64::from(every)) {
+        return Some("reconcile.full_every_minutes elapsed");
+    }
+    // Re-examining most of the table one dossier at a time costs more than one pass over it.
+    let changed = marked + top_pid.saturating_sub(last.top_pid).max(0) as u64;
+    if changed.saturating_mul(4) > top_pid.max(0) as u64 {
+        return Some("more than a quarter of the dossiers changed");
+    }
+    None
+}
+
+/// What the stored verdicts and tallies depend on besides the data: the version (rules), the
+/// holiday calendar and the reconcile settings. A change of any makes the next pass a full one.
+pub fn pass_basis(settings: &Settings, cal: &crate::calendar::Calendar) -> String {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!(
+        "{}|{settings:?}|{cal:?}",
+        env!("CARGO_PKG_VERSION")
+    ));
+    h.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn reconcile_inputs(cfg: &Config) -> Result<(Settings, crate::calendar::Calendar), SyncError> {
+    let cal = cfg
+        .calendar
+        .build()
+        .map_err(|e| SyncError::Setup(e.to_string()))?;
+    Ok((reconcile_settings(cfg), cal))
+}
+
 /// Full reconciliation of the stored views, then the discrepancy lifecycle.
 pub fn reconcile_all(
     store: &mut Store,
@@ -264,38 +371,79 @@ pub fn reconcile_all(
     run_id: i64,
     counts: &mut RunCounts,
 ) -> Result<(), SyncError> {
-    let settings = reconcile_settings(cfg);
-    let cal = cfg
-        .calendar
-        .build()
-        .map_err(|e| SyncError::Setup(e.to_string()))?;
+    let (settings, cal) = reconcile_inputs(cfg)?;
+    let basis = pass_basis(&settings, &cal);
+    run_pass(store, &settings, &cal, now, run_id, counts, None, basis)
+}
+
+/// One reconciliation pass: over every pair (`last` = `None`) or over the pairs changed since
+/// `last`; then the lifecycle, and the pass recorded with the actions in one transaction.
+#[allow(clippy::too_many_arguments)]
+fn run_pass(
+    store: &mut Store,
+    settings: &Settings,
+    cal: &crate::calendar::Calendar,
+    now: LocalTime,
+    run_id: i64,
+    counts: &mut RunCounts,
+    last: Option<FullPass>,
+    basis: String,
+) -> Result<(), SyncError> {
     let existing = store.existing_discrepancies()?;
-    // One streaming pass over the stored pairs: the month tallies accumulate as dossiers go
-    // by, and only the dossiers that can lead to an action (a finding, differing verdicts, or
-    // a discrepancy already stored) are kept for the second step, which needs the tallies
-    // complete. Neither side is ever held in memory whole.
-    let mut tallies = HashMap::new();
-    let mut calendar_problem: Option<String> = None;
-    let mut pending: Vec<(crate::model::ProvincialDossier, reconcile::Prepared)> = Vec::new();
-    store.for_each_pair(|p, stored| {
-        scoring::tally_dossier(p, now, &cal, &mut tallies);
-        let stored = stored.filter(|_| is_well_formed_national_code(&p.core.code));
-        let side = match stored {
-            Some(n) if n.found => NationalSide::Found {
-                dossier: &n.dossier,
-                at: n.looked_up_at,
+    let (top_pid, _) = store.reconcile_backlog()?;
+    let pass = PairPass {
+        settings,
+        cal,
+        now,
+        existing: &existing,
+        count_tallies: last.is_none(),
+    };
+    let mut first = PassState::default();
+    match &last {
+        // Only what changed: the marked dossiers and the rows added since.
+        Some(last) => {
+            store.for_each_changed_pair(last.top_pid, |p, n| pass.visit(&mut first, p, n))?
+        }
+        // One streaming pass over the stored pairs: the month tallies accumulate as dossiers
+        // go by, and only the dossiers that can lead to an action (a finding, differing
+        // verdicts, or a discrepancy already stored) are kept for the second step, which
+        // needs the tallies complete. Neither side is ever held in memory whole. A large
+        // table is read in two rowid halves on two threads (the second over its own
+        // read-only connection), merged in rowid order.
+        None => match store.split_in_two(SPLIT_ROWS)? {
+            None => store.for_each_pair(|p, n| pass.visit(&mut first, p, n))?,
+            Some((mid, reader)) => {
+                let mut second = PassState::default();
+                std::thread::scope(|s| {
+                    let (pass, second) = (&pass, &mut second);
+                    let h = s.spawn(move || {
+                        reader.for_each_pair_in(mid + 1, i64::MAX, |p, n| pass.visit(second, p, n))
+                    });
+                    let a =
+                        store.for_each_pair_in(i64::MIN, mid, |p, n| pass.visit(&mut first, p, n));
+                    let b = h.join().expect("reconcile reader thread");
+                    a.and(b)
+                })?;
+                first.absorb(second);
+            }
+        },
+    }
+    let PassState {
+        tallies,
+        calendar_problem,
+        mut pending,
+    } = first;
+    let (tallies, record) = match last {
+        Some(last) => (last.tallies, PassRecord::Changed { top_pid }),
+        None => (
+            tallies.clone(),
+            PassRecord::Full {
+                basis,
+                top_pid,
+                tallies,
             },
-            Some(n) => NationalSide::NotFound { at: n.looked_up_at },
-            None => NationalSide::NotLookedUp,
-        };
-        let pre = reconcile::prepare(p, &side, &settings, &cal, now);
-        if let Some(e) = &pre.calendar_error {
-            calendar_problem.get_or_insert_with(|| e.to_string());
-        }
-        if pre.may_find() || existing.contains_key(&p.local_id) {
-            pending.push((p.clone(), pre));
-        }
-    })?;
+        ),
+    };
     // Actions in dossier key order, as the pass streams in storage order.
     pending.sort_unstable_by(|a, b| a.0.local_id.cmp(&b.0.local_id));
     let mut actions = Vec::new();
@@ -309,11 +457,75 @@ pub fn reconcile_all(
             "timeliness not computed for some dossiers (their stored score impacts are kept): {e}"
         ));
     }
-    let applied = store.apply_actions(run_id, now, &actions)?;
+    let applied = store.apply_reconciliation(run_id, now, &actions, Some(&record))?;
     counts.opened += applied.opened;
     counts.reopened += applied.reopened;
     counts.resolved += applied.resolved;
     Ok(())
+}
+
+/// Provincial rows from which [`reconcile_all`]'s pass is split over two threads.
+const SPLIT_ROWS: i64 = 20_000;
+
+/// What every dossier of [`reconcile_all`]'s pass is judged with (shared by both threads).
+struct PairPass<'a> {
+    settings: &'a Settings,
+    cal: &'a crate::calendar::Calendar,
+    now: LocalTime,
+    existing: &'a HashMap<String, Vec<lifecycle::Existing>>,
+    /// Whether the pass counts the month tallies (a full pass; a pass over the changed
+    /// dossiers uses the last full pass's).
+    count_tallies: bool,
+}
+
+/// What one thread of the pass has gathered.
+#[derive(Default)]
+struct PassState {
+    tallies: HashMap<crate::model::YearMonth, scoring::Tally>,
+    calendar_problem: Option<String>,
+    pending: Vec<(crate::model::ProvincialDossier, reconcile::Prepared)>,
+}
+
+impl PassState {
+    /// Adds what the pass over the following rows gathered.
+    fn absorb(&mut self, later: PassState) {
+        for (m, t) in later.tallies {
+            self.tallies.entry(m).or_default().merge(&t);
+        }
+        if self.calendar_problem.is_none() {
+            self.calendar_problem = later.calendar_problem;
+        }
+        self.pending.extend(later.pending);
+    }
+}
+
+impl PairPass<'_> {
+    fn visit(
+        &self,
+        st: &mut PassState,
+        p: &crate::model::ProvincialDossier,
+        stored: Option<&crate::store::StoredNational>,
+    ) {
+        if self.count_tallies {
+            scoring::tally_dossier(p, self.now, self.cal, &mut st.tallies);
+        }
+        let stored = stored.filter(|_| is_well_formed_national_code(&p.core.code));
+        let side = match stored {
+            Some(n) if n.found => NationalSide::Found {
+                dossier: &n.dossier,
+                at: n.looked_up_at,
+            },
+            Some(n) => NationalSide::NotFound { at: n.looked_up_at },
+            None => NationalSide::NotLookedUp,
+        };
+        let pre = reconcile::prepare(p, &side, self.settings, self.cal, self.now);
+        if let Some(e) = &pre.calendar_error {
+            st.calendar_problem.get_or_insert_with(|| e.to_string());
+        }
+        if pre.may_find() || self.existing.contains_key(&p.local_id) {
+            st.pending.push((p.clone(), pre));
+        }
+    }
 }
 
 /// `DanhSachHoSo` (only when `national.list_units` is set): stores every listed row as a

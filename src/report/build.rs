@@ -88,11 +88,7 @@ pub fn build_with_notes(
     // read-only connection; the halves' builders are merged in rowid order, so every list
     // comes out as from one pass. (Each half is its own read transaction, as the later
     // queries below already are.)
-    let split = match store.provincial_rowid_range()? {
-        Some((lo, hi)) if hi - lo >= SPLIT_ROWS => store.reader()?.map(|r| (lo + (hi - lo) / 2, r)),
-        _ => None,
-    };
-    match split {
+    match store.split_in_two(SPLIT_ROWS)? {
         None => store.for_each_report_dossier(end, |d| b.dossier(d))?,
         Some((mid, reader)) => {
             let mut second = Builder::new(month, now, cal, &agencies);
@@ -175,19 +171,11 @@ impl<'a> Builder<'a> {
 
     /// Adds what `later` saw (the rows after this builder's) as if one builder saw both.
     fn absorb(&mut self, later: Builder<'a>) {
-        let add = |t: &mut Tally, o: &Tally| {
-            t.counted += o.counted;
-            t.early += o.early;
-            t.on_time += o.on_time;
-            t.late += o.late;
-            t.in_process_in_time += o.in_process_in_time;
-            t.in_process_overdue += o.in_process_overdue;
-        };
         for (t, o) in self.national.iter_mut().zip(&later.national) {
-            add(t, o);
+            t.merge(o);
         }
         for (t, o) in self.provincial.iter_mut().zip(&later.provincial) {
-            add(t, o);
+            t.merge(o);
         }
         self.appendix_1.extend(later.appendix_1);
         self.appendix_2.extend(later.appendix_2);

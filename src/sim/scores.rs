@@ -62,13 +62,7 @@ impl UnitMonth {
         }
     }
     fn merge(&mut self, o: &UnitMonth) {
-        let (a, b) = (&mut self.tally, &o.tally);
-        a.counted += b.counted;
-        a.early += b.early;
-        a.on_time += b.on_time;
-        a.late += b.late;
-        a.in_process_in_time += b.in_process_in_time;
-        a.in_process_overdue += b.in_process_overdue;
+        self.tally.merge(&o.tally);
         self.processing_days += o.processing_days;
     }
     pub fn completed(&self) -> u64 {

@@ -18,10 +18,11 @@ use serde::Serialize;
 use crate::lifecycle::{Action, Existing, State};
 use crate::model::{
     fmt_time, parse_stored_time, Channel, DossierCore, LocalTime, LookupOutcome, NationalDossier,
-    ProvincialDossier, Status,
+    ProvincialDossier, Status, YearMonth,
 };
 use crate::plan::Candidate;
 use crate::reconcile::{Finding, Kind};
+use crate::scoring::Tally;
 
 pub use lock::RunLock;
 pub use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
@@ -228,6 +229,15 @@ impl Store {
         // written in random order, and with a small cache every insert re-reads index pages.
         self.conn.pragma_update(None, "cache_size", -65536)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
+        // Checkpoint the WAL every 10,000 pages (~40 MB; SQLite's default is 1,000): a sync
+        // cycle that changes rows spread over a large table dirties several pages per row, and
+        // every checkpoint copies its pages back and syncs the file, so checkpointing ten
+        // times less often saves most of those syncs. The file is cut back to 64 MiB after a
+        // checkpoint; the housekeeping job truncates it.
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", 10_000)?;
+        self.conn
+            .pragma_update(None, "journal_size_limit", 64 * 1024 * 1024)?;
         Ok(())
     }
 
@@ -498,24 +508,63 @@ impl Store {
     /// Every provincial dossier with its stored national view (looked up by its national
     /// code), streamed through `f` one at a time in storage order (not key order: ordering by
     /// key costs a seek per row): one join, no map of either side in memory. The records
-    /// passed to `f` are reused between calls.
+    /// passed to `f` are reused between calls. Only what reconciliation reads is filled in:
+    /// `procedure_name`, `channel`, `status_label`, `handler` and `row_hash` are left empty.
     pub fn for_each_pair(
         &self,
+        f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
+    ) -> Result<()> {
+        self.for_each_pair_in(i64::MIN, i64::MAX, f)
+    }
+
+    /// [`Store::for_each_pair`] for the provincial rows whose rowid is in `first..=last`, in
+    /// rowid order (consecutive ranges, in order, give the same sequence as the whole table).
+    pub fn for_each_pair_in(
+        &self,
+        first: i64,
+        last: i64,
+        f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
+    ) -> Result<()> {
+        self.stream_pairs("WHERE p.rowid BETWEEN ?1 AND ?2", params![first, last], f)
+    }
+
+    /// [`Store::for_each_pair`] for the dossiers the next reconciliation must re-examine
+    /// (`reconcile_dirty`, and every row above `top_pid`, the highest rowid the last one
+    /// saw), in rowid order.
+    pub fn for_each_changed_pair(
+        &self,
+        top_pid: i64,
         mut f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
     ) -> Result<()> {
-        let mut stmt = self.conn.prepare_cached(
+        self.stream_pairs(
+            "WHERE p.rowid IN (SELECT pid FROM reconcile_dirty WHERE pid <= ?1)",
+            params![top_pid],
+            &mut f,
+        )?;
+        self.stream_pairs("WHERE p.rowid > ?1", params![top_pid], &mut f)
+    }
+
+    /// The pair join of [`Store::for_each_pair`], restricted by `filter`, into reused records.
+    fn stream_pairs(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params,
+        mut f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
+    ) -> Result<()> {
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT p.dossier_id, p.code, p.national_code, p.local_code, p.procedure_code,
-                    p.procedure_name, p.agency_code, p.agency_name, p.channel, p.status_code,
-                    p.status_raw, p.status_label, p.received_at, p.due_at, p.finished_at,
+                    NULL, p.agency_code, p.agency_name, '', p.status_code,
+                    p.status_raw, NULL, p.received_at, p.due_at, p.finished_at,
                     p.returned_at, p.has_due_date, p.paused_since, p.supplement_requests,
-                    p.handler, p.updated_at, p.row_hash,
+                    NULL, p.updated_at, '',
                     n.code, n.found, n.procedure_code, n.status_code, n.status_raw,
                     n.received_at, n.due_at, n.finished_at, n.returned_at, n.unit_code,
                     n.unit_name, n.duplicate_rows, n.last_lookup_at
              FROM provincial_dossier p
-             LEFT JOIN national_dossier n ON n.code = p.national_code",
-        )?;
-        let mut rows = stmt.query([])?;
+             LEFT JOIN national_dossier n ON n.code = p.national_code
+             {filter}"
+        ))?;
+        let mut rows = stmt.query(args)?;
         let mut p = ProvincialDossier::default();
         let mut n = StoredNational {
             found: false,
@@ -531,6 +580,85 @@ impl Store {
             f(&p, has_national.then_some(&n));
         }
         Ok(())
+    }
+
+    /// The highest rowid of `provincial_dossier` (0 when empty) and how many dossiers are
+    /// marked for the next reconciliation.
+    pub fn reconcile_backlog(&self) -> Result<(i64, u64)> {
+        Ok(self.conn.query_row(
+            "SELECT (SELECT coalesce(max(rowid), 0) FROM provincial_dossier),
+                    (SELECT count(*) FROM reconcile_dirty)",
+            [],
+            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+        )?)
+    }
+
+    /// What the last full reconciliation recorded: when, on what basis, the highest rowid
+    /// reconciled since, and the month tallies it counted.
+    pub fn last_full_pass(&self) -> Result<Option<FullPass>> {
+        let head: Option<(String, String, i64)> = self
+            .conn
+            .query_row(
+                "SELECT full_at, basis, top_pid FROM reconcile_pass WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((full_at, basis, top_pid)) = head else {
+            return Ok(None);
+        };
+        let Some(full_at) = parse_stored_time(&full_at) else {
+            return Ok(None); // unreadable: the next pass is a full one and rewrites it
+        };
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT month, counted, early, on_time, late, in_process_in_time, in_process_overdue
+             FROM month_tally",
+        )?;
+        let mut tallies = HashMap::new();
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let month: String = r.get(0)?;
+            let Ok(month) = month.parse::<YearMonth>() else {
+                return Ok(None);
+            };
+            let n = |i| r.get::<_, i64>(i).map(|v| v.max(0) as u64);
+            tallies.insert(
+                month,
+                Tally {
+                    counted: n(1)?,
+                    early: n(2)?,
+                    on_time: n(3)?,
+                    late: n(4)?,
+                    in_process_in_time: n(5)?,
+                    in_process_overdue: n(6)?,
+                },
+            );
+        }
+        Ok(Some(FullPass {
+            at: full_at,
+            basis,
+            top_pid,
+            tallies,
+        }))
+    }
+
+    /// Where to split a pass over `provincial_dossier` between two threads: the highest rowid
+    /// of the first half, and a read-only connection for the second (`None` for a table under
+    /// `min_rows` rows or an in-memory store). WAL lets the two read side by side; each half
+    /// is its own read transaction (nothing else writes these tables during a run: the run
+    /// lock).
+    pub fn split_in_two(&self, min_rows: i64) -> Result<Option<(i64, Store)>> {
+        let range: Option<(i64, i64)> = self.conn.query_row(
+            "SELECT min(rowid), max(rowid) FROM provincial_dossier",
+            [],
+            |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
+        )?;
+        match range {
+            Some((lo, hi)) if hi - lo >= min_rows => {
+                Ok(self.reader()?.map(|r| (lo + (hi - lo) / 2, r)))
+            }
+            _ => Ok(None),
+        }
     }
 
     // ----- discrepancies ------------------------------------------------------------------------
@@ -564,8 +692,25 @@ impl Store {
         now: LocalTime,
         actions: &[Action],
     ) -> Result<Applied> {
+        self.apply_reconciliation(run_id, now, actions, None)
+    }
+
+    /// [`Store::apply_actions`] of a reconciliation pass, recording the pass in the same
+    /// transaction: the marks it consumed are cleared, the highest rowid it saw is kept, and a
+    /// full pass also keeps its time, basis and month tallies. A pass that fails before this
+    /// leaves every mark for the next one.
+    pub fn apply_reconciliation(
+        &mut self,
+        run_id: i64,
+        now: LocalTime,
+        actions: &[Action],
+        pass: Option<&PassRecord>,
+    ) -> Result<Applied> {
         let now_s = fmt_time(&now);
         let tx = self.conn.transaction()?;
+        if let Some(pass) = pass {
+            record_pass(&tx, run_id, &now_s, pass)?;
+        }
         let mut applied = Applied::default();
         {
             let mut insert = tx.prepare_cached(
@@ -783,6 +928,14 @@ impl Store {
              VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
             params![id, now_s, event, by, note],
         )?;
+        // The next reconciliation looks at the dossier again (and reopens a discrepancy
+        // resolved by hand that it still sees), whether it is a full pass or not.
+        tx.execute(
+            "INSERT OR IGNORE INTO reconcile_dirty (pid)
+             SELECT p.rowid FROM provincial_dossier p JOIN discrepancy d
+               ON d.dossier_id = p.dossier_id WHERE d.id = ?1",
+            params![id],
+        )?;
         tx.commit()?;
         tracing::info!(target: "discrepancy", event, id, "discrepancy changed by hand");
         Ok(())
@@ -936,9 +1089,9 @@ fn store_rows(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?25, ?21)
          ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
-            national_code = excluded.national_code, local_code = excluded.local_code,
+            local_code = excluded.local_code,
             procedure_code = excluded.procedure_code, procedure_name = excluded.procedure_name,
-            agency_code = excluded.agency_code, agency_name = excluded.agency_name,
+            agency_name = excluded.agency_name,
             channel = excluded.channel, status_code = excluded.status_code,
             status_raw = excluded.status_raw, status_label = excluded.status_label,
             received_at = excluded.received_at, due_at = excluded.due_at,
@@ -958,6 +1111,15 @@ fn store_rows(
     )?;
     let mut reset_lookups = tx
         .prepare_cached("UPDATE lookup_state SET lookups_since_change = 0 WHERE dossier_id = ?1")?;
+    let mut mark_dirty =
+        tx.prepare_cached("INSERT OR IGNORE INTO reconcile_dirty (pid) VALUES (?1)")?;
+    // The indexed columns apart, and only when they differ: an UPDATE that assigns an indexed
+    // column rewrites its index entry even to the same value (a random page written per
+    // changed row, per index).
+    let mut rekey = tx.prepare_cached(
+        "UPDATE provincial_dossier SET national_code = ?2, agency_code = ?3
+         WHERE rowid = ?1 AND (national_code IS NOT ?2 OR agency_code IS NOT ?3)",
+    )?;
     for (d, raw) in rows {
         stats.rows += 1;
         let c = &d.core;
@@ -1031,11 +1193,84 @@ fn store_rows(
         ])?;
         // A look-up state exists only for a stored dossier (look-ups are planned from
         // `provincial_dossier`, whose rows are never deleted): a new row has none to reset.
+        // Nor does it need a mark for the next reconciliation: that takes every row above
+        // the highest rowid it last saw.
         if !new {
+            let national_code = (!c.code.is_empty()).then_some(&c.code);
+            rekey.execute(params![rowid, national_code, c.agency_code])?;
             reset_lookups.execute(params![d.local_id])?;
+            mark_dirty.execute(params![rowid])?;
         }
     }
     Ok(stats)
+}
+
+/// What a reconciliation pass leaves for the next one (see [`Store::apply_reconciliation`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum PassRecord {
+    Full {
+        basis: String,
+        top_pid: i64,
+        tallies: HashMap<YearMonth, Tally>,
+    },
+    Changed {
+        top_pid: i64,
+    },
+}
+
+/// The last full reconciliation, as [`Store::last_full_pass`] reads it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FullPass {
+    pub at: LocalTime,
+    pub basis: String,
+    /// The highest provincial rowid reconciled by any pass since.
+    pub top_pid: i64,
+    pub tallies: HashMap<YearMonth, Tally>,
+}
+
+fn record_pass(tx: &Transaction<'_>, run_id: i64, now: &str, pass: &PassRecord) -> Result<()> {
+    tx.execute("DELETE FROM reconcile_dirty", [])?;
+    match pass {
+        PassRecord::Full {
+            basis,
+            top_pid,
+            tallies,
+        } => {
+            tx.execute(
+                "INSERT INTO reconcile_pass (id, full_at, basis, top_pid, run_id)
+                 VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET full_at = excluded.full_at,
+                    basis = excluded.basis, top_pid = excluded.top_pid, run_id = excluded.run_id",
+                params![now, basis, top_pid, run_id],
+            )?;
+            tx.execute("DELETE FROM month_tally", [])?;
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO month_tally (month, counted, early, on_time, late,
+                    in_process_in_time, in_process_overdue, computed_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            )?;
+            for (m, t) in tallies {
+                let n = |v: u64| v as i64;
+                ins.execute(params![
+                    m.iso(),
+                    n(t.counted),
+                    n(t.early),
+                    n(t.on_time),
+                    n(t.late),
+                    n(t.in_process_in_time),
+                    n(t.in_process_overdue),
+                    now
+                ])?;
+            }
+        }
+        PassRecord::Changed { top_pid } => {
+            tx.execute(
+                "UPDATE reconcile_pass SET top_pid = max(top_pid, ?1) WHERE id = 1",
+                params![top_pid],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<()> {
@@ -1058,6 +1293,13 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                 LookupOutcome::NotFound => (false, NationalDossier::default()),
             };
             upsert_national(tx, run_id, &r.code, r.at, found, &nd, raw)?;
+            // Every dossier paired with this view is re-examined by the next reconciliation
+            // (even when the view did not change: a newer look-up can end a sync grace).
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO reconcile_dirty (pid)
+                 SELECT rowid FROM provincial_dossier WHERE dossier_id = ?1 OR national_code = ?2",
+            )?
+            .execute(params![r.dossier_id, r.code])?;
             tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
                     last_error, last_success_at, lookups_since_change)

@@ -127,15 +127,6 @@ impl Store {
         Ok(())
     }
 
-    /// The lowest and highest rowid of `provincial_dossier` (`None` when it is empty).
-    pub fn provincial_rowid_range(&self) -> Result<Option<(i64, i64)>> {
-        Ok(self.conn.query_row(
-            "SELECT min(rowid), max(rowid) FROM provincial_dossier",
-            [],
-            |r| Ok(r.get::<_, Option<i64>>(0)?.zip(r.get::<_, Option<i64>>(1)?)),
-        )?)
-    }
-
     /// A second, read-only connection to the same database file, for a reader on another
     /// thread (`None` for an in-memory store). It takes no lock and runs no migration.
     pub fn reader(&self) -> Result<Option<Store>> {

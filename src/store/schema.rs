@@ -233,4 +233,29 @@ SELECT d.id, d.dossier_code, d.kind, d.state, d.severity, d.score_impact, d.peri
 FROM discrepancy d
 WHERE d.state IN ('open', 'acknowledged');
 "#,
+    // 5: incremental reconciliation.
+    r#"
+CREATE TABLE reconcile_dirty (
+    pid  INTEGER PRIMARY KEY
+) STRICT;
+
+CREATE TABLE reconcile_pass (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    full_at  TEXT NOT NULL,
+    basis    TEXT NOT NULL,
+    top_pid  INTEGER NOT NULL,
+    run_id   INTEGER
+) STRICT;
+
+CREATE TABLE month_tally (
+    month               TEXT PRIMARY KEY,
+    counted             INTEGER NOT NULL,
+    early               INTEGER NOT NULL,
+    on_time             INTEGER NOT NULL,
+    late                INTEGER NOT NULL,
+    in_process_in_time  INTEGER NOT NULL,
+    in_process_overdue  INTEGER NOT NULL,
+    computed_at         TEXT NOT NULL
+) STRICT;
+"#,
 ];
