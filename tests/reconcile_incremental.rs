@@ -95,9 +95,11 @@ fn change(store: &mut Store, at: LocalTime) {
     for (i, p) in provincial.iter().enumerate() {
         let result = match i % 23 {
             0 => {
-                let mut n = NationalDossier::default();
-                n.core = p.core.clone();
-                n.unit_name = p.agency_name.clone();
+                let n = NationalDossier {
+                    core: p.core.clone(),
+                    unit_name: p.agency_name.clone(),
+                    ..Default::default()
+                };
                 Ok((LookupOutcome::Found(n), "[]".to_string()))
             }
             11 => Ok((LookupOutcome::NotFound, "[]".to_string())),

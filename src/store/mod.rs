@@ -178,6 +178,9 @@ fn status_of(code: Option<i64>) -> Option<Status> {
         .and_then(Status::from_code)
 }
 
+/// Page cache of each connection, in KiB (negative: SQLite's unit for a size).
+const CACHE_SIZE: i64 = -65536;
+
 impl Store {
     /// Opens (creating if needed) the database and applies pending migrations.
     pub fn open(path: &Path) -> Result<Store> {
@@ -227,7 +230,7 @@ impl Store {
         self.conn.pragma_update(None, "foreign_keys", "ON")?;
         // 64 MiB of page cache (the default is 2 MiB): a million dossiers' key indexes are
         // written in random order, and with a small cache every insert re-reads index pages.
-        self.conn.pragma_update(None, "cache_size", -65536)?;
+        self.conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
         self.conn.pragma_update(None, "temp_store", "MEMORY")?;
         // Checkpoint the WAL every 10,000 pages (~40 MB; SQLite's default is 1,000): a sync
         // cycle that changes rows spread over a large table dirties several pages per row, and
@@ -1769,6 +1772,26 @@ mod run_tests {
 
     fn at(s: &str) -> LocalTime {
         chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+    }
+
+    /// `.cargo/config.toml` builds the bundled SQLite without memory management, which would
+    /// put every connection's page cache behind one mutex (the two-thread passes wait on it).
+    #[test]
+    fn bundled_sqlite_keeps_each_connections_page_cache_apart() {
+        let store = Store::open_in_memory().unwrap();
+        let options: Vec<String> = store
+            .conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|o| o.unwrap())
+            .collect();
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "built without .cargo/config.toml's LIBSQLITE3_FLAGS: {options:?}"
+        );
     }
 
     #[test]

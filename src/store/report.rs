@@ -142,6 +142,9 @@ impl Store {
             source,
         })?;
         conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        // The same page cache as the main connection: a pass seeks the national key index
+        // once per row.
+        conn.pragma_update(None, "cache_size", super::CACHE_SIZE)?;
         Ok(Some(Store { conn }))
     }
 
