@@ -15,7 +15,6 @@
 //! Peak memory is the process's VmHWM, reset (`/proc/self/clear_refs` ← 5) before each stage.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -68,7 +67,16 @@ fn params(n: usize) -> WorldParams {
 // ----- memory ---------------------------------------------------------------------------------
 
 fn status_kb(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
+    status_kb_at("/proc/self/status", field)
+}
+
+/// A `/proc/<pid>/status` field of another process, in KiB.
+fn status_kb_of(pid: u32, field: &str) -> f64 {
+    status_kb_at(&format!("/proc/{pid}/status"), field)
+}
+
+fn status_kb_at(path: &str, field: &str) -> f64 {
+    std::fs::read_to_string(path)
         .ok()
         .and_then(|s| {
             s.lines()
@@ -79,16 +87,24 @@ fn status_kb(field: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
+extern "C" {
+    /// glibc: returns the heap's free memory to the system.
+    fn malloc_trim(pad: usize) -> i32;
+}
+
+/// Starts a stage's peak-memory measurement: memory earlier stages freed is handed back first
+/// (else the allocator keeps it and it counts in every later stage's peak), then the
+/// high-water mark is reset to the current resident size.
 fn reset_peak() {
+    // SAFETY: malloc_trim only releases free heap memory; it has no preconditions.
+    unsafe {
+        malloc_trim(0);
+    }
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
 fn peak_mb() -> f64 {
     status_kb("VmHWM:") / 1024.0
-}
-
-fn rss_mb() -> f64 {
-    status_kb("VmRSS:") / 1024.0
 }
 
 // ----- results --------------------------------------------------------------------------------
@@ -513,7 +529,37 @@ fn world_truth(n: usize) -> Vec<tthc_sync::sim::GroundTruth> {
     truth
 }
 
+/// The child process of the loopback stage: serves a world of `TTHC_BENCH_LOOPBACK_N` dossiers
+/// from both simulators, writes their addresses to `addr_file`, and runs until stdin closes.
+fn serve_simulators(addr_file: &Path) {
+    let n = env_usize("TTHC_BENCH_LOOPBACK_N", PAGE).max(PAGE);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let world = WorldStream::new(params(n)).into_world();
+        let sims = Simulators::start(world, 0, 0).await.expect("sims");
+        let tmp = addr_file.with_extension("tmp");
+        std::fs::write(
+            &tmp,
+            format!("{} {}\n", sims.provincial_addr, sims.national_addr),
+        )
+        .expect("write addresses");
+        std::fs::rename(&tmp, addr_file).expect("publish addresses");
+        tokio::task::spawn_blocking(|| {
+            let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+        })
+        .await
+        .expect("stdin");
+    });
+}
+
 fn main() {
+    if let Some(addr_file) = std::env::var_os("TTHC_BENCH_SERVE") {
+        return serve_simulators(Path::new(&addr_file));
+    }
     let n = env_usize("TTHC_BENCH_N", 1_000_000).max(1000);
     let runs = env_usize("TTHC_BENCH_RUNS", 3).max(1);
     let loop_n = env_usize("TTHC_BENCH_LOOPBACK_N", n / 5).max(PAGE);
@@ -747,19 +793,36 @@ fn main() {
         report_rows.2
     ));
 
-    // 1b. Ingest from the simulator over loopback.
+    // 1b. Ingest from the simulator over loopback. The simulator runs in a child process (this
+    // binary again, see `serve_simulators`), so the peak measured here is tthc-sync's own.
     drop(store);
-    reset_peak();
-    let before = rss_mb();
     let lb_db = dir.join("loopback.db");
+    let addr_file = dir.join("simulators.addr");
+    let _ = std::fs::remove_file(&addr_file);
+    let mut child = std::process::Command::new(std::env::current_exe().expect("bench binary"))
+        .env("TTHC_BENCH_SERVE", &addr_file)
+        .env("TTHC_BENCH_LOOPBACK_N", loop_n.to_string())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("simulator process");
+    let addrs = loop {
+        match std::fs::read_to_string(&addr_file) {
+            Ok(a) if a.ends_with('\n') => break a,
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    let mut addrs = addrs.split_whitespace();
+    let (prov_addr, nat_addr) = (addrs.next().unwrap(), addrs.next().unwrap());
     let mut lb = Vec::new();
-    let world = WorldStream::new(params(loop_n)).into_world();
-    let world_mb = rss_mb() - before;
+    reset_peak();
     rt.block_on(async {
-        let sims = Simulators::start(world, 0, 0).await.expect("sims");
         for _ in 0..runs {
             let _ = std::fs::remove_file(&lb_db);
-            let cfg = sims.config(&dir, &lb_db).expect("config");
+            let mut cfg = cfg.clone();
+            cfg.service.database = lb_db.clone();
+            cfg.provincial.api_url = format!("http://{prov_addr}");
+            cfg.provincial.sso_url = Some(format!("http://{prov_addr}"));
+            cfg.national.adapter_url = format!("http://{nat_addr}");
             let clients = Clients::new(&cfg).expect("clients");
             let mut store = Store::open(&lb_db).expect("open");
             let run_id = store.begin_run("bench", sync_time()).unwrap();
@@ -784,17 +847,20 @@ fn main() {
             assert_eq!(rows as usize, loop_n);
         }
     });
+    let lb_peak = peak_mb();
+    let sim_peak = status_kb_of(child.id(), "VmHWM") / 1024.0;
+    drop(child.stdin.take()); // the simulator process ends when its stdin closes
+    child.wait().expect("simulator process");
     let _ = std::fs::remove_file(&lb_db);
     table.add(
         "ingest: simulator over loopback (ProvincialClient::page)",
         loop_n,
         lb,
         true,
-        peak_mb(),
+        lb_peak,
     );
     table.notes.push(format!(
-        "loopback: the simulator runs in the same process and holds its whole world ({world_mb:.0} MB of the peak for {loop_n} dossiers) and renders every page on the same 2 cores"
+        "loopback: the simulator runs in a child process on the same 2 cores (its peak, holding its whole world of {loop_n} dossiers and rendering every page: {sim_peak:.0} MB, not in the table)"
     ));
-    let _ = Arc::new(());
     table.print();
 }
