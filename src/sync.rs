@@ -277,8 +277,11 @@ pub fn reconcile(
 ) -> Result<Pass, SyncError> {
     let (settings, cal) = reconcile_inputs(cfg)?;
     let basis = pass_basis(&settings, &cal);
-    let (top_pid, marked) = store.reconcile_backlog()?;
+    let top_pid = store.top_pid()?;
     let last = store.last_full_pass()?;
+    let marked = store
+        .reconcile_marks(last.as_ref().map_or(0, |l| l.top_pid))?
+        .dossiers;
     match (
         full_pass_reason(cfg, now, &basis, top_pid, marked, last.as_ref()),
         last,
@@ -344,12 +347,17 @@ pub fn full_pass_reason(
     None
 }
 
+/// Bump with any change to `reconcile`, `timeliness` or `scoring` that can give other findings,
+/// verdicts or tallies for the same data: the first cycle after the upgrade then runs a full
+/// pass (the package version is in the basis too, for releases).
+const RULES_REVISION: u32 = 1;
+
 /// What the stored verdicts and tallies depend on besides the data: the version (rules), the
 /// holiday calendar and the reconcile settings. A change of any makes the next pass a full one.
 pub fn pass_basis(settings: &Settings, cal: &crate::calendar::Calendar) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(format!(
-        "{}|{settings:?}|{cal:?}",
+        "{}|{RULES_REVISION}|{settings:?}|{cal:?}",
         env!("CARGO_PKG_VERSION")
     ));
     h.iter().map(|b| format!("{b:02x}")).collect()
@@ -389,8 +397,11 @@ fn run_pass(
     last: Option<FullPass>,
     basis: String,
 ) -> Result<(), SyncError> {
+    // The marks first: a discrepancy changed by hand after this read (and marked) is then
+    // either seen changed below, or left marked for the next pass.
+    let marks = store.reconcile_marks(last.as_ref().map_or(0, |l| l.top_pid))?;
     let existing = store.existing_discrepancies()?;
-    let (top_pid, _) = store.reconcile_backlog()?;
+    let top_pid = store.top_pid()?;
     let pass = PairPass {
         settings,
         cal,
@@ -401,9 +412,8 @@ fn run_pass(
     let mut first = PassState::default();
     match &last {
         // Only what changed: the marked dossiers and the rows added since.
-        Some(last) => {
-            store.for_each_changed_pair(last.top_pid, |p, n| pass.visit(&mut first, p, n))?
-        }
+        Some(last) => store
+            .for_each_changed_pair(last.top_pid, &marks, |p, n| pass.visit(&mut first, p, n))?,
         // One streaming pass over the stored pairs: the month tallies accumulate as dossiers
         // go by, and only the dossiers that can lead to an action (a finding, differing
         // verdicts, or a discrepancy already stored) are kept for the second step, which
@@ -433,15 +443,34 @@ fn run_pass(
         calendar_problem,
         mut pending,
     } = first;
-    let (tallies, record) = match last {
-        Some(last) => (last.tallies, PassRecord::Changed { top_pid }),
+    let calendar_problem = calendar_problem.map(|e| {
+        format!(
+            "timeliness not computed for some dossiers (their stored score impacts are kept): {e}"
+        )
+    });
+    let (tallies, record, problem) = match last {
+        Some(last) => {
+            // A problem the last full pass saw stays reported until a full pass no longer
+            // sees it (the changed dossiers alone may not include the ones it concerns).
+            let problem = calendar_problem.or(last
+                .calendar_problem
+                .map(|e| format!("{e} (as of the full reconciliation at {})", last.at)));
+            (
+                last.tallies,
+                PassRecord::Changed { top_pid, marks },
+                problem,
+            )
+        }
         None => (
             tallies.clone(),
             PassRecord::Full {
                 basis,
                 top_pid,
+                marks,
                 tallies,
+                calendar_problem: calendar_problem.clone(),
             },
+            calendar_problem,
         ),
     };
     // Actions in dossier key order, as the pass streams in storage order.
@@ -452,11 +481,7 @@ fn run_pass(
         let ex = existing.get(&p.local_id).map(Vec::as_slice).unwrap_or(&[]);
         actions.extend(lifecycle::decide(ex, a.findings, a.evaluated));
     }
-    if let Some(e) = calendar_problem {
-        counts.problems.push(format!(
-            "timeliness not computed for some dossiers (their stored score impacts are kept): {e}"
-        ));
-    }
+    counts.problems.extend(problem);
     let applied = store.apply_reconciliation(run_id, now, &actions, Some(&record))?;
     counts.opened += applied.opened;
     counts.reopened += applied.reopened;

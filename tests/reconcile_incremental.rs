@@ -161,9 +161,9 @@ async fn reconciling_the_changed_dossiers_equals_a_full_pass() {
     let t2 = t1 + chrono::Duration::minutes(15);
     change(&mut a, t2);
     change(&mut b, t2);
-    let (marked_top, marked) = a.reconcile_backlog().unwrap();
+    let top = a.top_pid().unwrap();
+    let marked = a.reconcile_marks(top).unwrap().dossiers;
     assert!(marked > 50, "the changes are marked: {marked}");
-    assert!(marked_top > 0);
 
     let (mut ca, mut cb) = (RunCounts::default(), RunCounts::default());
     let run = a.begin_run("test", t2).unwrap();
@@ -190,7 +190,7 @@ async fn reconciling_the_changed_dossiers_equals_a_full_pass() {
         assert_eq!(x.signum(), y.signum(), "{x} vs {y}");
         assert!((x - y).abs() <= 0.5 * y.abs() + 1e-9, "{x} vs {y}");
     }
-    assert_eq!(a.reconcile_backlog().unwrap().1, 0, "marks consumed");
+    assert_eq!(a.reconcile_marks(top).unwrap().last_id, 0, "marks consumed");
 
     // A full pass after the incremental one changes no state.
     let mut c = RunCounts::default();
@@ -261,5 +261,117 @@ async fn a_full_pass_runs_when_it_must() {
         pass_at(&mut store, &cfg, dec + chrono::Duration::minutes(3)),
         Pass::Full,
         "full_every_minutes = 0"
+    );
+}
+
+/// A discrepancy resolved by hand while a pass runs is not forgotten: the pass clears only the
+/// marks it saw, and the next one reopens what is still wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mark_made_while_a_pass_runs_is_kept_for_the_next() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::generate(WorldParams::new(9, 400, 0.05, now()));
+    let sims = Simulators::start(world, 0, 0).await.unwrap();
+    let path = dir.path().join("a.db");
+    let cfg = sims.config(dir.path(), &path).unwrap();
+    let mut store = Store::open(&path).unwrap();
+    let clients = Clients::new(&cfg).unwrap();
+    let t1 = now() + chrono::Duration::minutes(5);
+    let clock: Clock = Arc::new(move || t1);
+    sync::run_cycle(&mut store, &cfg, &clients, &clock)
+        .await
+        .unwrap();
+    let open = store
+        .discrepancies(&DiscrepancyFilter {
+            states: vec![State::Open],
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(open.len() >= 2);
+    let top = store.top_pid().unwrap();
+    // The pass reads the marks (none yet)…
+    let seen = store.reconcile_marks(top).unwrap();
+    // …someone resolves a discrepancy that is still wrong…
+    store
+        .set_discrepancy_state(open[1].id, State::Resolved, "Nguyễn IT", "thử", t1)
+        .unwrap();
+    // …and the pass applies what it found (nothing) and clears the marks it saw.
+    let run = store.begin_run("test", t1).unwrap();
+    store
+        .apply_reconciliation(
+            run,
+            t1,
+            &[],
+            Some(&tthc_sync::store::PassRecord::Changed {
+                top_pid: top,
+                marks: seen,
+            }),
+        )
+        .unwrap();
+    assert_eq!(
+        store.reconcile_marks(top).unwrap().dossiers,
+        1,
+        "the mark is kept"
+    );
+    let mut counts = RunCounts::default();
+    let run = store.begin_run("test", t1).unwrap();
+    let t2 = t1 + chrono::Duration::minutes(15);
+    assert_eq!(
+        sync::reconcile(&mut store, &cfg, t2, run, &mut counts).unwrap(),
+        Pass::Changed
+    );
+    assert_eq!(counts.reopened, 1);
+    assert_eq!(
+        store.discrepancy(open[1].id).unwrap().unwrap().state,
+        "open"
+    );
+}
+
+/// Dossiers a full pass could not judge (no holiday file for their year) keep every run
+/// partial, not only the full ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_calendar_problem_stays_reported_between_full_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = World::generate(WorldParams::new(3, 200, 0.05, now()));
+    let sims = Simulators::start(world, 0, 0).await.unwrap();
+    let path = dir.path().join("a.db");
+    let mut cfg = sims.config(dir.path(), &path).unwrap();
+    // Only 2025's days off: the world's 2026 dossiers cannot be judged.
+    let holidays = dir.path().join("holidays");
+    std::fs::create_dir(&holidays).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/config/holidays/2025.toml"),
+        holidays.join("2025.toml"),
+    )
+    .unwrap();
+    cfg.calendar.holidays_dir = Some(holidays);
+    let mut store = Store::open(&path).unwrap();
+    let clients = Clients::new(&cfg).unwrap();
+    let t = now() + chrono::Duration::minutes(5);
+    let clock: Clock = Arc::new(move || t);
+    let first = sync::run_cycle(&mut store, &cfg, &clients, &clock)
+        .await
+        .unwrap();
+    let calendar = |problems: &[String]| {
+        problems
+            .iter()
+            .filter(|p| p.contains("timeliness not computed"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let full = calendar(&first.counts.problems);
+    assert_eq!(full.len(), 1, "{:?}", first.counts.problems);
+    assert!(full[0].contains("2026"), "{full:?}");
+    let run = store.begin_run("test", t).unwrap();
+    let mut counts = RunCounts::default();
+    let at = t + chrono::Duration::minutes(15);
+    assert_eq!(
+        sync::reconcile(&mut store, &cfg, at, run, &mut counts).unwrap(),
+        Pass::Changed
+    );
+    let changed = calendar(&counts.problems);
+    assert_eq!(changed.len(), 1, "{:?}", counts.problems);
+    assert!(
+        changed[0].contains("as of the full reconciliation"),
+        "{changed:?}"
     );
 }

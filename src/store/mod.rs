@@ -531,17 +531,18 @@ impl Store {
         self.stream_pairs("WHERE p.rowid BETWEEN ?1 AND ?2", params![first, last], f)
     }
 
-    /// [`Store::for_each_pair`] for the dossiers the next reconciliation must re-examine
-    /// (`reconcile_dirty`, and every row above `top_pid`, the highest rowid the last one
-    /// saw), in rowid order.
+    /// [`Store::for_each_pair`] for the dossiers the next reconciliation must re-examine (the
+    /// marks in `reconcile_dirty` up to `marks.last_id`, and every row above `top_pid`, the
+    /// highest rowid the last pass saw), in rowid order, each once.
     pub fn for_each_changed_pair(
         &self,
         top_pid: i64,
+        marks: &Marks,
         mut f: impl FnMut(&ProvincialDossier, Option<&StoredNational>),
     ) -> Result<()> {
         self.stream_pairs(
-            "WHERE p.rowid IN (SELECT pid FROM reconcile_dirty WHERE pid <= ?1)",
-            params![top_pid],
+            "WHERE p.rowid IN (SELECT pid FROM reconcile_dirty WHERE id <= ?2 AND pid <= ?1)",
+            params![top_pid, marks.last_id],
             &mut f,
         )?;
         self.stream_pairs("WHERE p.rowid > ?1", params![top_pid], &mut f)
@@ -585,29 +586,47 @@ impl Store {
         Ok(())
     }
 
-    /// The highest rowid of `provincial_dossier` (0 when empty) and how many dossiers are
-    /// marked for the next reconciliation.
-    pub fn reconcile_backlog(&self) -> Result<(i64, u64)> {
+    /// The highest rowid of `provincial_dossier` (0 when empty).
+    pub fn top_pid(&self) -> Result<i64> {
         Ok(self.conn.query_row(
-            "SELECT (SELECT coalesce(max(rowid), 0) FROM provincial_dossier),
-                    (SELECT count(*) FROM reconcile_dirty)",
+            "SELECT coalesce(max(rowid), 0) FROM provincial_dossier",
             [],
-            |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)),
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The marks for the next reconciliation as they stand now: the last one's id (a pass
+    /// clears up to it, never a mark made while it ran) and how many dossiers at or below
+    /// `top_pid` they name (rows above it are new, and taken anyway).
+    pub fn reconcile_marks(&self, top_pid: i64) -> Result<Marks> {
+        Ok(self.conn.query_row(
+            "SELECT coalesce(max(id), 0),
+                    (SELECT count(DISTINCT pid) FROM reconcile_dirty WHERE pid <= ?1)
+             FROM reconcile_dirty",
+            params![top_pid],
+            |r| {
+                Ok(Marks {
+                    last_id: r.get(0)?,
+                    dossiers: r.get::<_, i64>(1)?.max(0) as u64,
+                })
+            },
         )?)
     }
 
     /// What the last full reconciliation recorded: when, on what basis, the highest rowid
     /// reconciled since, and the month tallies it counted.
     pub fn last_full_pass(&self) -> Result<Option<FullPass>> {
-        let head: Option<(String, String, i64)> = self
+        type Head = (String, String, i64, Option<String>);
+        let head: Option<Head> = self
             .conn
             .query_row(
-                "SELECT full_at, basis, top_pid FROM reconcile_pass WHERE id = 1",
+                "SELECT full_at, basis, top_pid, calendar_problem FROM reconcile_pass
+                 WHERE id = 1",
                 [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .optional()?;
-        let Some((full_at, basis, top_pid)) = head else {
+        let Some((full_at, basis, top_pid, calendar_problem)) = head else {
             return Ok(None);
         };
         let Some(full_at) = parse_stored_time(&full_at) else {
@@ -642,6 +661,7 @@ impl Store {
             basis,
             top_pid,
             tallies,
+            calendar_problem,
         }))
     }
 
@@ -934,7 +954,7 @@ impl Store {
         // The next reconciliation looks at the dossier again (and reopens a discrepancy
         // resolved by hand that it still sees), whether it is a full pass or not.
         tx.execute(
-            "INSERT OR IGNORE INTO reconcile_dirty (pid)
+            "INSERT INTO reconcile_dirty (pid)
              SELECT p.rowid FROM provincial_dossier p JOIN discrepancy d
                ON d.dossier_id = p.dossier_id WHERE d.id = ?1",
             params![id],
@@ -1114,8 +1134,7 @@ fn store_rows(
     )?;
     let mut reset_lookups = tx
         .prepare_cached("UPDATE lookup_state SET lookups_since_change = 0 WHERE dossier_id = ?1")?;
-    let mut mark_dirty =
-        tx.prepare_cached("INSERT OR IGNORE INTO reconcile_dirty (pid) VALUES (?1)")?;
+    let mut mark_dirty = tx.prepare_cached("INSERT INTO reconcile_dirty (pid) VALUES (?1)")?;
     // The indexed columns apart, and only when they differ: an UPDATE that assigns an indexed
     // column rewrites its index entry even to the same value (a random page written per
     // changed row, per index).
@@ -1214,11 +1233,24 @@ pub enum PassRecord {
     Full {
         basis: String,
         top_pid: i64,
+        /// The marks as they stood before the pass read anything.
+        marks: Marks,
         tallies: HashMap<YearMonth, Tally>,
+        calendar_problem: Option<String>,
     },
     Changed {
         top_pid: i64,
+        marks: Marks,
     },
+}
+
+/// The marks for reconciliation at one moment ([`Store::reconcile_marks`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Marks {
+    /// The id of the last mark (0: none).
+    pub last_id: i64,
+    /// Distinct dossiers marked, among the rows the last pass saw.
+    pub dossiers: u64,
 }
 
 /// The last full reconciliation, as [`Store::last_full_pass`] reads it back.
@@ -1229,22 +1261,33 @@ pub struct FullPass {
     /// The highest provincial rowid reconciled by any pass since.
     pub top_pid: i64,
     pub tallies: HashMap<YearMonth, Tally>,
+    /// Dossiers it could not judge (a year with no holiday file), as reported then.
+    pub calendar_problem: Option<String>,
 }
 
 fn record_pass(tx: &Transaction<'_>, run_id: i64, now: &str, pass: &PassRecord) -> Result<()> {
-    tx.execute("DELETE FROM reconcile_dirty", [])?;
+    let (PassRecord::Full { marks, .. } | PassRecord::Changed { marks, .. }) = pass;
+    // Only the marks the pass saw: one made meanwhile (a discrepancy resolved by hand while
+    // the pass ran) is for the next pass.
+    tx.execute(
+        "DELETE FROM reconcile_dirty WHERE id <= ?1",
+        params![marks.last_id],
+    )?;
     match pass {
         PassRecord::Full {
             basis,
             top_pid,
             tallies,
+            calendar_problem,
+            ..
         } => {
             tx.execute(
-                "INSERT INTO reconcile_pass (id, full_at, basis, top_pid, run_id)
-                 VALUES (1, ?1, ?2, ?3, ?4)
+                "INSERT INTO reconcile_pass (id, full_at, basis, top_pid, calendar_problem, run_id)
+                 VALUES (1, ?1, ?2, ?3, ?4, ?5)
                  ON CONFLICT (id) DO UPDATE SET full_at = excluded.full_at,
-                    basis = excluded.basis, top_pid = excluded.top_pid, run_id = excluded.run_id",
-                params![now, basis, top_pid, run_id],
+                    basis = excluded.basis, top_pid = excluded.top_pid,
+                    calendar_problem = excluded.calendar_problem, run_id = excluded.run_id",
+                params![now, basis, top_pid, calendar_problem, run_id],
             )?;
             tx.execute("DELETE FROM month_tally", [])?;
             let mut ins = tx.prepare_cached(
@@ -1266,7 +1309,7 @@ fn record_pass(tx: &Transaction<'_>, run_id: i64, now: &str, pass: &PassRecord) 
                 ])?;
             }
         }
-        PassRecord::Changed { top_pid } => {
+        PassRecord::Changed { top_pid, .. } => {
             tx.execute(
                 "UPDATE reconcile_pass SET top_pid = max(top_pid, ?1) WHERE id = 1",
                 params![top_pid],
@@ -1299,7 +1342,7 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
             // Every dossier paired with this view is re-examined by the next reconciliation
             // (even when the view did not change: a newer look-up can end a sync grace).
             tx.prepare_cached(
-                "INSERT OR IGNORE INTO reconcile_dirty (pid)
+                "INSERT INTO reconcile_dirty (pid)
                  SELECT rowid FROM provincial_dossier WHERE dossier_id = ?1 OR national_code = ?2",
             )?
             .execute(params![r.dossier_id, r.code])?;

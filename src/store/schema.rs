@@ -236,15 +236,17 @@ WHERE d.state IN ('open', 'acknowledged');
     // 5: incremental reconciliation.
     r#"
 CREATE TABLE reconcile_dirty (
-    pid  INTEGER PRIMARY KEY
+    id   INTEGER PRIMARY KEY,
+    pid  INTEGER NOT NULL
 ) STRICT;
 
 CREATE TABLE reconcile_pass (
-    id       INTEGER PRIMARY KEY CHECK (id = 1),
-    full_at  TEXT NOT NULL,
-    basis    TEXT NOT NULL,
-    top_pid  INTEGER NOT NULL,
-    run_id   INTEGER
+    id                INTEGER PRIMARY KEY CHECK (id = 1),
+    full_at           TEXT NOT NULL,
+    basis             TEXT NOT NULL,
+    top_pid           INTEGER NOT NULL,
+    calendar_problem  TEXT,
+    run_id            INTEGER
 ) STRICT;
 
 CREATE TABLE month_tally (
