@@ -457,7 +457,8 @@ impl Store {
     pub fn lookup_candidates(&self) -> Result<(Vec<Candidate>, Vec<String>)> {
         let mut stmt = self.conn.prepare_cached(
             "SELECT p.dossier_id, p.code, p.status_code, p.received_at, p.due_at, p.last_changed,
-                    l.last_success_at, coalesce(l.lookups_since_change, 0),
+                    l.last_success_at,
+                    CASE WHEN l.row_hash_seen IS p.row_hash THEN l.lookups_since_change ELSE 0 END,
                     EXISTS (SELECT 1 FROM discrepancy d WHERE d.dossier_id = p.dossier_id
                             AND d.state IN ('open', 'acknowledged')) AS open_disc
              FROM provincial_dossier p LEFT JOIN lookup_state l ON l.dossier_id = p.dossier_id
@@ -1132,8 +1133,6 @@ fn store_rows(
             received_at, due_at, finished_at, returned_at, updated_at, row_hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    let mut reset_lookups = tx
-        .prepare_cached("UPDATE lookup_state SET lookups_since_change = 0 WHERE dossier_id = ?1")?;
     let mut mark_dirty = tx.prepare_cached("INSERT INTO reconcile_dirty (pid) VALUES (?1)")?;
     // The indexed columns apart, and only when they differ: an UPDATE that assigns an indexed
     // column rewrites its index entry even to the same value (a random page written per
@@ -1213,14 +1212,12 @@ fn store_rows(
             updated_at,
             d.row_hash,
         ])?;
-        // A look-up state exists only for a stored dossier (look-ups are planned from
-        // `provincial_dossier`, whose rows are never deleted): a new row has none to reset.
-        // Nor does it need a mark for the next reconciliation: that takes every row above
-        // the highest rowid it last saw.
+        // A changed row's look-up count restarts by itself (`lookup_state.row_hash_seen`). A
+        // new row needs no mark for the next reconciliation: that takes every row above the
+        // highest rowid it last saw.
         if !new {
             let national_code = (!c.code.is_empty()).then_some(&c.code);
             rekey.execute(params![rowid, national_code, c.agency_code])?;
-            reset_lookups.execute(params![d.local_id])?;
             mark_dirty.execute(params![rowid])?;
         }
     }
@@ -1346,15 +1343,21 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> Result<(
                  SELECT rowid FROM provincial_dossier WHERE dossier_id = ?1 OR national_code = ?2",
             )?
             .execute(params![r.dossier_id, r.code])?;
+            // The count restarts when the provincial row changed since the count began (its
+            // hash differs): counted here, so storing a changed row writes nothing here.
             tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
-                    last_error, last_success_at, lookups_since_change)
-                 VALUES (?1, ?2, ?3, ?4, NULL, ?3, 1)
+                    last_error, last_success_at, lookups_since_change, row_hash_seen)
+                 VALUES (?1, ?2, ?3, ?4, NULL, ?3, 1,
+                    (SELECT row_hash FROM provincial_dossier WHERE dossier_id = ?1))
                  ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
                     last_attempt_at = excluded.last_attempt_at,
                     last_outcome = excluded.last_outcome, last_error = NULL,
                     last_success_at = excluded.last_success_at,
-                    lookups_since_change = lookup_state.lookups_since_change + 1",
+                    lookups_since_change = CASE
+                        WHEN lookup_state.row_hash_seen IS excluded.row_hash_seen
+                        THEN lookup_state.lookups_since_change + 1 ELSE 1 END,
+                    row_hash_seen = excluded.row_hash_seen",
             )?
             .execute(params![
                 r.dossier_id,
@@ -1819,6 +1822,51 @@ mod run_tests {
 
     /// `.cargo/config.toml` builds the bundled SQLite without memory management, which would
     /// put every connection's page cache behind one mutex (the two-thread passes wait on it).
+    #[test]
+    fn the_lookup_count_restarts_when_the_provincial_row_changes() {
+        let mut store = Store::open_in_memory().unwrap();
+        let mut p = ProvincialDossier {
+            local_id: "d1".into(),
+            key: "000.00.10.H18-261102-0001".into(),
+            row_hash: "h1".into(),
+            ..Default::default()
+        };
+        p.core.code = p.key.clone();
+        let t = at("2026-11-20 10:00:00");
+        let count = |store: &Store| store.lookup_candidates().unwrap().0[0].lookups_since_change;
+        let look_up = |store: &mut Store| {
+            let found = NationalDossier {
+                core: p.core.clone(),
+                ..Default::default()
+            };
+            store
+                .store_lookups(
+                    1,
+                    &[LookupResult {
+                        dossier_id: "d1".into(),
+                        code: p.key.clone(),
+                        at: t,
+                        result: Ok((LookupOutcome::Found(found), "[]".into())),
+                    }],
+                )
+                .unwrap();
+        };
+        store
+            .store_provincial_page(1, "p", t, &[(p.clone(), "{}".into())], None)
+            .unwrap();
+        assert_eq!(count(&store), 0);
+        look_up(&mut store);
+        look_up(&mut store);
+        assert_eq!(count(&store), 2);
+        p.row_hash = "h2".into();
+        store
+            .store_provincial_page(1, "p", t, &[(p.clone(), "{}".into())], None)
+            .unwrap();
+        assert_eq!(count(&store), 0, "the row changed");
+        look_up(&mut store);
+        assert_eq!(count(&store), 1);
+    }
+
     #[test]
     fn bundled_sqlite_keeps_each_connections_page_cache_apart() {
         let store = Store::open_in_memory().unwrap();

@@ -249,6 +249,10 @@ CREATE TABLE reconcile_pass (
     run_id            INTEGER
 ) STRICT;
 
+ALTER TABLE lookup_state ADD COLUMN row_hash_seen TEXT;
+UPDATE lookup_state SET row_hash_seen =
+    (SELECT p.row_hash FROM provincial_dossier p WHERE p.dossier_id = lookup_state.dossier_id);
+
 CREATE TABLE month_tally (
     month               TEXT PRIMARY KEY,
     counted             INTEGER NOT NULL,
