@@ -750,6 +750,20 @@ mod tests {
 
     pub(crate) const EXAMPLE: &str = include_str!("../config/tthc-sync.example.toml");
 
+    /// The example with each `(from, to)` edit applied (the first occurrence of `from`) is
+    /// rejected, and the error names `key`.
+    fn assert_error_names(edits: &[(&str, &str)], key: &str) {
+        let mut text = EXAMPLE.to_string();
+        for (from, to) in edits {
+            assert!(text.contains(from), "example lacks {from}");
+            text = text.replacen(from, to, 1);
+        }
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key), "{err} should name {key}");
+    }
+
     #[test]
     fn example_config_is_valid() {
         let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
@@ -777,12 +791,7 @@ mod tests {
             ),
         ];
         for (from, to, key) in cases {
-            assert!(EXAMPLE.contains(from), "example lacks {from}");
-            let text = EXAMPLE.replacen(from, to, 1);
-            let err = Config::parse(&text, Path::new("x.toml"))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(key), "{err} should name {key}");
+            assert_error_names(&[(from, to)], key);
         }
     }
 
@@ -851,12 +860,7 @@ mod tests {
             ),
         ];
         for (from, to, key) in cases {
-            assert!(EXAMPLE.contains(from), "example lacks {from}");
-            let text = EXAMPLE.replacen(from, to, 1);
-            let err = Config::parse(&text, Path::new("x.toml"))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(key), "{err} should name {key}");
+            assert_error_names(&[(from, to)], key);
         }
     }
 
@@ -920,15 +924,7 @@ mod tests {
             ),
         ];
         for (edits, key) in cases {
-            let mut text = EXAMPLE.to_string();
-            for (from, to) in *edits {
-                assert!(text.contains(from), "example lacks {from}");
-                text = text.replacen(from, to, 1);
-            }
-            let err = Config::parse(&text, Path::new("x.toml"))
-                .unwrap_err()
-                .to_string();
-            assert!(err.contains(key), "{err} should name {key}");
+            assert_error_names(edits, key);
         }
     }
 

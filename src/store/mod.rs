@@ -587,13 +587,46 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this SQLite keeps one page cache for all connections of the process, behind one
+    /// mutex (built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`).
+    pub fn page_caches_shared(&self) -> Result<bool> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT 1 FROM pragma_compile_options
+                 WHERE compile_options = 'ENABLE_MEMORY_MANAGEMENT'",
+            )?
+            .exists([])?)
+    }
+
+    /// A second, read-only connection to the same database file, for a reader on another
+    /// thread (`None` for an in-memory store). It takes no lock and runs no migration.
+    pub fn reader(&self) -> Result<Option<Store>> {
+        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
+            return Ok(None);
+        };
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_string(),
+            source,
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The same page cache as the main connection (a pass seeks the national key index once
+        // per row) — unless SQLite was built to share one page cache between connections
+        // (`.cargo/config.toml` builds it otherwise), where a bigger cache only makes the two
+        // threads wait longer on its mutex.
+        if !self.page_caches_shared()? {
+            conn.pragma_update(None, "cache_size", CACHE_SIZE)?;
+        }
+        Ok(Some(Store { conn }))
+    }
+
     /// The highest rowid of `provincial_dossier` (0 when empty).
     pub fn top_pid(&self) -> Result<i64> {
-        Ok(self.conn.query_row(
-            "SELECT coalesce(max(rowid), 0) FROM provincial_dossier",
-            [],
-            |r| r.get(0),
-        )?)
+        top_pid(&self.conn)
     }
 
     /// The marks for the next reconciliation as they stand now: the last one's id (a pass
@@ -1083,6 +1116,15 @@ fn log_event(event: &str, f: &Finding) {
         impact = f.score_impact, "discrepancy {event}");
 }
 
+/// The highest rowid of `provincial_dossier` (0 when empty).
+fn top_pid(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT coalesce(max(rowid), 0) FROM provincial_dossier",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 fn store_rows(
     tx: &Transaction<'_>,
     run_id: i64,
@@ -1097,11 +1139,7 @@ fn store_rows(
     // of the row it inserted or changed. SQLite gives an inserted row a rowid above every
     // existing one (max + 1) and an update keeps the row's rowid, so a returned rowid above
     // the highest seen so far is a new row. `dossier_id` is TEXT: the rowid is not an alias.
-    let mut top: i64 = tx.query_row(
-        "SELECT coalesce(max(rowid), 0) FROM provincial_dossier",
-        [],
-        |r| r.get(0),
-    )?;
+    let mut top = top_pid(tx)?;
     let mut touch =
         tx.prepare_cached("UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1")?;
     let mut upsert = tx.prepare_cached(

@@ -127,43 +127,6 @@ impl Store {
         Ok(())
     }
 
-    /// Whether this SQLite keeps one page cache for all connections of the process, behind one
-    /// mutex (built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`).
-    pub fn page_caches_shared(&self) -> Result<bool> {
-        Ok(self
-            .conn
-            .prepare_cached(
-                "SELECT 1 FROM pragma_compile_options
-                 WHERE compile_options = 'ENABLE_MEMORY_MANAGEMENT'",
-            )?
-            .exists([])?)
-    }
-
-    /// A second, read-only connection to the same database file, for a reader on another
-    /// thread (`None` for an in-memory store). It takes no lock and runs no migration.
-    pub fn reader(&self) -> Result<Option<Store>> {
-        let Some(path) = self.conn.path().filter(|p| !p.is_empty()) else {
-            return Ok(None);
-        };
-        let conn = rusqlite::Connection::open_with_flags(
-            path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(|source| StoreError::Open {
-            path: path.to_string(),
-            source,
-        })?;
-        conn.busy_timeout(super::BUSY_TIMEOUT)?;
-        // The same page cache as the main connection (a pass seeks the national key index once
-        // per row) — unless SQLite was built to share one page cache between connections
-        // (`.cargo/config.toml` builds it otherwise), where a bigger cache only makes the two
-        // threads wait longer on its mutex.
-        if !self.page_caches_shared()? {
-            conn.pragma_update(None, "cache_size", super::CACHE_SIZE)?;
-        }
-        Ok(Some(Store { conn }))
-    }
-
     /// Open and acknowledged discrepancies.
     pub fn report_discrepancies(&self) -> Result<Vec<ReportDiscrepancy>> {
         let mut stmt = self.conn.prepare(
