@@ -15,6 +15,7 @@ pub mod plan;
 pub mod pull;
 pub mod reconcile;
 pub mod report;
+pub mod schedule;
 pub mod scores;
 pub mod scoring;
 pub mod sim;
