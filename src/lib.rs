@@ -4,7 +4,9 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod calendar;
+pub mod clock;
 pub mod config;
+pub mod cycle;
 pub mod daemon;
 pub mod demo;
 pub mod freshness;
