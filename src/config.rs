@@ -415,7 +415,7 @@ impl DaemonConfig {
     fn validate(&self) -> Result<(), ConfigError> {
         for (_, key, expr) in self.schedules() {
             if let Some(expr) = expr {
-                crate::daemon::schedule::parse_schedule(expr).map_err(|e| invalid(key, e))?;
+                crate::schedule::parse_schedule(expr).map_err(|e| invalid(key, e))?;
             }
         }
         self.http_addr()?;
@@ -528,7 +528,7 @@ impl Config {
         let Some(expr) = self.daemon.schedules()[0].2 else {
             return fallback;
         };
-        let Ok(schedule) = crate::daemon::schedule::parse_schedule(expr) else {
+        let Ok(schedule) = crate::schedule::parse_schedule(expr) else {
             return fallback;
         };
         let mut next = schedule.upcoming(crate::model::vn_offset());

@@ -7,10 +7,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::clock::{local_now, Clock};
 use crate::config::Config;
 use crate::sim::{Simulators, World, WorldParams};
+use crate::source::Clients;
 use crate::store::{DiscrepancyFilter, Store};
-use crate::sync::{self, Clients, Clock, CycleReport};
+use crate::sync::{self, CycleReport};
 
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
@@ -164,7 +166,7 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
             std::fs::remove_file(&p)?;
         }
     }
-    let now = sync::local_now();
+    let now = local_now();
     let world = World::generate(WorldParams::new(
         opts.seed,
         opts.dossiers,
@@ -179,13 +181,13 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     write_config(&cfg, &config_path)?;
     let clients = Clients::new(&cfg)?;
     let mut store = Store::open(&db)?;
-    let clock: Clock = Arc::new(sync::local_now);
+    let clock: Clock = Arc::new(local_now);
     let run = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
     let (national_found, national_not_found) = store.national_count()?;
     let score = score_against_truth(&store, &sims.world)?;
     // The simulator publishes 766 scores computed from its national view, as the portal does:
     // fetch this month's and last month's, so the report shows the published figure too.
-    let month = crate::model::YearMonth::of(&sync::local_now());
+    let month = crate::model::YearMonth::of(&local_now());
     for m in [month.previous(), month] {
         crate::scores::fetch_scores(&mut store, &cfg, m).await?;
     }
@@ -209,7 +211,7 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
 fn write_demo_report(store: &mut Store, cfg: &Config, dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     use crate::report::{self, agencies, Format};
     store.upsert_agencies(&agencies::parse_agencies(agencies::DIEN_BIEN_TOML)?)?;
-    let now = sync::local_now();
+    let now = local_now();
     let month = crate::model::YearMonth::of(&now);
     let built = report::build(
         store,

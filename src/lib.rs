@@ -4,7 +4,9 @@
 //! See ARCHITECTURE.md for the map.
 
 pub mod calendar;
+pub mod clock;
 pub mod config;
+pub mod cycle;
 pub mod daemon;
 pub mod demo;
 pub mod freshness;
@@ -15,6 +17,7 @@ pub mod plan;
 pub mod pull;
 pub mod reconcile;
 pub mod report;
+pub mod schedule;
 pub mod scores;
 pub mod scoring;
 pub mod sim;

@@ -14,10 +14,10 @@
 
 use std::collections::HashSet;
 
-use crate::config::Config;
+use crate::cycle::{Cycle, SyncError};
 use crate::model::LocalTime;
-use crate::store::{RunCounts, Store};
-use crate::sync::{Clients, Clock, SyncError};
+use crate::source::Clients;
+use crate::store::RunCounts;
 
 /// Incremental pull or sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,41 +42,28 @@ pub fn sweep_due(last_sweep: Option<LocalTime>, now: LocalTime, sweep_hours: u32
 }
 
 /// Pulls the provincial side: a sweep when one is due, else an incremental pull.
-pub async fn pull_provincial(
-    store: &mut Store,
-    cfg: &Config,
-    clients: &Clients,
-    clock: &Clock,
-    run_id: i64,
-    counts: &mut RunCounts,
-) -> Result<PullMode, SyncError> {
-    let source = source_name(clients);
-    let last_sweep = store.watermark(&sweep_source(&source))?;
-    let mode = if sweep_due(last_sweep, clock(), cfg.provincial.sweep_hours) {
+pub async fn pull_provincial(cx: &mut Cycle<'_>) -> Result<PullMode, SyncError> {
+    let source = source_name(cx.clients);
+    let last_sweep = cx.store.watermark(&sweep_source(&source))?;
+    let mode = if sweep_due(last_sweep, cx.now(), cx.cfg.provincial.sweep_hours) {
         PullMode::Sweep
     } else {
         PullMode::Incremental
     };
-    pull(store, cfg, clients, clock, run_id, counts, mode).await?;
+    pull(cx, mode).await?;
     Ok(mode)
 }
 
 /// One pull in the given mode.
-pub async fn pull(
-    store: &mut Store,
-    cfg: &Config,
-    clients: &Clients,
-    clock: &Clock,
-    run_id: i64,
-    counts: &mut RunCounts,
-    mode: PullMode,
-) -> Result<(), SyncError> {
+pub async fn pull(cx: &mut Cycle<'_>, mode: PullMode) -> Result<(), SyncError> {
+    let (cfg, clients, clock) = (cx.cfg, cx.clients, cx.clock);
     let source = source_name(clients);
     let sweep_mark = sweep_source(&source);
     let started = clock();
     let stop_at = match mode {
         PullMode::Sweep => None,
-        PullMode::Incremental => store
+        PullMode::Incremental => cx
+            .store
             .watermark(&source)?
             .map(|w| w - chrono::Duration::minutes(i64::from(cfg.provincial.overlap_minutes))),
     };
@@ -104,8 +91,8 @@ pub async fn pull(
         let page = match clients.provincial.page(n).await {
             Ok(p) => p,
             Err(e) => {
-                report_bad(counts, bad_rows, &first_bad);
-                counts.problems.push(format!(
+                report_bad(&mut cx.counts, bad_rows, &first_bad);
+                cx.problem(format!(
                     "provincial pull ({}) stopped at page {n}: {e}; rows already read are kept, \
                      the watermark did not move",
                     mode_word(mode)
@@ -157,18 +144,18 @@ pub async fn pull(
                 marks.push((&sweep_mark, started));
             }
         }
-        let stats = store.store_provincial_page_marks(run_id, &source, clock(), &rows, &marks)?;
-        counts.provincial_rows += stats.rows;
-        counts.provincial_changed += stats.new + stats.changed;
+        let stats =
+            cx.store
+                .store_provincial_page_marks(cx.run_id, &source, clock(), &rows, &marks)?;
+        cx.counts.provincial_rows += stats.rows;
+        cx.counts.provincial_changed += stats.new + stats.changed;
         if done {
-            report_bad(counts, bad_rows, &first_bad);
+            report_bad(&mut cx.counts, bad_rows, &first_bad);
             if bad_rows > 0 {
-                counts.problems.push(
-                    "the provincial watermark did not move because of the unreadable rows".into(),
-                );
+                cx.problem("the provincial watermark did not move because of the unreadable rows");
             }
             if future_rows > 0 {
-                counts.problems.push(format!(
+                cx.problem(format!(
                     "{future_rows} provincial rows were modified in the future (after {}): \
                      check the provincial system's clock; the watermark was held at that time",
                     crate::model::fmt_time(&latest_plausible)
@@ -179,8 +166,8 @@ pub async fn pull(
             return Ok(());
         }
     }
-    report_bad(counts, bad_rows, &first_bad);
-    counts.problems.push(format!(
+    report_bad(&mut cx.counts, bad_rows, &first_bad);
+    cx.problem(format!(
         "provincial pull ({}) hit provincial.max_pages_per_run ({}) before reaching the \
          watermark; the rows read are kept, the watermark did not move (raise the cap)",
         mode_word(mode),

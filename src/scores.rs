@@ -417,7 +417,7 @@ pub async fn fetch_scores(
         .map_err(|e| ScoresError::Config(e.to_string()))?;
     let client = ScoresClient::new(sc)?;
     let (rows, skipped) = client.fetch(month).await?;
-    let fetched_at: LocalTime = crate::sync::local_now();
+    let fetched_at: LocalTime = crate::clock::local_now();
     store.store_published_scores(&rows, fetched_at)?;
     let province = rows.iter().find(|r| r.is_province).cloned();
     tracing::info!(target: "scores", api = sc.api().as_str(), month = %month.iso(),

@@ -1,10 +1,13 @@
 //! Clients of the two portals. Each turns wire replies into the canonical model
 //! (`crate::model`) through pure parsing functions, and talks HTTP only through
-//! `crate::http`.
+//! `crate::http`. [`Clients`] holds both, built once from the config.
 
+pub mod clients;
 pub mod national;
 pub mod profile;
 pub mod provincial;
+
+pub use clients::{Clients, ClientsError};
 
 /// Why a call to a portal failed. Never carries a secret.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,139 @@
+//! One sync cycle: pull the provincial side → plan look-ups → look up on the national portal →
+//! store → list the configured units → reconcile → update discrepancies. Records the run (ok /
+//! partial / failed).
+//!
+//! A failure anywhere makes the run partial or failed and is written on the run; it never
+//! makes a dossier look "missing": discrepancies are computed from stored views only, and a
+//! dossier's pair kinds are only decided against a successful look-up.
+//!
+//! The steps: `crate::pull` (the provincial side), [`lookup`] (`TraCuuHoSo` under the
+//! budget), [`list`] (`DanhSachHoSo`, `missing_on_provincial`), [`pass`] (the reconciliation
+//! pass). Each takes the [`Cycle`] context.
+
+mod list;
+mod lookup;
+mod pass;
+
+use serde::Serialize;
+
+pub use crate::clock::{local_now, Clock};
+pub use crate::cycle::{Cycle, SyncError};
+pub use crate::source::Clients;
+pub use list::list_national;
+pub use pass::{full_pass_reason, pass_basis, reconcile, reconcile_all, Pass};
+
+use crate::config::Config;
+use crate::model::LocalTime;
+use crate::source::SourceError;
+use crate::store::{Outcome, RunCounts, Store};
+
+/// What one cycle did.
+#[derive(Clone, Debug, Serialize)]
+pub struct CycleReport {
+    pub run_id: i64,
+    pub outcome: Outcome,
+    pub counts: RunCounts,
+}
+
+/// Runs one full cycle and records it.
+pub async fn run_cycle(
+    store: &mut Store,
+    cfg: &Config,
+    clients: &Clients,
+    clock: &Clock,
+) -> Result<CycleReport, SyncError> {
+    let started = clock();
+    let run_id = store.begin_run("sync", started)?;
+    clients.provincial.http().begin_run();
+    clients.national.begin_run();
+    tracing::info!(target: "sync", run_id, "sync run started");
+    let mut cx = Cycle {
+        store,
+        cfg,
+        clients,
+        clock,
+        run_id,
+        counts: RunCounts::default(),
+    };
+    let result = run_steps(&mut cx).await;
+    let Cycle {
+        store, mut counts, ..
+    } = cx;
+    measure_freshness(store, cfg, clock(), &mut counts);
+    let outcome = match (&result, counts.problems.is_empty()) {
+        (Err(_), _) => Outcome::Failed,
+        (Ok(()), true) => Outcome::Ok,
+        (Ok(()), false) => Outcome::Partial,
+    };
+    let error = result.as_ref().err().map(|e| e.to_string());
+    store.finish_run(run_id, clock(), outcome, &counts, error.as_deref())?;
+    store.record_freshness(
+        run_id,
+        counts.freshness_p50_s,
+        counts.freshness_p95_s,
+        counts.budget_used,
+    )?;
+    // One line says how the run went: INFO when ok, WARN when partial (the problems name the
+    // portal and the fault), ERROR when failed.
+    macro_rules! finished {
+        ($level:ident) => {
+            tracing::$level!(target: "sync", run_id, outcome = outcome.as_str(),
+                provincial_rows = counts.provincial_rows,
+                provincial_changed = counts.provincial_changed,
+                lookups = counts.lookups, lookup_errors = counts.lookup_errors,
+                opened = counts.opened, reopened = counts.reopened, resolved = counts.resolved,
+                listed = counts.listed, freshness_p50_s = ?counts.freshness_p50_s,
+                freshness_p95_s = ?counts.freshness_p95_s, budget_used = ?counts.budget_used,
+                problems = ?counts.problems, error = ?error, "sync run finished")
+        };
+    }
+    match outcome {
+        Outcome::Ok => finished!(info),
+        Outcome::Partial => finished!(warn),
+        Outcome::Failed => finished!(error),
+    }
+    result?;
+    Ok(CycleReport {
+        run_id,
+        outcome,
+        counts,
+    })
+}
+
+/// The cycle's steps, in order; the first error stops it.
+async fn run_steps(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
+    let problems_before = cx.counts.problems.len();
+    crate::pull::pull_provincial(cx).await?;
+    let provincial_complete = cx.counts.problems.len() == problems_before;
+    lookup::look_up(cx).await?;
+    list_national(cx, provincial_complete).await?;
+    let now = cx.now();
+    reconcile(cx.store, cx.cfg, now, cx.run_id, &mut cx.counts)?;
+    Ok(())
+}
+
+/// A failed portal call in a few words, for the run's problems: the HTTP reason and host, or
+/// the portal's own error.
+fn short_reason(e: &SourceError) -> String {
+    match e {
+        SourceError::Http(h) => match h.reason() {
+            Some(r) => format!("{} ({})", r, h.host().unwrap_or("?")),
+            None => h.to_string(),
+        },
+        SourceError::Portal { code, message, .. } => format!("error {code}: {message}"),
+        other => other.to_string(),
+    }
+}
+
+/// The run's freshness figures (see `crate::freshness`); a database error only logs.
+fn measure_freshness(store: &Store, cfg: &Config, now: LocalTime, counts: &mut RunCounts) {
+    counts.budget_used =
+        crate::freshness::budget_used(counts.lookups, cfg.national.lookups_per_cycle);
+    match store.view_ages(now) {
+        Ok(ages) => {
+            counts.freshness_p50_s = crate::freshness::percentile(&ages, 50.0);
+            counts.freshness_p95_s = crate::freshness::percentile(&ages, 95.0);
+        }
+        Err(e) => tracing::warn!(target: "sync", error = %e, "freshness not measured"),
+    }
+}
