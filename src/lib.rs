@@ -5,6 +5,7 @@
 
 pub mod calendar;
 pub mod config;
+pub mod csv;
 pub mod daemon;
 pub mod demo;
 pub mod freshness;

@@ -1,10 +1,13 @@
-//! Printing for the CLI: terminal tables with Vietnamese labels, JSON and CSV for tools.
+//! Printing for the CLI: terminal tables with Vietnamese labels, JSON and CSV for tools (the
+//! crate's one CSV writer, [`tthc_sync::csv`]). Only formatting: what is printed is built by the
+//! library.
 
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
+use tthc_sync::csv::{self, Csv};
 use tthc_sync::demo::DemoSummary;
 use tthc_sync::model::{fmt_time, is_well_formed_national_code, LocalTime, Status};
 use tthc_sync::reconcile::Kind;
@@ -54,30 +57,6 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     );
     for r in rows {
         line(&mut out, r);
-    }
-    out
-}
-
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    out.push_str(&headers.join(","));
-    out.push_str("\r\n");
-    for r in rows {
-        out.push_str(&r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
     }
     out
 }
@@ -173,6 +152,14 @@ pub fn print_demo(s: &DemoSummary) {
     );
 }
 
+/// The agency's name, else its code.
+fn agency(d: &DiscrepancyRow) -> String {
+    d.agency_name
+        .clone()
+        .or(d.agency_code.clone())
+        .unwrap_or_default()
+}
+
 fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
     vec![
         d.id.to_string(),
@@ -181,10 +168,7 @@ fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
         state_vi(&d.state).to_string(),
         d.severity.clone(),
         format!("{:.4}", d.score_impact),
-        d.agency_name
-            .clone()
-            .or(d.agency_code.clone())
-            .unwrap_or_default(),
+        agency(d),
         d.provincial.clone(),
         d.national.clone(),
         d.first_seen.clone(),
@@ -208,7 +192,7 @@ pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::R
     match format {
         Format::Json => json(&rows),
         Format::Csv => {
-            let headers = [
+            let mut out = Csv::new([
                 "id",
                 "dossier_code",
                 "kind",
@@ -219,12 +203,22 @@ pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::R
                 "provincial",
                 "national",
                 "first_seen",
-            ];
-            let mut cells: Vec<Vec<String>> = rows.iter().map(discrepancy_cells).collect();
-            for (c, r) in cells.iter_mut().zip(rows) {
-                c[3] = r.state.clone();
+            ]);
+            for d in rows {
+                out.row([
+                    d.id.to_string(),
+                    csv::text(&d.dossier_code).into_owned(),
+                    d.kind.clone(),
+                    d.state.clone(),
+                    d.severity.clone(),
+                    format!("{:.4}", d.score_impact),
+                    csv::text(&agency(d)).into_owned(),
+                    csv::text(&d.provincial).into_owned(),
+                    csv::text(&d.national).into_owned(),
+                    d.first_seen.clone(),
+                ]);
             }
-            print!("{}", csv(&headers, &cells));
+            print!("{}", out.finish());
             Ok(())
         }
         Format::Table => {
@@ -246,13 +240,7 @@ pub fn print_discrepancy(
     }
     println!("Sai lệch #{} — {} ({})", d.id, kind_vi(&d.kind), d.kind);
     println!("  hồ sơ:        {}", d.dossier_code);
-    println!(
-        "  cơ quan:      {}",
-        d.agency_name
-            .clone()
-            .or(d.agency_code.clone())
-            .unwrap_or_default()
-    );
+    println!("  cơ quan:      {}", agency(d));
     println!("  trạng thái:   {} ({})", state_vi(&d.state), d.state);
     println!("  mức độ:       {}", d.severity);
     println!(

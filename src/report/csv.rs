@@ -1,28 +1,16 @@
 //! CSV, one file per section: UTF-8 with a byte-order mark (so Excel opens Vietnamese text
 //! right), RFC 4180 (comma, CRLF, fields quoted when they hold a comma, quote or line break).
 //! Numbers use '.' as the decimal point and dates are `dd/mm/yyyy hh:mm`, so the files stay
-//! machine-readable; text that Excel would take for a formula is prefixed with `'`.
+//! machine-readable; text that Excel would take for a formula is prefixed with `'`. The writer
+//! is the crate's one CSV writer, [`crate::csv`].
 
 use super::*;
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
+use crate::csv::Csv;
 
-/// One RFC 4180 field.
-pub(crate) fn field(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// A text field from outside (names, codes, values): neutralises a leading formula character.
+/// A text field from outside (names, codes, values): see [`crate::csv::text`].
 fn text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
+    crate::csv::text(s).into_owned()
 }
 
 fn number(x: f64) -> String {
@@ -47,19 +35,20 @@ fn opt_time(t: &Option<LocalTime>) -> String {
     t.as_ref().map(fmt_time_vi).unwrap_or_default()
 }
 
-struct Sheet(Vec<u8>);
+/// One file: the byte-order mark, the header line, then the rows.
+struct Sheet(Csv);
 
 impl Sheet {
     fn new(headers: &[&str]) -> Sheet {
-        let mut s = Sheet(BOM.to_vec());
-        s.row(headers.iter().map(|h| h.to_string()));
-        s
+        Sheet(Csv::with_bom(headers))
     }
 
     fn row(&mut self, cells: impl IntoIterator<Item = String>) {
-        let line: Vec<String> = cells.into_iter().map(|c| field(&c)).collect();
-        self.0.extend_from_slice(line.join(",").as_bytes());
-        self.0.extend_from_slice(b"\r\n");
+        self.0.row(cells);
+    }
+
+    fn bytes(self) -> Vec<u8> {
+        self.0.finish().into_bytes()
     }
 }
 
@@ -191,7 +180,7 @@ fn summary(r: &MonthlyReport) -> Vec<u8> {
         );
         put("lich_su", &code, &label, "cong_bo", opt_number(p.published));
     }
-    s.0
+    s.bytes()
 }
 
 fn appendix_1(r: &MonthlyReport) -> Vec<u8> {
@@ -223,7 +212,7 @@ fn appendix_1(r: &MonthlyReport) -> Vec<u8> {
             opt_number(x.working_days_overdue),
         ]);
     }
-    s.0
+    s.bytes()
 }
 
 fn appendix_2(r: &MonthlyReport) -> Vec<u8> {
@@ -261,7 +250,7 @@ fn appendix_2(r: &MonthlyReport) -> Vec<u8> {
             text(&x.officials.join("; ")),
         ]);
     }
-    s.0
+    s.bytes()
 }
 
 fn appendix_3(r: &MonthlyReport) -> Vec<u8> {
@@ -287,5 +276,5 @@ fn appendix_3(r: &MonthlyReport) -> Vec<u8> {
             number(x.points),
         ]);
     }
-    s.0
+    s.bytes()
 }

@@ -811,10 +811,10 @@ mod tests {
 
     #[test]
     fn csv_quotes_and_neutralises_formulas() {
-        assert_eq!(csv::field("a,b"), "\"a,b\"");
-        assert_eq!(csv::field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv::field("two\nlines"), "\"two\nlines\"");
-        assert_eq!(csv::field("plain"), "plain");
+        assert_eq!(crate::csv::field("a,b"), "\"a,b\"");
+        assert_eq!(crate::csv::field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(crate::csv::field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(crate::csv::field("plain"), "plain");
         let mut r = quiet_example();
         r.appendix_3.push(SyncFaultRow {
             dossier_code: "=HYPERLINK(\"http://x\")".into(),
