@@ -8,6 +8,7 @@ pub mod config;
 pub mod csv;
 pub mod daemon;
 pub mod demo;
+pub mod dossier_view;
 pub mod freshness;
 pub mod http;
 pub mod lifecycle;
