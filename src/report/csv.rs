@@ -4,7 +4,9 @@
 //! machine-readable; text that Excel would take for a formula is prefixed with `'`. The writer
 //! is the crate's one CSV writer, [`crate::csv`].
 
-use super::*;
+use super::format::*;
+use super::model::*;
+use crate::model::LocalTime;
 
 use crate::csv::Csv;
 

@@ -1,7 +1,9 @@
 //! One self-contained HTML page: inline CSS, the 12-month chart as inline SVG, no external
 //! resource of any kind; printable on A4.
 
-use super::*;
+use super::format::*;
+use super::model::*;
+use super::text::*;
 use std::fmt::Write as _;
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.

@@ -1,6 +1,8 @@
 //! Markdown, following the structure and headings of the province's own report.
 
-use super::*;
+use super::format::*;
+use super::model::*;
+use super::text::*;
 use std::fmt::Write as _;
 
 /// Escapes text for Markdown prose and table cells: no markup, no table break, one line.

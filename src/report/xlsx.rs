@@ -1,7 +1,11 @@
 //! XLSX: a sheet per section ("Tong hop", "Phu luc I", "Phu luc II", "Phu luc III"), bold
 //! headers, set widths, real Excel dates (dd/mm/yyyy hh:mm), numbers as numbers.
 
-use super::*;
+use super::format::*;
+use super::model::*;
+use super::text::*;
+use super::ReportError;
+use crate::model::LocalTime;
 use chrono::{Datelike, Timelike};
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, FormatBorder, Workbook, Worksheet,
