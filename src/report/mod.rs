@@ -7,13 +7,15 @@
 //! - [`model`]: the report's data; [`build`]: filling it from the store; [`agencies`]: the
 //!   agencies in force in a month; `write`: rendering to files.
 //! - `format`: Vietnamese numbers, dates and labels; `text`: the report's sentences and
-//!   headings (Markdown and HTML say the same thing).
+//!   headings (Markdown and HTML say the same thing); `columns`: every table's columns, one
+//!   spec per table that all four renderers iterate.
 //! - The renderers: `markdown`, `html`, `xlsx`, `csv`.
 
 pub mod agencies;
 pub mod build;
 pub mod model;
 
+mod columns;
 mod csv;
 mod format;
 mod html;

@@ -1,6 +1,8 @@
 //! The text of the report, shared by Markdown and HTML so both say exactly the same thing:
-//! title, headings, the bullets of sections 1 and 2, the appendices' titles and headings.
+//! title, headings, the bullets of sections 1 and 2, the appendices' titles and headings. The
+//! tables' columns are in `columns`.
 
+use super::columns::CATEGORIES;
 use super::format::*;
 use super::model::*;
 
@@ -119,32 +121,19 @@ pub(crate) fn section_1_bullets(r: &MonthlyReport) -> Vec<Para> {
     out
 }
 
-/// Rows of the counts table: label, national view, provincial view.
+/// Rows of the counts table (`columns::COUNT_HEADERS`): label, national view, provincial view.
 pub(crate) fn count_rows(r: &MonthlyReport) -> Vec<(&'static str, u64, u64)> {
-    let (n, p) = (&r.national_view, &r.provincial_view);
-    vec![
-        ("Trước hạn", n.early, p.early),
-        ("Đúng hạn", n.on_time, p.on_time),
-        ("Quá hạn", n.late, p.late),
-        (
-            "Đang xử lý trong hạn",
-            n.in_process_in_time,
-            p.in_process_in_time,
-        ),
-        (
-            "Đang xử lý quá hạn",
-            n.in_process_overdue,
-            p.in_process_overdue,
-        ),
-    ]
+    CATEGORIES
+        .iter()
+        .map(|c| {
+            (
+                c.label,
+                (c.get)(&r.national_view),
+                (c.get)(&r.provincial_view),
+            )
+        })
+        .collect()
 }
-
-pub(crate) const COUNT_HEADERS: [&str; 4] = [
-    "Phân loại",
-    "Cổng DVCQG (tính lại)",
-    "Hệ thống của tỉnh",
-    "Chênh lệch",
-];
 
 /// `provincial − national`, formatted with a sign.
 pub(crate) fn count_diff(national: u64, provincial: u64) -> String {
@@ -179,8 +168,6 @@ pub(crate) fn gap_intro(r: &MonthlyReport) -> Para {
         )],
     }
 }
-
-pub(crate) const GAP_HEADERS: [&str; 4] = ["Loại sai lệch", "Mã", "Số hồ sơ", "Điểm"];
 
 /// Points of the gap not explained by the listed kinds (shown only when it matters).
 pub(crate) fn gap_unexplained(r: &MonthlyReport) -> Option<f64> {
@@ -306,44 +293,6 @@ pub(crate) const APPENDIX_2_TITLE: &str =
 pub(crate) const APPENDIX_3_TITLE: &str =
     "Phụ lục III. Hồ sơ đúng hạn tại tỉnh nhưng quá hạn trên Cổng DVCQG — đề nghị Sở KH&CN/ Sở TT&TT kiểm tra đồng bộ";
 
-pub(crate) const APPENDIX_1_HEADERS: [&str; 7] = [
-    "STT",
-    "Mã hồ sơ",
-    "Thủ tục hành chính",
-    "Ngày tiếp nhận",
-    "Hạn trả kết quả",
-    "Trạng thái trên Cổng DVCQG",
-    "Số ngày làm việc quá hạn",
-];
-pub(crate) const APPENDIX_2_SUMMARY_HEADERS: [&str; 5] = [
-    "STT",
-    "Cơ quan, đơn vị, địa phương",
-    "Số hồ sơ",
-    "Đã giải quyết quá hạn",
-    "Đang xử lý quá hạn",
-];
-pub(crate) const APPENDIX_2_HEADERS: [&str; 9] = [
-    "STT",
-    "Mã hồ sơ",
-    "Thủ tục hành chính",
-    "Ngày tiếp nhận",
-    "Hạn trả kết quả",
-    "Ngày hoàn thành",
-    "Phân loại",
-    "Số ngày làm việc quá hạn",
-    "Cán bộ xử lý (lập Phiếu xin lỗi)",
-];
-pub(crate) const APPENDIX_3_HEADERS: [&str; 8] = [
-    "STT",
-    "Mã hồ sơ",
-    "Cơ quan, đơn vị",
-    "Loại sai lệch",
-    "Mã sai lệch",
-    "Giá trị tại tỉnh",
-    "Giá trị trên Cổng DVCQG",
-    "Điểm ảnh hưởng",
-];
-
 pub(crate) const NO_DOSSIER: &str = "Không có hồ sơ.";
 
 /// "Sở Tài nguyên và Môi trường (000.00.12.H18): 2 hồ sơ".
@@ -360,46 +309,6 @@ pub(crate) fn agency_heading<T>(index: usize, g: &AgencyGroup<T>) -> String {
         code,
         fmt_int_vi(g.rows.len() as u64)
     )
-}
-
-pub(crate) fn appendix_1_cells(i: usize, x: &NationalOverdueRow) -> [String; 7] {
-    [
-        (i + 1).to_string(),
-        x.dossier_code.clone(),
-        x.procedure.clone(),
-        fmt_time_vi(&x.received_at),
-        fmt_opt_time_vi(&x.due_at),
-        x.national_status.clone(),
-        fmt_days(x.working_days_overdue),
-    ]
-}
-
-pub(crate) fn appendix_2_cells(i: usize, x: &ProvincialLateRow) -> [String; 9] {
-    [
-        (i + 1).to_string(),
-        x.dossier_code.clone(),
-        x.procedure.clone(),
-        fmt_time_vi(&x.received_at),
-        fmt_opt_time_vi(&x.due_at),
-        fmt_opt_time_vi(&x.finished_at),
-        category_label_vi(&x.category).to_string(),
-        fmt_days(x.working_days_late),
-        if x.officials.is_empty() {
-            "—".to_string()
-        } else {
-            x.officials.join("; ")
-        },
-    ]
-}
-
-/// Appendix II per agency: (dossiers, handled late, in process overdue).
-pub(crate) fn appendix_2_counts(g: &AgencyGroup<ProvincialLateRow>) -> (u64, u64, u64) {
-    let late = g.rows.iter().filter(|x| x.category == "late").count() as u64;
-    (g.rows.len() as u64, late, g.rows.len() as u64 - late)
-}
-
-pub(crate) fn appendix_3_total(r: &MonthlyReport) -> f64 {
-    r.appendix_3.iter().map(|x| x.points).sum()
 }
 
 #[cfg(test)]
