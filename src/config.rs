@@ -339,9 +339,9 @@ pub struct DaemonConfig {
     pub sync_schedule: Option<String>,
     /// SQLite `PRAGMA optimize` and `wal_checkpoint(TRUNCATE)`.
     pub housekeeping_schedule: Option<String>,
-    /// The monthly report job (hook; see `daemon::run::run_report`).
+    /// The monthly report job (see `daemon::jobs::run_report`).
     pub report_schedule: Option<String>,
-    /// The score computation job (hook; see `daemon::run::run_scores`).
+    /// The published-scores job (see `daemon::jobs::run_scores`).
     pub scores_schedule: Option<String>,
     /// A job whose last success is older than its latest firing runs once at start-up.
     pub run_missed_at_startup: bool,

@@ -6,9 +6,11 @@
 pub mod calendar;
 pub mod clock;
 pub mod config;
+pub mod csv;
 pub mod cycle;
 pub mod daemon;
 pub mod demo;
+pub mod dossier_view;
 pub mod freshness;
 pub mod http;
 pub mod lifecycle;

@@ -10,6 +10,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use tthc_sync::config::{self, Config};
+use tthc_sync::dossier_view::DossierView;
 use tthc_sync::lifecycle::State;
 use tthc_sync::reconcile::Kind;
 use tthc_sync::sim::{Simulators, World, WorldParams};
@@ -427,7 +428,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dossier { code, format } => {
             let store = open_store(&cli)?;
             let (_, cal) = review_settings(&cli)?;
-            output::print_dossier(&store, &cal, sync::local_now(), code, *format)?;
+            let view = DossierView::load(&store, code, sync::local_now(), &cal)?
+                .with_context(|| format!("no dossier `{code}` in the provincial view"))?;
+            output::print_dossier(&view, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Simulate {
@@ -507,32 +510,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month)
                 .await
                 .map_err(|e| database_error(db, e))?;
-            if matches!(format, Format::Json) {
-                println!("{}", serde_json::to_string_pretty(&report)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            println!(
-                "{} rows of published scores for {} stored (api {}{})",
-                report.rows,
-                report.month,
-                report.api,
-                if report.skipped > 0 {
-                    format!(", {} rows without a unit skipped", report.skipped)
-                } else {
-                    String::new()
-                }
-            );
-            match report.province.as_ref() {
-                Some(p) => println!(
-                    "Tiến độ giải quyết (TDGQ) of {}: {} / {}",
-                    p.unit_name.as_deref().unwrap_or(&p.unit_key),
-                    p.tdgq_score
-                        .map(|s| format!("{s:.2}"))
-                        .unwrap_or_else(|| "not published".into()),
-                    p.max_score.unwrap_or(20.0)
-                ),
-                None => println!("the portal published no row for the province itself"),
-            }
+            output::print_scores(&report, *format)?;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -1,15 +1,21 @@
-//! Printing for the CLI: terminal tables with Vietnamese labels, JSON and CSV for tools.
+//! Printing for the CLI: terminal tables with Vietnamese labels, JSON and CSV for tools (the
+//! crate's one CSV writer, [`tthc_sync::csv`]). Only formatting: what is printed is built by the
+//! library.
 
 use std::fmt::Write as _;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
+use tthc_sync::csv::{self, Csv};
 use tthc_sync::demo::DemoSummary;
-use tthc_sync::model::{fmt_time, is_well_formed_national_code, LocalTime, Status};
+use tthc_sync::dossier_view::{DossierView, SideVerdict};
+use tthc_sync::model::{fmt_time, LocalTime, Status};
 use tthc_sync::reconcile::Kind;
-use tthc_sync::store::{DiscrepancyFilter, DiscrepancyRow, EventRow, Store};
+use tthc_sync::scores::ScoresReport;
+use tthc_sync::store::{DiscrepancyRow, EventRow, HistoryRow};
 use tthc_sync::sync::CycleReport;
+use tthc_sync::timeliness::Verdict;
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
@@ -58,30 +64,6 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
-fn csv_cell(s: &str) -> String {
-    let s = if s.starts_with(['=', '+', '-', '@']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    };
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s
-    }
-}
-
-fn csv(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut out = String::new();
-    out.push_str(&headers.join(","));
-    out.push_str("\r\n");
-    for r in rows {
-        out.push_str(&r.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
-        out.push_str("\r\n");
-    }
-    out
-}
-
 fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
     println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
@@ -120,6 +102,37 @@ pub fn print_run(r: &CycleReport) {
     for p in &c.problems {
         println!("  partial: {p}");
     }
+}
+
+/// `scores --month`: what was stored and the province's "Tiến độ giải quyết"; JSON with
+/// `--format json`.
+pub fn print_scores(r: &ScoresReport, format: Format) -> anyhow::Result<()> {
+    if format == Format::Json {
+        return json(r);
+    }
+    println!(
+        "{} rows of published scores for {} stored (api {}{})",
+        r.rows,
+        r.month,
+        r.api,
+        if r.skipped > 0 {
+            format!(", {} rows without a unit skipped", r.skipped)
+        } else {
+            String::new()
+        }
+    );
+    match r.province.as_ref() {
+        Some(p) => println!(
+            "Tiến độ giải quyết (TDGQ) of {}: {} / {}",
+            p.unit_name.as_deref().unwrap_or(&p.unit_key),
+            p.tdgq_score
+                .map(|s| format!("{s:.2}"))
+                .unwrap_or_else(|| "not published".into()),
+            p.max_score.unwrap_or(20.0)
+        ),
+        None => println!("the portal published no row for the province itself"),
+    }
+    Ok(())
 }
 
 pub fn print_demo(s: &DemoSummary) {
@@ -173,6 +186,14 @@ pub fn print_demo(s: &DemoSummary) {
     );
 }
 
+/// The agency's name, else its code.
+fn agency(d: &DiscrepancyRow) -> String {
+    d.agency_name
+        .clone()
+        .or(d.agency_code.clone())
+        .unwrap_or_default()
+}
+
 fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
     vec![
         d.id.to_string(),
@@ -181,10 +202,7 @@ fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
         state_vi(&d.state).to_string(),
         d.severity.clone(),
         format!("{:.4}", d.score_impact),
-        d.agency_name
-            .clone()
-            .or(d.agency_code.clone())
-            .unwrap_or_default(),
+        agency(d),
         d.provincial.clone(),
         d.national.clone(),
         d.first_seen.clone(),
@@ -208,7 +226,7 @@ pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::R
     match format {
         Format::Json => json(&rows),
         Format::Csv => {
-            let headers = [
+            let mut out = Csv::new([
                 "id",
                 "dossier_code",
                 "kind",
@@ -219,12 +237,22 @@ pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::R
                 "provincial",
                 "national",
                 "first_seen",
-            ];
-            let mut cells: Vec<Vec<String>> = rows.iter().map(discrepancy_cells).collect();
-            for (c, r) in cells.iter_mut().zip(rows) {
-                c[3] = r.state.clone();
+            ]);
+            for d in rows {
+                out.row([
+                    d.id.to_string(),
+                    csv::text(&d.dossier_code).into_owned(),
+                    d.kind.clone(),
+                    d.state.clone(),
+                    d.severity.clone(),
+                    format!("{:.4}", d.score_impact),
+                    csv::text(&agency(d)).into_owned(),
+                    csv::text(&d.provincial).into_owned(),
+                    csv::text(&d.national).into_owned(),
+                    d.first_seen.clone(),
+                ]);
             }
-            print!("{}", csv(&headers, &cells));
+            print!("{}", out.finish());
             Ok(())
         }
         Format::Table => {
@@ -246,13 +274,7 @@ pub fn print_discrepancy(
     }
     println!("Sai lệch #{} — {} ({})", d.id, kind_vi(&d.kind), d.kind);
     println!("  hồ sơ:        {}", d.dossier_code);
-    println!(
-        "  cơ quan:      {}",
-        d.agency_name
-            .clone()
-            .or(d.agency_code.clone())
-            .unwrap_or_default()
-    );
+    println!("  cơ quan:      {}", agency(d));
     println!("  trạng thái:   {} ({})", state_vi(&d.state), d.state);
     println!("  mức độ:       {}", d.severity);
     println!(
@@ -264,7 +286,7 @@ pub fn print_discrepancy(
     println!("  trên Cổng:    {}", d.national);
     if let Some(pv) = &d.provincial_verdict {
         let label = |v: &str| {
-            tthc_sync::timeliness::Verdict::parse(v)
+            Verdict::parse(v)
                 .map(|v| v.label_vi().to_string())
                 .unwrap_or_else(|| "không có trên Cổng".into())
         };
@@ -304,19 +326,21 @@ fn opt_status(s: Option<Status>, raw: &str) -> String {
     }
 }
 
-fn verdict_text(
-    j: &Result<tthc_sync::timeliness::Judgement, tthc_sync::calendar::CalendarError>,
-) -> String {
-    match j {
-        Ok(j) => match j.working_days_late {
-            Some(d) if d > 0.0 => format!("{} ({d:.1} ngày làm việc)", j.verdict.label_vi()),
-            _ => j.verdict.label_vi().to_string(),
+fn verdict_text(v: &SideVerdict) -> String {
+    match v {
+        SideVerdict::Judged {
+            verdict,
+            working_days_late,
+            ..
+        } => match working_days_late {
+            Some(d) if *d > 0.0 => format!("{} ({d:.1} ngày làm việc)", verdict.label_vi()),
+            _ => verdict.label_vi().to_string(),
         },
-        Err(e) => format!("không tính được: {e}"),
+        SideVerdict::Unjudged { error } => format!("không tính được: {error}"),
     }
 }
 
-fn history_cells(rows: &[tthc_sync::store::HistoryRow]) -> Vec<Vec<String>> {
+fn history_cells(rows: &[HistoryRow]) -> Vec<Vec<String>> {
     rows.iter()
         .map(|h| {
             vec![
@@ -334,68 +358,14 @@ fn history_cells(rows: &[tthc_sync::store::HistoryRow]) -> Vec<Vec<String>> {
         .collect()
 }
 
-pub fn print_dossier(
-    store: &Store,
-    cal: &tthc_sync::calendar::Calendar,
-    now: LocalTime,
-    code: &str,
-    format: Format,
-) -> anyhow::Result<()> {
-    let Some(p) = store.provincial_by_code(code)? else {
-        anyhow::bail!("no dossier `{code}` in the provincial view");
-    };
-    let national = if is_well_formed_national_code(&p.core.code) {
-        store.national_by_code(&p.core.code)?
-    } else {
-        None
-    };
-    let discrepancies: Vec<DiscrepancyRow> = store
-        .discrepancies(&DiscrepancyFilter::default())?
-        .into_iter()
-        .filter(|d| d.dossier_id == p.local_id)
-        .collect();
-    let month = tthc_sync::scoring::discrepancy_month(
-        &p,
-        national
-            .as_ref()
-            .filter(|n| n.found)
-            .map(|n| &n.dossier.core),
-        now,
-        cal,
-    );
-    let end = tthc_sync::scoring::period_end(month, now);
-    let p_judgement = tthc_sync::scoring::judge_provincial(&p, end, cal);
-    let n_judgement = national
-        .as_ref()
-        .filter(|n| n.found)
-        .map(|n| tthc_sync::scoring::judge_national(&n.dossier.core, &p, end, cal));
-    let p_history = store.provincial_history(&p.local_id)?;
-    let n_history = if national.is_some() {
-        store.national_history(&p.core.code)?
-    } else {
-        Vec::new()
-    };
+/// `dossier CODE`: both views side by side, both histories, the dossier's discrepancies; JSON
+/// (keys sorted) for any other format.
+pub fn print_dossier(v: &DossierView, format: Format) -> anyhow::Result<()> {
     if format != Format::Table {
-        let verdict = |j: &Result<tthc_sync::timeliness::Judgement, _>| match j {
-            Ok(j) => {
-                serde_json::json!({"verdict": j.verdict, "working_days_late": j.working_days_late, "rule_version": j.rule_version})
-            }
-            Err(e) => serde_json::json!({"error": format!("{e}")}),
-        };
-        return json(&serde_json::json!({
-            "timeliness": {
-                "period": month.iso(),
-                "provincial": verdict(&p_judgement),
-                "national": n_judgement.as_ref().map(verdict),
-            },
-            "provincial_history": p_history,
-            "national_history": n_history,
-            "provincial": p,
-            "national": national.as_ref().map(|n| serde_json::json!({
-                "found": n.found, "looked_up_at": fmt_time(&n.looked_up_at), "dossier": n.dossier })),
-            "discrepancies": discrepancies,
-        }));
+        // Through a JSON value, whose keys are sorted: the shape tools have read so far.
+        return json(&serde_json::to_value(v)?);
     }
+    let p = &v.provincial;
     println!(
         "Hồ sơ {} (mã tại tỉnh {}, id {})",
         p.key, p.local_code, p.local_id
@@ -405,10 +375,7 @@ pub fn print_dossier(
         p.procedure_name.clone().unwrap_or_default(),
         p.agency_name.clone().unwrap_or_default()
     );
-    let n = national
-        .as_ref()
-        .filter(|n| n.found)
-        .map(|n| &n.dossier.core);
+    let n = v.national_found().map(|n| &n.core);
     let rows = vec![
         vec![
             "Trạng thái".into(),
@@ -439,18 +406,21 @@ pub fn print_dossier(
         vec![
             "Cập nhật".into(),
             fmt_time(&p.updated_at),
-            national
+            v.national
                 .as_ref()
                 .map(|n| format!("tra cứu {}", fmt_time(&n.looked_up_at)))
                 .unwrap_or_else(|| "chưa tra cứu".into()),
         ],
+        vec![
+            format!("Tiến độ ({})", v.timeliness.period),
+            verdict_text(&v.timeliness.provincial),
+            v.timeliness
+                .national
+                .as_ref()
+                .map(verdict_text)
+                .unwrap_or_default(),
+        ],
     ];
-    let mut rows = rows;
-    rows.push(vec![
-        format!("Tiến độ ({month})"),
-        verdict_text(&p_judgement),
-        n_judgement.as_ref().map(verdict_text).unwrap_or_default(),
-    ]);
     print!("{}", table(&["", "Tại tỉnh", "Trên Cổng DVCQG"], &rows));
     let headers = [
         "thời điểm",
@@ -460,19 +430,19 @@ pub fn print_dossier(
         "trả kết quả",
     ];
     println!("Lịch sử tại tỉnh (provincial history):");
-    print!("{}", table(&headers, &history_cells(&p_history)));
-    if !n_history.is_empty() {
+    print!("{}", table(&headers, &history_cells(&v.provincial_history)));
+    if !v.national_history.is_empty() {
         println!("Lịch sử trên Cổng DVCQG (national history):");
-        print!("{}", table(&headers, &history_cells(&n_history)));
+        print!("{}", table(&headers, &history_cells(&v.national_history)));
     }
-    if national.as_ref().is_some_and(|n| !n.found) {
+    if v.national.as_ref().is_some_and(|n| !n.found) {
         println!("  Cổng DVCQG: không tìm thấy hồ sơ (tra cứu thành công, không có dòng nào)");
     }
-    if discrepancies.is_empty() {
+    if v.discrepancies.is_empty() {
         println!("Không có sai lệch đang mở.");
     } else {
         println!("Sai lệch:");
-        let cells: Vec<Vec<String>> = discrepancies.iter().map(discrepancy_cells).collect();
+        let cells: Vec<Vec<String>> = v.discrepancies.iter().map(discrepancy_cells).collect();
         print!("{}", table(DISCREPANCY_HEADERS, &cells));
     }
     Ok(())

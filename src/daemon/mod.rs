@@ -10,10 +10,12 @@
 //!
 //! The scheduler loop itself is the one that sends `WATCHDOG=1` (every
 //! [`notify::Notifier::watchdog_interval`]), so a wedged loop is caught by systemd.
-//! [`run`] is that wiring: the `tthc-sync run` service.
+//! [`run`] is that wiring: the `tthc-sync run` service; [`jobs`] is what its jobs do (sync,
+//! housekeeping, the monthly report, the published scores).
 //! The unit file, sysusers and tmpfiles snippets live in `systemd/`; see `docs/deployment.md`.
 
 pub mod health;
+pub mod jobs;
 pub mod notify;
 pub mod run;
 pub mod schedule;

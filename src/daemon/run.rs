@@ -17,18 +17,15 @@
 //!
 //! # Jobs
 //!
-//! Each job runs in its own task and holds the store (one SQLite connection) while it runs, so
-//! jobs run one at a time; the scheduler keeps a job from overlapping itself. Every run is a
-//! row in `sync_run` (`job` = the job's name), whose last `ok` is what the start-up catch-up
-//! reads.
+//! What each job does is in [`super::jobs`]. Each job runs in its own task and holds the store
+//! (one SQLite connection) while it runs, so jobs run one at a time; the scheduler keeps a job
+//! from overlapping itself. Every run is a row in `sync_run` (`job` = the job's name), whose
+//! last `ok` is what the start-up catch-up reads.
 //!
 //! Cancelling a job drops its future. That is safe by construction: the store's methods are
 //! synchronous, so no SQLite transaction is ever open across an `.await`; a dropped job leaves
 //! at most its `sync_run` row `running`, which is closed as failed ("interrupted") on the way
 //! out, or by the next start-up if the process was killed.
-//!
-//! `report` and `scores` are named hooks ([`run_report`], [`run_scores`]) for jobs built
-//! elsewhere; until then, scheduling them records a failed run saying so.
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::IntoFuture;
@@ -43,105 +40,17 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::health::{self, HealthSnapshot, SharedHealth};
+use super::jobs::{self, Job, JobReport, JobRun};
 use super::notify::Notifier;
 use super::schedule::{parse_schedule, JobOutcome, JobSpec, Scheduler};
 use crate::config::Config;
 use crate::model::vn_offset;
 use crate::model::LocalTime;
-use crate::store::{Outcome, RunCounts, Store};
-use crate::sync::{self, Clients, Clock};
+use crate::store::Store;
+use crate::sync::{self, Clients};
 
 /// The loop sleeps at most this long even when nothing is due (and no watchdog asks sooner).
 const MAX_IDLE: Duration = Duration::from_secs(60);
-
-/// What a job run reports back.
-#[derive(Debug, Clone)]
-pub struct JobReport {
-    pub outcome: JobOutcome,
-    /// One line for logs and `STATUS=`.
-    pub summary: String,
-}
-
-/// The monthly report job (`daemon.report_schedule`): writes the report of the month that
-/// just ended (every format) to `[report] out_dir`. Scheduled early in a month, it gives the
-/// office last month's report; the current month's is `tthc-sync report --month`.
-pub async fn run_report(
-    store: &mut Store,
-    cfg: &Config,
-    now: LocalTime,
-) -> anyhow::Result<JobReport> {
-    let month = crate::model::YearMonth::of(&now).previous();
-    let files = crate::report::write_month(store, cfg, month, &crate::report::Format::ALL, now)
-        .with_context(|| format!("monthly report of {}", month.iso()))?;
-    Ok(JobReport {
-        outcome: JobOutcome::Ok,
-        summary: format!(
-            "report {} written: {}",
-            month.iso(),
-            files
-                .iter()
-                .map(|f| f.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    })
-}
-
-/// The 766 score job (`daemon.scores_schedule`): fetches the portal's published scores of the
-/// current month and of the previous one (its figure settles early in the new month).
-pub async fn run_scores(
-    store: &mut Store,
-    cfg: &Config,
-    now: LocalTime,
-) -> anyhow::Result<JobReport> {
-    let month = crate::model::YearMonth::of(&now);
-    let mut lines = Vec::new();
-    for m in [month.previous(), month] {
-        let r = crate::scores::fetch_scores(store, cfg, m)
-            .await
-            .with_context(|| format!("published scores of {}", m.iso()))?;
-        let tdgq = r
-            .province
-            .as_ref()
-            .and_then(|p| p.tdgq_score)
-            .map(|s| format!("{s:.2}"))
-            .unwrap_or_else(|| "not published".into());
-        lines.push(format!("{}: {} rows, TDGQ {tdgq}", r.month, r.rows));
-    }
-    Ok(JobReport {
-        outcome: JobOutcome::Ok,
-        summary: lines.join("; "),
-    })
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-enum Job {
-    Sync,
-    Housekeeping,
-    Report,
-    Scores,
-}
-
-impl Job {
-    fn from_name(name: &str) -> Option<Job> {
-        match name {
-            "sync" => Some(Job::Sync),
-            "housekeeping" => Some(Job::Housekeeping),
-            "report" => Some(Job::Report),
-            "scores" => Some(Job::Scores),
-            _ => None,
-        }
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Job::Sync => "sync",
-            Job::Housekeeping => "housekeeping",
-            Job::Report => "report",
-            Job::Scores => "scores",
-        }
-    }
-}
 
 /// A loaded configuration with what it takes to run it: clients built, schedules parsed.
 pub struct Active {
@@ -703,42 +612,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
     let mut store = store.lock_owned().await;
     let t0 = Instant::now();
     tracing::info!(target: "daemon", job = job.name(), "job started");
-    let mut lookups = 0;
-    let report = match job {
-        Job::Sync => {
-            let clock: Clock = Arc::new(sync::local_now);
-            match sync::run_cycle(&mut store, &active.cfg, &active.clients, &clock).await {
-                Ok(r) => {
-                    lookups = r.counts.lookups;
-                    let c = &r.counts;
-                    JobReport {
-                        outcome: job_outcome(r.outcome),
-                        summary: format!(
-                            "run {}: {} provincial rows ({} changed), {} look-ups ({} failed), \
-                             {} opened, {} reopened, {} resolved{}",
-                            r.run_id,
-                            c.provincial_rows,
-                            c.provincial_changed,
-                            c.lookups,
-                            c.lookup_errors,
-                            c.opened,
-                            c.reopened,
-                            c.resolved,
-                            c.problems
-                                .first()
-                                .map(|p| format!("; {p}"))
-                                .unwrap_or_default()
-                        ),
-                    }
-                }
-                Err(e) => JobReport {
-                    outcome: JobOutcome::Failed,
-                    summary: e.to_string(),
-                },
-            }
-        }
-        other => recorded(other, &mut store, &active.cfg).await,
-    };
+    let JobRun { report, lookups } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
     drop(store);
     if report.outcome == JobOutcome::Failed {
@@ -755,71 +629,6 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         open_by_kind,
         active,
     }
-}
-
-fn job_outcome(o: Outcome) -> JobOutcome {
-    match o {
-        Outcome::Ok => JobOutcome::Ok,
-        Outcome::Partial => JobOutcome::Partial,
-        Outcome::Failed => JobOutcome::Failed,
-    }
-}
-
-fn store_outcome(o: JobOutcome) -> Outcome {
-    match o {
-        JobOutcome::Ok => Outcome::Ok,
-        JobOutcome::Partial => Outcome::Partial,
-        JobOutcome::Failed => Outcome::Failed,
-    }
-}
-
-/// Runs a job other than sync inside its own `sync_run` row.
-async fn recorded(job: Job, store: &mut Store, cfg: &Config) -> JobReport {
-    let started = sync::local_now();
-    let run_id = match store.begin_run(job.name(), started) {
-        Ok(id) => id,
-        Err(e) => {
-            return JobReport {
-                outcome: JobOutcome::Failed,
-                summary: format!("cannot record the run: {e}"),
-            }
-        }
-    };
-    let result = match job {
-        Job::Housekeeping => housekeeping(store),
-        Job::Report => run_report(store, cfg, started).await,
-        Job::Scores => run_scores(store, cfg, started).await,
-        Job::Sync => unreachable!("sync records its own run"),
-    };
-    let report = result.unwrap_or_else(|e| JobReport {
-        outcome: JobOutcome::Failed,
-        summary: format!("{e:#}"),
-    });
-    let error = (report.outcome == JobOutcome::Failed).then_some(report.summary.as_str());
-    if let Err(e) = store.finish_run(
-        run_id,
-        sync::local_now(),
-        store_outcome(report.outcome),
-        &RunCounts::default(),
-        error,
-    ) {
-        tracing::error!(target: "daemon", job = job.name(), run_id, error = %e, "cannot record the run's end");
-    }
-    report
-}
-
-fn housekeeping(store: &Store) -> anyhow::Result<JobReport> {
-    let (busy, wal_frames, checkpointed) = store.housekeeping()?;
-    Ok(JobReport {
-        outcome: JobOutcome::Ok,
-        summary: if busy == 0 {
-            format!(
-                "optimized; WAL checkpointed ({checkpointed} of {wal_frames} frames) and truncated"
-            )
-        } else {
-            "optimized; WAL not truncated (a reader was busy), retried next time".to_owned()
-        },
-    })
 }
 
 #[cfg(test)]
@@ -848,16 +657,5 @@ mod tests {
         for (job, expr, want) in cases {
             assert_eq!(max_age(*job, &cfg, expr, now), *want, "{expr}");
         }
-    }
-
-    #[test]
-    fn every_configurable_job_is_known() {
-        let cfg = crate::config::DaemonConfig::default();
-        for (name, key, _) in cfg.schedules() {
-            let job = Job::from_name(name).expect(name);
-            assert_eq!(job.name(), name);
-            assert_eq!(key, format!("daemon.{name}_schedule"));
-        }
-        assert_eq!(Job::from_name("nope"), None);
     }
 }

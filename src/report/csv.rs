@@ -1,29 +1,17 @@
-//! CSV, one file per section: UTF-8 with a byte-order mark (so Excel opens Vietnamese text
-//! right), RFC 4180 (comma, CRLF, fields quoted when they hold a comma, quote or line break).
-//! Numbers use '.' as the decimal point and dates are `dd/mm/yyyy hh:mm`, so the files stay
-//! machine-readable; text that Excel would take for a formula is prefixed with `'`.
+//! CSV, one file per section, with the crate's CSV writer ([`crate::csv`]): UTF-8 with a
+//! byte-order mark (so Excel opens Vietnamese text right), RFC 4180. Numbers use '.' as the
+//! decimal point and dates are `dd/mm/yyyy hh:mm`, so the files stay machine-readable; text
+//! that Excel would take for a formula is prefixed with `'`. A coded value is two fields, the
+//! code then its label.
 
-use super::*;
+use std::borrow::Borrow;
+use std::iter;
 
-const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// One RFC 4180 field.
-pub(crate) fn field(s: &str) -> String {
-    if s.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
-/// A text field from outside (names, codes, values): neutralises a leading formula character.
-fn text(s: &str) -> String {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{s}")
-    } else {
-        s.to_string()
-    }
-}
+use super::columns::*;
+use super::format::*;
+use super::model::*;
+use crate::csv::{text, Csv};
+use crate::model::LocalTime;
 
 fn number(x: f64) -> String {
     if x.is_finite() {
@@ -47,46 +35,67 @@ fn opt_time(t: &Option<LocalTime>) -> String {
     t.as_ref().map(fmt_time_vi).unwrap_or_default()
 }
 
-struct Sheet(Vec<u8>);
-
-impl Sheet {
-    fn new(headers: &[&str]) -> Sheet {
-        let mut s = Sheet(BOM.to_vec());
-        s.row(headers.iter().map(|h| h.to_string()));
-        s
-    }
-
-    fn row(&mut self, cells: impl IntoIterator<Item = String>) {
-        let line: Vec<String> = cells.into_iter().map(|c| field(&c)).collect();
-        self.0.extend_from_slice(line.join(",").as_bytes());
-        self.0.extend_from_slice(b"\r\n");
-    }
-}
-
 /// `(suffix, bytes)` for `tong-hop`, `phu-luc-1`, `phu-luc-2`, `phu-luc-3`.
 pub(crate) fn render(r: &MonthlyReport) -> Vec<(&'static str, Vec<u8>)> {
     vec![
         ("tong-hop", summary(r)),
-        ("phu-luc-1", appendix_1(r)),
-        ("phu-luc-2", appendix_2(r)),
-        ("phu-luc-3", appendix_3(r)),
+        ("phu-luc-1", sheet(&appendix_1(), lines(&r.appendix_1))),
+        ("phu-luc-2", sheet(&appendix_2(), lines(&r.appendix_2))),
+        ("phu-luc-3", sheet(&appendix_3(), &r.appendix_3)),
     ]
+}
+
+/// One table: the header line, then a line per row, numbered from 1.
+fn sheet<R, B: Borrow<R>>(columns: &[Column<R>], rows: impl IntoIterator<Item = B>) -> Vec<u8> {
+    let mut csv = Csv::with_bom(column_headers(columns, Target::Csv));
+    for (i, r) in rows.into_iter().enumerate() {
+        let mut line = Vec::new();
+        for c in shown(columns, Target::Csv) {
+            cells(&mut line, &c.get, i + 1, r.borrow());
+        }
+        csv.row(line);
+    }
+    csv.finish().into_bytes()
+}
+
+/// The fields of one cell: two for a coded value.
+fn cells<R>(out: &mut Vec<String>, get: &Get<R>, index: usize, r: &R) {
+    match get {
+        Get::Index => out.push(index.to_string()),
+        Get::Text(f) | Get::Code(f) => out.push(text(f(r)).into_owned()),
+        Get::Coded { get, .. } => {
+            let (code, label) = get(r);
+            out.push(text(code).into_owned());
+            out.push(text(label).into_owned());
+        }
+        Get::Names(f) => out.push(text(&f(r).join("; ")).into_owned()),
+        Get::Time(f) => out.push(opt_time(&f(r))),
+        Get::Count(f) => out.push(f(r).to_string()),
+        Get::Days(f) => out.push(opt_number(f(r))),
+        Get::Points(f) | Get::SignedPoints(f) => out.push(number(f(r))),
+    }
 }
 
 /// The summary in long form: one value per line (section, code, label, source, value).
 fn summary(r: &MonthlyReport) -> Vec<u8> {
-    let mut s = Sheet::new(&["Mục", "Mã", "Chỉ tiêu", "Nguồn", "Giá trị"]);
+    let mut csv = Csv::with_bom(["Mục", "Mã", "Chỉ tiêu", "Nguồn", "Giá trị"]);
     let mut put = |sec: &str, code: &str, label: &str, source: &str, value: String| {
-        s.row([
+        csv.row([
             sec.to_string(),
-            text(code),
-            text(label),
+            text(code).into_owned(),
+            text(label).into_owned(),
             source.to_string(),
             value,
         ]);
     };
     let ym = r.month.iso();
-    put("thong_tin", "province", "Tỉnh", "", text(&r.province));
+    put(
+        "thong_tin",
+        "province",
+        "Tỉnh",
+        "",
+        text(&r.province).into_owned(),
+    );
     put("thong_tin", "month", "Tháng báo cáo", "", ym.clone());
     put(
         "thong_tin",
@@ -96,196 +105,76 @@ fn summary(r: &MonthlyReport) -> Vec<u8> {
         fmt_time_vi(&r.generated_at),
     );
     for (source, f) in [
-        ("cong_dvcqg", &r.national_view),
-        ("tinh", &r.provincial_view),
+        (&NATIONAL, &r.national_view),
+        (&PROVINCIAL, &r.provincial_view),
     ] {
-        for (code, label, v) in [
-            ("counted", "Tổng số hồ sơ được tính", f.counted),
-            ("early", "Trước hạn", f.early),
-            ("on_time", "Đúng hạn", f.on_time),
-            ("late", "Quá hạn", f.late),
-            (
-                "in_process_in_time",
-                "Đang xử lý trong hạn",
-                f.in_process_in_time,
-            ),
-            (
-                "in_process_overdue",
-                "Đang xử lý quá hạn",
-                f.in_process_overdue,
-            ),
-        ] {
-            put("tong_hop", code, label, source, v.to_string());
+        for figure in iter::once(&COUNTED).chain(&CATEGORIES) {
+            let v = (figure.get)(f);
+            put(
+                "tong_hop",
+                figure.key,
+                figure.label,
+                source.key,
+                v.to_string(),
+            );
         }
         put(
             "tong_hop",
             "score",
-            "Điểm tiến độ giải quyết (/20)",
-            source,
+            &out_of_20(SCORE),
+            source.key,
             opt_number(f.score),
         );
     }
-    put(
-        "tong_hop",
-        "published_score",
-        "Điểm công bố trên Cổng DVCQG (/20)",
-        "cong_bo",
-        opt_number(r.published_score),
-    );
-    put(
-        "tong_hop",
-        "national_average",
-        "Điểm trung bình cả nước (/20)",
-        "cong_bo",
-        opt_number(r.national_average),
-    );
+    for figure in &PUBLISHED_FIGURES {
+        put(
+            "tong_hop",
+            figure.key,
+            &out_of_20(figure.label),
+            PUBLISHED.key,
+            opt_number((figure.get)(r)),
+        );
+    }
     if let Some(p) = &r.previous_month {
-        let label = format!("Điểm tháng {} (/20)", r.month.previous());
+        let label = out_of_20(&format!("Điểm tháng {}", r.month.previous()));
         put(
             "thang_truoc",
             "score",
             &label,
-            "cong_dvcqg",
+            NATIONAL.key,
             opt_number(p.score),
         );
         put(
             "thang_truoc",
-            "counted",
-            "Tổng số hồ sơ được tính",
-            "cong_dvcqg",
+            COUNTED.key,
+            COUNTED.label,
+            NATIONAL.key,
             p.counted.to_string(),
         );
     }
     for g in &r.gap {
+        let label = kind_label_vi(&g.kind);
         put(
             "chenh_lech",
             &g.kind,
-            kind_label_vi(&g.kind),
+            label,
             "so_ho_so",
             g.dossiers.to_string(),
         );
-        put(
-            "chenh_lech",
-            &g.kind,
-            kind_label_vi(&g.kind),
-            "diem",
-            number(g.points),
-        );
+        put("chenh_lech", &g.kind, label, "diem", number(g.points));
     }
     for p in &r.history {
         let code = p.month.iso();
         let label = format!("Điểm tháng {}", p.month);
-        put(
-            "lich_su",
-            &code,
-            &label,
-            "cong_dvcqg",
-            opt_number(p.national_view),
-        );
-        put(
-            "lich_su",
-            &code,
-            &label,
-            "tinh",
-            opt_number(p.provincial_view),
-        );
-        put("lich_su", &code, &label, "cong_bo", opt_number(p.published));
+        for source in &HISTORY {
+            put(
+                "lich_su",
+                &code,
+                &label,
+                source.key,
+                opt_number((source.month)(p)),
+            );
+        }
     }
-    s.0
-}
-
-fn appendix_1(r: &MonthlyReport) -> Vec<u8> {
-    let mut s = Sheet::new(&[
-        "STT",
-        "Mã cơ quan",
-        "Cơ quan, đơn vị",
-        "Mã hồ sơ",
-        "Thủ tục hành chính",
-        "Ngày tiếp nhận",
-        "Hạn trả kết quả",
-        "Trạng thái trên Cổng DVCQG",
-        "Số ngày làm việc quá hạn",
-    ]);
-    let rows = r
-        .appendix_1
-        .iter()
-        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
-    for (i, (g, x)) in rows.enumerate() {
-        s.row([
-            (i + 1).to_string(),
-            text(&g.agency_code),
-            text(&g.agency_name),
-            text(&x.dossier_code),
-            text(&x.procedure),
-            fmt_time_vi(&x.received_at),
-            opt_time(&x.due_at),
-            text(&x.national_status),
-            opt_number(x.working_days_overdue),
-        ]);
-    }
-    s.0
-}
-
-fn appendix_2(r: &MonthlyReport) -> Vec<u8> {
-    let mut s = Sheet::new(&[
-        "STT",
-        "Mã cơ quan",
-        "Cơ quan, đơn vị",
-        "Mã hồ sơ",
-        "Thủ tục hành chính",
-        "Ngày tiếp nhận",
-        "Hạn trả kết quả",
-        "Ngày hoàn thành",
-        "Mã phân loại",
-        "Phân loại",
-        "Số ngày làm việc quá hạn",
-        "Cán bộ xử lý",
-    ]);
-    let rows = r
-        .appendix_2
-        .iter()
-        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
-    for (i, (g, x)) in rows.enumerate() {
-        s.row([
-            (i + 1).to_string(),
-            text(&g.agency_code),
-            text(&g.agency_name),
-            text(&x.dossier_code),
-            text(&x.procedure),
-            fmt_time_vi(&x.received_at),
-            opt_time(&x.due_at),
-            opt_time(&x.finished_at),
-            text(&x.category),
-            category_label_vi(&x.category).to_string(),
-            opt_number(x.working_days_late),
-            text(&x.officials.join("; ")),
-        ]);
-    }
-    s.0
-}
-
-fn appendix_3(r: &MonthlyReport) -> Vec<u8> {
-    let mut s = Sheet::new(&[
-        "STT",
-        "Mã hồ sơ",
-        "Cơ quan, đơn vị",
-        "Mã sai lệch",
-        "Loại sai lệch",
-        "Giá trị tại tỉnh",
-        "Giá trị trên Cổng DVCQG",
-        "Điểm ảnh hưởng",
-    ]);
-    for (i, x) in r.appendix_3.iter().enumerate() {
-        s.row([
-            (i + 1).to_string(),
-            text(&x.dossier_code),
-            text(&x.agency_name),
-            text(&x.kind),
-            kind_label_vi(&x.kind).to_string(),
-            text(&x.provincial_value),
-            text(&x.national_value),
-            number(x.points),
-        ]);
-    }
-    s.0
+    csv.finish().into_bytes()
 }

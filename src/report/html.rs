@@ -1,8 +1,13 @@
 //! One self-contained HTML page: inline CSS, the 12-month chart as inline SVG, no external
 //! resource of any kind; printable on A4.
 
-use super::*;
+use std::borrow::Borrow;
 use std::fmt::Write as _;
+
+use super::columns::*;
+use super::format::*;
+use super::model::*;
+use super::text::*;
 
 /// Escapes text for HTML element content and double- or single-quoted attributes.
 pub(crate) fn esc(s: &str) -> String {
@@ -43,6 +48,44 @@ fn num(s: &str) -> Cell {
 
 fn date(s: &str) -> Cell {
     Cell(esc(s), "d")
+}
+
+fn code(s: &str) -> Cell {
+    Cell(format!("<code>{}</code>", esc(s)), "")
+}
+
+/// The cells of `rows` in `columns` (those the documents show), numbered from 1: numbers
+/// right-aligned, dates kept on one line.
+fn cells<R, B: Borrow<R>>(
+    columns: &[Column<R>],
+    rows: impl IntoIterator<Item = B>,
+) -> Vec<Vec<Cell>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            shown(columns, Target::Document)
+                .map(|c| cell(&c.get, i + 1, r.borrow()))
+                .collect()
+        })
+        .collect()
+}
+
+fn cell<R>(get: &Get<R>, index: usize, r: &R) -> Cell {
+    match get {
+        Get::Index => num(&index.to_string()),
+        Get::Text(f) => txt(f(r)),
+        Get::Coded { get, .. } => txt(get(r).1),
+        Get::Code(f) => code(f(r)),
+        Get::Names(f) => match f(r) {
+            [] => txt("—"),
+            names => txt(&names.join("; ")),
+        },
+        Get::Time(f) => date(&fmt_opt_time_vi(&f(r))),
+        Get::Count(f) => num(&fmt_int_vi(f(r))),
+        Get::Days(f) => num(&fmt_days(f(r))),
+        Get::Points(f) => num(&fmt_vi(f(r), 2)),
+        Get::SignedPoints(f) => num(&fmt_signed_vi(f(r), 2)),
+    }
 }
 
 fn table(o: &mut String, class: &str, headers: &[&str], rows: &[Vec<Cell>], foot: &[Vec<Cell>]) {
@@ -153,7 +196,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         .collect();
     let foot = [
         vec![
-            txt("Tổng số hồ sơ được tính"),
+            txt(COUNTED.label),
             num(&fmt_int_vi(r.national_view.counted)),
             num(&fmt_int_vi(r.provincial_view.counted)),
             num(&count_diff(
@@ -162,7 +205,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             )),
         ],
         vec![
-            txt("Điểm tiến độ giải quyết"),
+            txt(SCORE),
             num(&fmt_score(r.national_view.score)),
             num(&fmt_score(r.provincial_view.score)),
             num(&score_gap(r)
@@ -174,21 +217,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
 
     let _ = writeln!(o, "<p>{}</p>", para(&gap_intro(r)));
     if !r.gap.is_empty() {
-        let mut rows: Vec<Vec<Cell>> = r
-            .gap
-            .iter()
-            .map(|g| {
-                vec![
-                    txt(kind_label_vi(&g.kind)),
-                    Cell(format!("<code>{}</code>", esc(&g.kind)), ""),
-                    num(&fmt_int_vi(g.dossiers)),
-                    num(&fmt_signed_vi(g.points, 2)),
-                ]
-            })
-            .collect();
+        let columns = gap();
+        let mut rows = cells(&columns, &r.gap);
         if let Some(rest) = gap_unexplained(r) {
             rows.push(vec![
-                txt("Phần chênh lệch chưa giải thích được"),
+                txt(GAP_UNEXPLAINED),
                 txt("—"),
                 num("—"),
                 num(&fmt_signed_vi(rest, 2)),
@@ -198,10 +231,10 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         table(
             o,
             "gap",
-            &GAP_HEADERS,
+            &column_headers(&columns, Target::Document),
             &rows,
             &[vec![
-                txt("Cộng"),
+                txt(TOTAL),
                 txt(""),
                 num(&fmt_int_vi(n)),
                 num(&fmt_signed_vi(pts, 2)),
@@ -228,18 +261,17 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if groups.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
     }
+    let columns = appendix_1();
     for (i, g) in groups.into_iter().enumerate() {
         let _ = writeln!(o, "<h3>{}</h3>", esc(&agency_heading(i, g)));
-        let rows: Vec<Vec<Cell>> = g
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| {
-                let c = appendix_1_cells(j, x);
-                cells(&c, &[0, 6], &[3, 4])
-            })
-            .collect();
-        table(o, "rows", &APPENDIX_1_HEADERS, &rows, &[]);
+        let rows = cells(&columns, lines_of(g));
+        table(
+            o,
+            "rows",
+            &column_headers(&columns, Target::Document),
+            &rows,
+            &[],
+        );
     }
     o.push_str("</section>\n");
 
@@ -253,31 +285,27 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if groups.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
     } else {
-        let rows: Vec<Vec<Cell>> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let (n, late, open) = appendix_2_counts(g);
-                vec![
-                    num(&(i + 1).to_string()),
-                    txt(&g.agency_name),
-                    num(&fmt_int_vi(n)),
-                    num(&fmt_int_vi(late)),
-                    num(&fmt_int_vi(open)),
-                ]
-            })
-            .collect();
-        table(o, "summary", &APPENDIX_2_SUMMARY_HEADERS, &rows, &[]);
+        let columns = appendix_2_summary();
+        let rows = cells(&columns, groups.iter().copied());
+        table(
+            o,
+            "summary",
+            &column_headers(&columns, Target::Document),
+            &rows,
+            &[],
+        );
     }
+    let columns = appendix_2();
     for (i, g) in groups.into_iter().enumerate() {
         let _ = writeln!(o, "<h3>{}</h3>", esc(&agency_heading(i, g)));
-        let rows: Vec<Vec<Cell>> = g
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| cells(&appendix_2_cells(j, x), &[0, 7], &[3, 4, 5]))
-            .collect();
-        table(o, "rows", &APPENDIX_2_HEADERS, &rows, &[]);
+        let rows = cells(&columns, lines_of(g));
+        table(
+            o,
+            "rows",
+            &column_headers(&columns, Target::Document),
+            &rows,
+            &[],
+        );
     }
     o.push_str("</section>\n");
 
@@ -290,45 +318,23 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if r.appendix_3.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));
     } else {
-        let rows: Vec<Vec<Cell>> = r
-            .appendix_3
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                vec![
-                    num(&(i + 1).to_string()),
-                    txt(&x.dossier_code),
-                    txt(&x.agency_name),
-                    txt(kind_label_vi(&x.kind)),
-                    Cell(format!("<code>{}</code>", esc(&x.kind)), ""),
-                    txt(&x.provincial_value),
-                    txt(&x.national_value),
-                    num(&fmt_vi(x.points, 2)),
-                ]
-            })
-            .collect();
-        let mut foot = vec![txt(""), txt("Cộng")];
-        foot.extend((0..5).map(|_| txt("")));
-        foot.push(num(&fmt_vi(appendix_3_total(r), 2)));
-        table(o, "rows", &APPENDIX_3_HEADERS, &rows, &[foot]);
+        let columns = appendix_3();
+        let rows = cells(&columns, &r.appendix_3);
+        // The total line: its label beside the numbers, the sum under the points.
+        let n = shown(&columns, Target::Document).count();
+        let mut foot: Vec<Cell> = (0..n).map(|_| txt("")).collect();
+        foot[1] = txt(TOTAL);
+        foot[n - 1] = num(&fmt_vi(appendix_3_total(r), 2));
+        table(
+            o,
+            "rows",
+            &column_headers(&columns, Target::Document),
+            &rows,
+            &[foot],
+        );
     }
     o.push_str("</section>\n</body>\n</html>\n");
     out
-}
-
-fn cells(c: &[String], numeric: &[usize], dates: &[usize]) -> Vec<Cell> {
-    c.iter()
-        .enumerate()
-        .map(|(i, s)| {
-            if numeric.contains(&i) {
-                num(s)
-            } else if dates.contains(&i) {
-                date(s)
-            } else {
-                txt(s)
-            }
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -341,33 +347,31 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 44.0;
 const BOTTOM: f64 = 58.0;
 
-struct Series {
-    label: &'static str,
+/// How the chart draws each series of [`HISTORY`], in its order.
+struct Style {
     color: &'static str,
     dash: Option<&'static str>,
-    value: fn(&MonthPoint) -> Option<f64>,
 }
 
-const SERIES: [Series; 3] = [
-    Series {
-        label: "Cổng DVCQG (tính lại)",
+const STYLES: [Style; 3] = [
+    Style {
         color: "#c0392b",
         dash: None,
-        value: |p| p.national_view,
     },
-    Series {
-        label: "Hệ thống của tỉnh",
+    Style {
         color: "#1f618d",
         dash: None,
-        value: |p| p.provincial_view,
     },
-    Series {
-        label: "Điểm công bố",
+    Style {
         color: "#1e8449",
         dash: Some("6 4"),
-        value: |p| p.published,
     },
 ];
+
+/// The chart's series: each source of the 12-month history with its style.
+fn series() -> impl Iterator<Item = (&'static Source, &'static Style)> {
+    HISTORY.iter().zip(STYLES.iter())
+}
 
 fn f1(x: f64) -> String {
     format!("{x:.1}")
@@ -463,7 +467,7 @@ fn chart(o: &mut String, r: &MonthlyReport) {
             f1(TOP + plot_h + 18.0),
             esc(&p.month.to_string())
         );
-        if SERIES.iter().all(|s| (s.value)(p).is_none()) {
+        if HISTORY.iter().all(|s| (s.month)(p).is_none()) {
             // Written upwards inside the month's column, so that neighbouring empty months
             // do not overlap.
             let y = f1(TOP + plot_h - 6.0);
@@ -481,15 +485,15 @@ fn chart(o: &mut String, r: &MonthlyReport) {
     );
 
     // Series: a line through consecutive known months (a gap breaks it), a dot per month.
-    for s in &SERIES {
-        let dash = s
+    for (s, style) in series() {
+        let dash = style
             .dash
             .map(|d| format!(" stroke-dasharray=\"{d}\""))
             .unwrap_or_default();
         let mut run: Vec<String> = Vec::new();
         let mut runs: Vec<Vec<String>> = Vec::new();
         for (i, p) in r.history.iter().enumerate() {
-            match (s.value)(p) {
+            match (s.month)(p) {
                 Some(v) if v.is_finite() => run.push(format!("{},{}", f1(x_at(i)), f1(y_at(v)))),
                 _ => runs.push(std::mem::take(&mut run)),
             }
@@ -498,15 +502,15 @@ fn chart(o: &mut String, r: &MonthlyReport) {
         let _ = writeln!(
             o,
             "<g class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\">",
-            s.color
+            style.color
         );
         for run in runs.iter().filter(|r| r.len() > 1) {
             let _ = writeln!(o, "<polyline points=\"{}\"{dash}/>", run.join(" "));
         }
         o.push_str("</g>\n");
-        let _ = writeln!(o, "<g fill=\"{}\">", s.color);
+        let _ = writeln!(o, "<g fill=\"{}\">", style.color);
         for (i, p) in r.history.iter().enumerate() {
-            if let Some(v) = (s.value)(p).filter(|v| v.is_finite()) {
+            if let Some(v) = (s.month)(p).filter(|v| v.is_finite()) {
                 let _ = writeln!(
                     o,
                     "<circle cx=\"{}\" cy=\"{}\" r=\"3\"><title>{} {}: {}</title></circle>",
@@ -523,8 +527,8 @@ fn chart(o: &mut String, r: &MonthlyReport) {
 
     // Legend, above the plot.
     let mut x = LEFT;
-    for s in &SERIES {
-        let dash = s
+    for (s, style) in series() {
+        let dash = style
             .dash
             .map(|d| format!(" stroke-dasharray=\"{d}\""))
             .unwrap_or_default();
@@ -533,13 +537,13 @@ fn chart(o: &mut String, r: &MonthlyReport) {
             "<line x1=\"{}\" y1=\"18\" x2=\"{}\" y2=\"18\" stroke=\"{}\" stroke-width=\"2.5\"{dash}/>",
             f1(x),
             f1(x + 26.0),
-            s.color
+            style.color
         );
         let _ = writeln!(
             o,
             "<circle cx=\"{}\" cy=\"18\" r=\"3\" fill=\"{}\"/>",
             f1(x + 13.0),
-            s.color
+            style.color
         );
         let _ = writeln!(
             o,

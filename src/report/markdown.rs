@@ -1,7 +1,12 @@
 //! Markdown, following the structure and headings of the province's own report.
 
-use super::*;
+use std::borrow::Borrow;
 use std::fmt::Write as _;
+
+use super::columns::*;
+use super::format::*;
+use super::model::*;
+use super::text::*;
 
 /// Escapes text for Markdown prose and table cells: no markup, no table break, one line.
 pub(crate) fn esc(s: &str) -> String {
@@ -29,15 +34,10 @@ fn para(p: &Para) -> String {
         .collect()
 }
 
-fn table<const N: usize>(
-    out: &mut String,
-    headers: &[&str; N],
-    right: &[usize],
-    rows: &[Vec<String>],
-) {
+fn table(out: &mut String, headers: &[&str], right: &[usize], rows: &[Vec<String>]) {
     let cells: Vec<String> = headers.iter().map(|h| esc(h)).collect();
     let _ = writeln!(out, "| {} |", cells.join(" | "));
-    let rule: Vec<&str> = (0..N)
+    let rule: Vec<&str> = (0..headers.len())
         .map(|i| if right.contains(&i) { "---:" } else { "---" })
         .collect();
     let _ = writeln!(out, "|{}|", rule.join("|"));
@@ -45,6 +45,54 @@ fn table<const N: usize>(
         let _ = writeln!(out, "| {} |", row.join(" | "));
     }
     out.push('\n');
+}
+
+/// A table of `columns` (those the documents show): numbers right-aligned.
+fn columns_table<R>(out: &mut String, columns: &[Column<R>], rows: &[Vec<String>]) {
+    let right: Vec<usize> = shown(columns, Target::Document)
+        .enumerate()
+        .filter(|(_, c)| c.get.is_number())
+        .map(|(i, _)| i)
+        .collect();
+    table(
+        out,
+        &column_headers(columns, Target::Document),
+        &right,
+        rows,
+    );
+}
+
+/// The cells of `rows`, numbered from 1.
+fn cells<R, B: Borrow<R>>(
+    columns: &[Column<R>],
+    rows: impl IntoIterator<Item = B>,
+) -> Vec<Vec<String>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            shown(columns, Target::Document)
+                .map(|c| cell(&c.get, i + 1, r.borrow()))
+                .collect()
+        })
+        .collect()
+}
+
+fn cell<R>(get: &Get<R>, index: usize, r: &R) -> String {
+    match get {
+        Get::Index => index.to_string(),
+        Get::Text(f) => esc(f(r)),
+        Get::Coded { get, .. } => esc(get(r).1),
+        Get::Code(f) => format!("`{}`", f(r).replace('`', "")),
+        Get::Names(f) => match f(r) {
+            [] => "—".to_string(),
+            names => esc(&names.join("; ")),
+        },
+        Get::Time(f) => fmt_opt_time_vi(&f(r)),
+        Get::Count(f) => fmt_int_vi(f(r)),
+        Get::Days(f) => fmt_days(f(r)),
+        Get::Points(f) => fmt_vi(f(r), 2),
+        Get::SignedPoints(f) => fmt_signed_vi(f(r), 2),
+    }
 }
 
 pub(crate) fn render(r: &MonthlyReport) -> String {
@@ -64,7 +112,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         .map(|(label, n, p)| vec![esc(label), fmt_int_vi(n), fmt_int_vi(p), count_diff(n, p)])
         .collect();
     rows.push(vec![
-        "**Tổng số hồ sơ được tính**".into(),
+        format!("**{}**", COUNTED.label),
         format!("**{}**", fmt_int_vi(r.national_view.counted)),
         format!("**{}**", fmt_int_vi(r.provincial_view.counted)),
         format!(
@@ -73,7 +121,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         ),
     ]);
     rows.push(vec![
-        "**Điểm tiến độ giải quyết**".into(),
+        format!("**{SCORE}**"),
         format!("**{}**", fmt_score(r.national_view.score)),
         format!("**{}**", fmt_score(r.provincial_view.score)),
         score_gap(r)
@@ -84,21 +132,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
 
     let _ = writeln!(o, "{}\n", para(&gap_intro(r)));
     if !r.gap.is_empty() {
-        let mut rows: Vec<Vec<String>> = r
-            .gap
-            .iter()
-            .map(|g| {
-                vec![
-                    esc(kind_label_vi(&g.kind)),
-                    format!("`{}`", g.kind.replace('`', "")),
-                    fmt_int_vi(g.dossiers),
-                    fmt_signed_vi(g.points, 2),
-                ]
-            })
-            .collect();
+        let columns = gap();
+        let mut rows = cells(&columns, &r.gap);
         if let Some(rest) = gap_unexplained(r) {
             rows.push(vec![
-                "Phần chênh lệch chưa giải thích được".into(),
+                GAP_UNEXPLAINED.into(),
                 "—".into(),
                 "—".into(),
                 fmt_signed_vi(rest, 2),
@@ -106,12 +144,12 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         }
         let (n, pts) = gap_total(r);
         rows.push(vec![
-            "**Cộng**".into(),
+            format!("**{TOTAL}**"),
             String::new(),
             format!("**{}**", fmt_int_vi(n)),
             format!("**{}**", fmt_signed_vi(pts, 2)),
         ]);
-        table(o, &GAP_HEADERS, &[2, 3], &rows);
+        columns_table(o, &columns, &rows);
     }
 
     // 2.
@@ -126,15 +164,11 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if groups.is_empty() {
         let _ = writeln!(o, "{NO_DOSSIER}\n");
     }
+    let columns = appendix_1();
     for (i, g) in groups.into_iter().enumerate() {
         let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
-        let rows: Vec<Vec<String>> = g
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| appendix_1_cells(j, x).iter().map(|c| esc(c)).collect())
-            .collect();
-        table(o, &APPENDIX_1_HEADERS, &[0, 6], &rows);
+        let rows = cells(&columns, lines_of(g));
+        columns_table(o, &columns, &rows);
     }
 
     // Phụ lục II.
@@ -143,31 +177,14 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if groups.is_empty() {
         let _ = writeln!(o, "{NO_DOSSIER}\n");
     } else {
-        let rows: Vec<Vec<String>> = groups
-            .iter()
-            .enumerate()
-            .map(|(i, g)| {
-                let (n, late, open) = appendix_2_counts(g);
-                vec![
-                    (i + 1).to_string(),
-                    esc(&g.agency_name),
-                    fmt_int_vi(n),
-                    fmt_int_vi(late),
-                    fmt_int_vi(open),
-                ]
-            })
-            .collect();
-        table(o, &APPENDIX_2_SUMMARY_HEADERS, &[0, 2, 3, 4], &rows);
+        let columns = appendix_2_summary();
+        columns_table(o, &columns, &cells(&columns, groups.iter().copied()));
     }
+    let columns = appendix_2();
     for (i, g) in groups.into_iter().enumerate() {
         let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
-        let rows: Vec<Vec<String>> = g
-            .rows
-            .iter()
-            .enumerate()
-            .map(|(j, x)| appendix_2_cells(j, x).iter().map(|c| esc(c)).collect())
-            .collect();
-        table(o, &APPENDIX_2_HEADERS, &[0, 7], &rows);
+        let rows = cells(&columns, lines_of(g));
+        columns_table(o, &columns, &rows);
     }
 
     // Phụ lục III.
@@ -175,34 +192,16 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
     if r.appendix_3.is_empty() {
         let _ = writeln!(o, "{NO_DOSSIER}\n");
     } else {
-        let mut rows: Vec<Vec<String>> = r
-            .appendix_3
-            .iter()
-            .enumerate()
-            .map(|(i, x)| {
-                vec![
-                    (i + 1).to_string(),
-                    esc(&x.dossier_code),
-                    esc(&x.agency_name),
-                    esc(kind_label_vi(&x.kind)),
-                    format!("`{}`", x.kind.replace('`', "")),
-                    esc(&x.provincial_value),
-                    esc(&x.national_value),
-                    fmt_vi(x.points, 2),
-                ]
-            })
-            .collect();
-        rows.push(vec![
-            String::new(),
-            "**Cộng**".into(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            String::new(),
-            format!("**{}**", fmt_vi(appendix_3_total(r), 2)),
-        ]);
-        table(o, &APPENDIX_3_HEADERS, &[0, 7], &rows);
+        let columns = appendix_3();
+        let mut rows = cells(&columns, &r.appendix_3);
+        // The total line: its label beside the numbers, the sum under the points.
+        let mut total = vec![String::new(); shown(&columns, Target::Document).count()];
+        total[1] = format!("**{TOTAL}**");
+        if let Some(last) = total.last_mut() {
+            *last = format!("**{}**", fmt_vi(appendix_3_total(r), 2));
+        }
+        rows.push(total);
+        columns_table(o, &columns, &rows);
     }
     out
 }

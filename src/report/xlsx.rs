@@ -1,11 +1,18 @@
 //! XLSX: a sheet per section ("Tong hop", "Phu luc I", "Phu luc II", "Phu luc III"), bold
 //! headers, set widths, real Excel dates (dd/mm/yyyy hh:mm), numbers as numbers.
 
-use super::*;
+use std::borrow::Borrow;
+
 use chrono::{Datelike, Timelike};
 use rust_xlsxwriter::{
     DocProperties, ExcelDateTime, Format as XFormat, FormatAlign, FormatBorder, Workbook, Worksheet,
 };
+
+use super::columns::*;
+use super::model::*;
+use super::text::*;
+use super::ReportError;
+use crate::model::LocalTime;
 
 pub(crate) const SHEETS: [&str; 4] = ["Tong hop", "Phu luc I", "Phu luc II", "Phu luc III"];
 
@@ -87,11 +94,80 @@ fn opt_date(
     Ok(())
 }
 
-fn widths(ws: &mut Worksheet, w: &[f64]) -> Result<(), ReportError> {
-    for (c, w) in w.iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
+/// Writes one cell of `get`; `index` is the row's number (STT).
+fn cell<R>(
+    ws: &mut Worksheet,
+    (row, col): (u32, u16),
+    get: &Get<R>,
+    index: usize,
+    r: &R,
+    st: &Styles,
+) -> Result<(), ReportError> {
+    match get {
+        Get::Index => {
+            ws.write_number_with_format(row, col, index as f64, &st.int)?;
+        }
+        Get::Text(f) | Get::Code(f) => {
+            ws.write_string_with_format(row, col, f(r), &st.text)?;
+        }
+        Get::Coded { get, .. } => {
+            ws.write_string_with_format(row, col, get(r).1, &st.text)?;
+        }
+        Get::Names(f) => {
+            ws.write_string_with_format(row, col, f(r).join("; "), &st.text)?;
+        }
+        Get::Time(f) => opt_date(ws, row, col, &f(r), st)?,
+        Get::Count(f) => {
+            ws.write_number_with_format(row, col, f(r) as f64, &st.int)?;
+        }
+        Get::Days(f) => opt_num(ws, row, col, f(r), &st.days)?,
+        Get::Points(f) | Get::SignedPoints(f) => {
+            ws.write_number_with_format(row, col, f(r), &st.score)?;
+        }
     }
     Ok(())
+}
+
+/// Writes `lines` in `columns` (those the workbook shows) from line `row` on, numbered from
+/// 1; returns the line after the last.
+fn rows<R, B: Borrow<R>>(
+    ws: &mut Worksheet,
+    mut row: u32,
+    columns: &[Column<R>],
+    lines: impl IntoIterator<Item = B>,
+    st: &Styles,
+) -> Result<u32, ReportError> {
+    for (i, r) in lines.into_iter().enumerate() {
+        for (c, column) in shown(columns, Target::Xlsx).enumerate() {
+            cell(ws, (row, c as u16), &column.get, i + 1, r.borrow(), st)?;
+        }
+        row += 1;
+    }
+    Ok(row)
+}
+
+/// An appendix's sheet: column widths, the title, the headers on line 3 (frozen), then the
+/// rows, or "no dossier"; returns the line after the last row.
+fn appendix<R, B: Borrow<R>>(
+    ws: &mut Worksheet,
+    title: &str,
+    columns: &[Column<R>],
+    lines: impl IntoIterator<Item = B>,
+    st: &Styles,
+) -> Result<u32, ReportError> {
+    for (c, column) in shown(columns, Target::Xlsx).enumerate() {
+        if let Some(w) = column.width {
+            ws.set_column_width(c as u16, w)?;
+        }
+    }
+    ws.write_string_with_format(0, 0, title, &st.title)?;
+    headers(ws, 2, &column_headers(columns, Target::Xlsx), st)?;
+    ws.set_freeze_panes(3, 0)?;
+    let end = rows(ws, 3, columns, lines, st)?;
+    if end == 3 {
+        ws.write_string(3, 0, NO_DOSSIER)?;
+    }
+    Ok(end)
 }
 
 pub(crate) fn render(r: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
@@ -111,21 +187,32 @@ pub(crate) fn render(r: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
 
     let ws = wb.add_worksheet();
     ws.set_name(SHEETS[1])?;
-    appendix_1(ws, r, &st)?;
+    let columns = appendix_1();
+    appendix(ws, APPENDIX_1_TITLE, &columns, lines(&r.appendix_1), &st)?;
 
     let ws = wb.add_worksheet();
     ws.set_name(SHEETS[2])?;
-    appendix_2(ws, r, &st)?;
+    let columns = appendix_2();
+    appendix(ws, APPENDIX_2_TITLE, &columns, lines(&r.appendix_2), &st)?;
 
     let ws = wb.add_worksheet();
     ws.set_name(SHEETS[3])?;
-    appendix_3(ws, r, &st)?;
+    let columns = appendix_3();
+    let end = appendix(ws, APPENDIX_3_TITLE, &columns, &r.appendix_3, &st)?;
+    if !r.appendix_3.is_empty() {
+        // The total line: its label beside the numbers, the sum under the points.
+        let last = shown(&columns, Target::Xlsx).count() as u16 - 1;
+        ws.write_string_with_format(end, 1, TOTAL, &st.bold)?;
+        ws.write_number_with_format(end, last, appendix_3_total(r), &st.score)?;
+    }
 
     Ok(wb.save_to_buffer()?)
 }
 
 fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), ReportError> {
-    widths(ws, &[44.0, 22.0, 22.0, 16.0])?;
+    for (c, w) in [44.0, 22.0, 22.0, 16.0].into_iter().enumerate() {
+        ws.set_column_width(c as u16, w)?;
+    }
     ws.write_string_with_format(0, 0, "BÁO CÁO", &st.title)?;
     ws.write_string(1, 0, title(r))?;
     ws.write_string(2, 0, intro(r))?;
@@ -143,31 +230,25 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
         row += 1;
     }
     let (n, p) = (&r.national_view, &r.provincial_view);
-    ws.write_string_with_format(row, 0, "Tổng số hồ sơ được tính", &st.bold)?;
+    ws.write_string_with_format(row, 0, COUNTED.label, &st.bold)?;
     ws.write_number_with_format(row, 1, n.counted as f64, &st.int)?;
     ws.write_number_with_format(row, 2, p.counted as f64, &st.int)?;
     ws.write_number_with_format(row, 3, p.counted as f64 - n.counted as f64, &st.int)?;
     row += 1;
-    ws.write_string_with_format(row, 0, "Điểm tiến độ giải quyết (/20)", &st.bold)?;
+    ws.write_string_with_format(row, 0, out_of_20(SCORE), &st.bold)?;
     opt_num(ws, row, 1, n.score, &st.score)?;
     opt_num(ws, row, 2, p.score, &st.score)?;
     opt_num(ws, row, 3, score_gap(r), &st.score)?;
     row += 2;
 
-    for (label, v) in [
-        (
-            "Điểm công bố trên Cổng DVCQG (/20)".to_string(),
-            r.published_score,
-        ),
-        (
-            "Điểm trung bình cả nước (/20)".to_string(),
-            r.national_average,
-        ),
-        (
-            format!("Điểm tháng {} trên Cổng DVCQG (/20)", r.month.previous()),
-            r.previous_headline_score(),
-        ),
-    ] {
+    let published = PUBLISHED_FIGURES
+        .iter()
+        .map(|f| (out_of_20(f.label), (f.get)(r)));
+    let previous = (
+        format!("Điểm tháng {} trên Cổng DVCQG (/20)", r.month.previous()),
+        r.previous_headline_score(),
+    );
+    for (label, v) in published.chain([previous]) {
         ws.write_string_with_format(row, 0, label, &st.text)?;
         opt_num(ws, row, 1, v, &st.score)?;
         row += 1;
@@ -176,24 +257,18 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
 
     ws.write_string_with_format(row, 0, "Giải thích chênh lệch điểm", &st.title)?;
     row += 1;
-    headers(ws, row, &GAP_HEADERS, st)?;
-    row += 1;
-    for g in &r.gap {
-        ws.write_string_with_format(row, 0, kind_label_vi(&g.kind), &st.text)?;
-        ws.write_string_with_format(row, 1, &g.kind, &st.text)?;
-        ws.write_number_with_format(row, 2, g.dossiers as f64, &st.int)?;
-        ws.write_number_with_format(row, 3, g.points, &st.score)?;
-        row += 1;
-    }
+    let columns = gap();
+    headers(ws, row, &column_headers(&columns, Target::Xlsx), st)?;
+    row = rows(ws, row + 1, &columns, &r.gap, st)?;
     if let Some(rest) = gap_unexplained(r) {
-        ws.write_string_with_format(row, 0, "Phần chênh lệch chưa giải thích được", &st.text)?;
+        ws.write_string_with_format(row, 0, GAP_UNEXPLAINED, &st.text)?;
         ws.write_blank(row, 1, &st.text)?;
         ws.write_blank(row, 2, &st.int)?;
         ws.write_number_with_format(row, 3, rest, &st.score)?;
         row += 1;
     }
     let (dossiers, pts) = gap_total(r);
-    ws.write_string_with_format(row, 0, "Cộng", &st.bold)?;
+    ws.write_string_with_format(row, 0, TOTAL, &st.bold)?;
     ws.write_blank(row, 1, &st.text)?;
     ws.write_number_with_format(row, 2, dossiers as f64, &st.int)?;
     ws.write_number_with_format(row, 3, pts, &st.score)?;
@@ -201,139 +276,14 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
 
     ws.write_string_with_format(row, 0, "Điểm 12 tháng gần nhất", &st.title)?;
     row += 1;
-    headers(
-        ws,
-        row,
-        &[
-            "Tháng",
-            "Cổng DVCQG (tính lại)",
-            "Hệ thống của tỉnh",
-            "Điểm công bố",
-        ],
-        st,
-    )?;
+    headers(ws, row, &HISTORY_HEADERS, st)?;
     row += 1;
     for p in &r.history {
         ws.write_string_with_format(row, 0, p.month.to_string(), &st.text)?;
-        opt_num(ws, row, 1, p.national_view, &st.score)?;
-        opt_num(ws, row, 2, p.provincial_view, &st.score)?;
-        opt_num(ws, row, 3, p.published, &st.score)?;
+        for (c, s) in HISTORY.iter().enumerate() {
+            opt_num(ws, row, c as u16 + 1, (s.month)(p), &st.score)?;
+        }
         row += 1;
-    }
-    Ok(())
-}
-
-fn appendix_1(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), ReportError> {
-    widths(ws, &[6.0, 34.0, 28.0, 50.0, 17.0, 17.0, 24.0, 12.0])?;
-    ws.write_string_with_format(0, 0, APPENDIX_1_TITLE, &st.title)?;
-    headers(
-        ws,
-        2,
-        &[
-            "STT",
-            "Cơ quan, đơn vị",
-            "Mã hồ sơ",
-            "Thủ tục hành chính",
-            "Ngày tiếp nhận",
-            "Hạn trả kết quả",
-            "Trạng thái trên Cổng DVCQG",
-            "Số ngày làm việc quá hạn",
-        ],
-        st,
-    )?;
-    ws.set_freeze_panes(3, 0)?;
-    let mut row = 3;
-    let rows = r
-        .appendix_1
-        .iter()
-        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
-    for (i, (g, x)) in rows.enumerate() {
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
-        ws.write_string_with_format(row, 1, &g.agency_name, &st.text)?;
-        ws.write_string_with_format(row, 2, &x.dossier_code, &st.text)?;
-        ws.write_string_with_format(row, 3, &x.procedure, &st.text)?;
-        ws.write_datetime_with_format(row, 4, excel_time(&x.received_at)?, &st.date)?;
-        opt_date(ws, row, 5, &x.due_at, st)?;
-        ws.write_string_with_format(row, 6, &x.national_status, &st.text)?;
-        opt_num(ws, row, 7, x.working_days_overdue, &st.days)?;
-        row += 1;
-    }
-    if row == 3 {
-        ws.write_string(row, 0, NO_DOSSIER)?;
-    }
-    Ok(())
-}
-
-fn appendix_2(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), ReportError> {
-    widths(
-        ws,
-        &[6.0, 34.0, 28.0, 50.0, 17.0, 17.0, 17.0, 22.0, 12.0, 36.0],
-    )?;
-    ws.write_string_with_format(0, 0, APPENDIX_2_TITLE, &st.title)?;
-    headers(
-        ws,
-        2,
-        &[
-            "STT",
-            "Cơ quan, đơn vị",
-            "Mã hồ sơ",
-            "Thủ tục hành chính",
-            "Ngày tiếp nhận",
-            "Hạn trả kết quả",
-            "Ngày hoàn thành",
-            "Phân loại",
-            "Số ngày làm việc quá hạn",
-            "Cán bộ xử lý (lập Phiếu xin lỗi)",
-        ],
-        st,
-    )?;
-    ws.set_freeze_panes(3, 0)?;
-    let mut row = 3;
-    let rows = r
-        .appendix_2
-        .iter()
-        .flat_map(|g| g.rows.iter().map(move |x| (g, x)));
-    for (i, (g, x)) in rows.enumerate() {
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
-        ws.write_string_with_format(row, 1, &g.agency_name, &st.text)?;
-        ws.write_string_with_format(row, 2, &x.dossier_code, &st.text)?;
-        ws.write_string_with_format(row, 3, &x.procedure, &st.text)?;
-        ws.write_datetime_with_format(row, 4, excel_time(&x.received_at)?, &st.date)?;
-        opt_date(ws, row, 5, &x.due_at, st)?;
-        opt_date(ws, row, 6, &x.finished_at, st)?;
-        ws.write_string_with_format(row, 7, category_label_vi(&x.category), &st.text)?;
-        opt_num(ws, row, 8, x.working_days_late, &st.days)?;
-        ws.write_string_with_format(row, 9, x.officials.join("; "), &st.text)?;
-        row += 1;
-    }
-    if row == 3 {
-        ws.write_string(row, 0, NO_DOSSIER)?;
-    }
-    Ok(())
-}
-
-fn appendix_3(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), ReportError> {
-    widths(ws, &[6.0, 28.0, 34.0, 40.0, 30.0, 34.0, 34.0, 12.0])?;
-    ws.write_string_with_format(0, 0, APPENDIX_3_TITLE, &st.title)?;
-    headers(ws, 2, &APPENDIX_3_HEADERS, st)?;
-    ws.set_freeze_panes(3, 0)?;
-    let mut row = 3;
-    for (i, x) in r.appendix_3.iter().enumerate() {
-        ws.write_number_with_format(row, 0, (i + 1) as f64, &st.int)?;
-        ws.write_string_with_format(row, 1, &x.dossier_code, &st.text)?;
-        ws.write_string_with_format(row, 2, &x.agency_name, &st.text)?;
-        ws.write_string_with_format(row, 3, kind_label_vi(&x.kind), &st.text)?;
-        ws.write_string_with_format(row, 4, &x.kind, &st.text)?;
-        ws.write_string_with_format(row, 5, &x.provincial_value, &st.text)?;
-        ws.write_string_with_format(row, 6, &x.national_value, &st.text)?;
-        ws.write_number_with_format(row, 7, x.points, &st.score)?;
-        row += 1;
-    }
-    if row == 3 {
-        ws.write_string(row, 0, NO_DOSSIER)?;
-    } else {
-        ws.write_string_with_format(row, 1, "Cộng", &st.bold)?;
-        ws.write_number_with_format(row, 7, appendix_3_total(r), &st.score)?;
     }
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Migrations are append-only (`schema::MIGRATIONS`, tracked in `PRAGMA user_version`).
 //! A watermark only moves in the same transaction as the rows it covers.
 
+mod dossier;
 mod lock;
 mod report;
 mod schema;

@@ -1,0 +1,337 @@
+//! The text of the report, shared by Markdown and HTML so both say exactly the same thing:
+//! title, headings, the bullets of sections 1 and 2, the appendices' titles and headings. The
+//! tables' columns are in `columns`.
+
+use super::columns::CATEGORIES;
+use super::format::*;
+use super::model::*;
+
+/// A run of text, plain or bold.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Span {
+    Text(String),
+    Bold(String),
+    /// A web address, shown as itself.
+    Link(&'static str),
+}
+
+pub(crate) type Para = Vec<Span>;
+
+fn t(s: impl Into<String>) -> Span {
+    Span::Text(s.into())
+}
+
+fn b(s: impl Into<String>) -> Span {
+    Span::Bold(s.into())
+}
+
+pub(crate) const NATIONAL_PORTAL_URL: &str = "https://dichvucong.gov.vn";
+pub(crate) const PROVINCIAL_SYSTEM_NAME: &str = "Hệ thống thông tin giải quyết TTHC của tỉnh";
+
+pub(crate) fn title(r: &MonthlyReport) -> String {
+    format!(
+        "Tiến độ giải quyết TTHC trên Cổng dịch vụ công quốc gia và danh sách các cơ quan, đơn vị, \
+         địa phương giải quyết hồ sơ TTHC quá hạn trong Tháng {}/{}",
+        r.month.month, r.month.year
+    )
+}
+
+/// "Tháng 8 năm 2024".
+pub(crate) fn month_long(m: YearMonth) -> String {
+    format!("Tháng {} năm {}", m.month, m.year)
+}
+
+pub(crate) fn intro(r: &MonthlyReport) -> String {
+    format!(
+        "Tỉnh {} — số liệu {}, lập lúc {}.",
+        r.province,
+        month_long(r.month),
+        fmt_time_vi(&r.generated_at)
+    )
+}
+
+pub(crate) fn section_1_heading(r: &MonthlyReport) -> String {
+    format!(
+        "1. Tiến độ, kết quả giải quyết TTHC {}",
+        month_long(r.month)
+    )
+}
+
+pub(crate) const SECTION_2_HEADING: &str = "2. Đánh giá chung";
+
+fn score_spans(score: Option<f64>) -> Vec<Span> {
+    match score {
+        Some(_) => vec![
+            b(fmt_score(score)),
+            t(" điểm - đạt "),
+            b(fmt_percent_of_score(score)),
+        ],
+        None => vec![t("chưa có điểm (không có hồ sơ nào được tính)")],
+    }
+}
+
+/// The score three ways: published, recomputed from the national view, provincial.
+pub(crate) fn section_1_bullets(r: &MonthlyReport) -> Vec<Para> {
+    let m = month_long(r.month);
+    let mut out = Vec::new();
+
+    let mut p = vec![t(format!(
+        "Trên Cổng Dịch vụ công quốc gia: {m}, tiến độ giải quyết thủ tục hành chính của tỉnh {} ",
+        r.province
+    ))];
+    match r.published_score {
+        Some(_) => {
+            p.push(t("(điểm công bố) là "));
+            p.extend(score_spans(r.published_score));
+        }
+        None => p.push(t("chưa lấy được điểm công bố")),
+    }
+    if let Some(avg) = r.national_average {
+        p.push(t(format!(
+            " (điểm trung bình cả nước Tháng {} là ",
+            r.month.month
+        )));
+        p.extend(score_spans(Some(avg)));
+        p.push(t(")"));
+    }
+    p.push(t(
+        ". Văn phòng UBND tỉnh đã thống kê hồ sơ đang xử lý quá hạn trên Cổng Dịch vụ công quốc gia tại địa chỉ ",
+    ));
+    p.push(Span::Link(NATIONAL_PORTAL_URL));
+    p.push(t(" (chi tiết tại Phụ lục I kèm theo);"));
+    out.push(p);
+
+    let mut p = vec![t(
+        "Tính lại theo dữ liệu hồ sơ trên Cổng Dịch vụ công quốc gia: ",
+    )];
+    p.extend(score_spans(r.national_view.score));
+    p.push(t(format!(
+        " ({} hồ sơ được tính);",
+        fmt_int_vi(r.national_view.counted)
+    )));
+    out.push(p);
+
+    let mut p = vec![t(format!("Theo {PROVINCIAL_SYSTEM_NAME}: "))];
+    p.extend(score_spans(r.provincial_view.score));
+    p.push(t(format!(
+        " ({} hồ sơ được tính). Các cơ quan, đơn vị, địa phương giải quyết hồ sơ thủ tục hành chính quá hạn trong {m} chi tiết tại Phụ lục II kèm theo.",
+        fmt_int_vi(r.provincial_view.counted)
+    )));
+    out.push(p);
+    out
+}
+
+/// Rows of the counts table (`columns::COUNT_HEADERS`): label, national view, provincial view.
+pub(crate) fn count_rows(r: &MonthlyReport) -> Vec<(&'static str, u64, u64)> {
+    CATEGORIES
+        .iter()
+        .map(|c| {
+            (
+                c.label,
+                (c.get)(&r.national_view),
+                (c.get)(&r.provincial_view),
+            )
+        })
+        .collect()
+}
+
+/// `provincial − national`, formatted with a sign.
+pub(crate) fn count_diff(national: u64, provincial: u64) -> String {
+    let d = provincial as i128 - national as i128;
+    if d > 0 {
+        format!("+{}", fmt_int_vi(d as u64))
+    } else if d < 0 {
+        format!("-{}", fmt_int_vi(d.unsigned_abs() as u64))
+    } else {
+        "0".to_string()
+    }
+}
+
+/// Provincial minus national score, when both exist.
+pub(crate) fn score_gap(r: &MonthlyReport) -> Option<f64> {
+    Some(r.provincial_view.score? - r.national_view.score?)
+}
+
+pub(crate) fn gap_intro(r: &MonthlyReport) -> Para {
+    match score_gap(r) {
+        Some(g) => vec![
+            t("Chênh lệch giữa điểm theo Hệ thống của tỉnh và điểm tính lại trên Cổng DVCQG: "),
+            b(format!("{} điểm", fmt_signed_vi(g, 2))),
+            t(if r.gap.is_empty() {
+                ". Không ghi nhận sai lệch đồng bộ nào."
+            } else {
+                ", giải thích theo loại sai lệch đồng bộ:"
+            }),
+        ],
+        None => vec![t(
+            "Chưa so sánh được điểm giữa hai hệ thống (một bên không có hồ sơ được tính).",
+        )],
+    }
+}
+
+/// Points of the gap not explained by the listed kinds (shown only when it matters).
+pub(crate) fn gap_unexplained(r: &MonthlyReport) -> Option<f64> {
+    let total: f64 = r.gap.iter().map(|g| g.points).sum();
+    let rest = score_gap(r)? - total;
+    (rest.abs() >= 0.005).then_some(rest)
+}
+
+pub(crate) fn gap_total(r: &MonthlyReport) -> (u64, f64) {
+    (
+        r.gap.iter().map(|g| g.dossiers).sum(),
+        r.gap.iter().map(|g| g.points).sum(),
+    )
+}
+
+/// "tăng 4,5% so với tỉ lệ Tháng 7 đạt 93%".
+fn change_phrase(current: f64, previous: f64, prev_month: YearMonth, same_year: bool) -> String {
+    let (cur, prev) = (current * 5.0, previous * 5.0);
+    let d = cur - prev;
+    let month = if same_year {
+        format!("Tháng {}", prev_month.month)
+    } else {
+        format!("Tháng {}/{}", prev_month.month, prev_month.year)
+    };
+    let rounded = (d * 100.0).round() / 100.0;
+    let verb = if rounded > 0.0 {
+        format!("tăng {}%", fmt_vi(d, 2))
+    } else if rounded < 0.0 {
+        format!("giảm {}%", fmt_vi(-d, 2))
+    } else {
+        "không thay đổi".to_string()
+    };
+    format!("{verb} so với tỉ lệ {month} đạt {}%", fmt_vi(prev, 2))
+}
+
+pub(crate) fn section_2_bullets(r: &MonthlyReport) -> Vec<Para> {
+    let m = month_long(r.month);
+    let mut out = Vec::new();
+
+    let mut p = vec![t(format!(
+        "Điểm đánh giá tiến độ giải quyết thủ tục hành chính của tỉnh trên Cổng Dịch vụ công quốc gia {m} "
+    ))];
+    match r.headline_score() {
+        Some(cur) => {
+            p.push(t("đạt "));
+            p.push(b(fmt_percent_of_score(Some(cur))));
+            match r.previous_headline_score() {
+                Some(prev) => {
+                    let pm = r.month.previous();
+                    p.push(t(format!(
+                        " {}.",
+                        change_phrase(cur, prev, pm, pm.year == r.month.year)
+                    )));
+                }
+                None => p.push(t(" (chưa có số liệu tháng trước để so sánh).")),
+            }
+        }
+        None => p.push(t("chưa có (không có hồ sơ nào được tính).")),
+    }
+    out.push(p);
+
+    let agencies = r.appendix_2.iter().filter(|g| !g.rows.is_empty()).count();
+    let rows = r.appendix_2.iter().flat_map(|g| g.rows.iter());
+    let late = rows.clone().filter(|x| x.category == "late").count() as u64;
+    let open = rows.filter(|x| x.category != "late").count() as u64;
+    if agencies == 0 {
+        out.push(vec![t(format!(
+            "Trên {PROVINCIAL_SYSTEM_NAME} {m} không có cơ quan, đơn vị nào có hồ sơ xử lý quá hạn."
+        ))]);
+    } else {
+        out.push(vec![
+            t(format!("Số lượng cơ quan, đơn vị có hồ sơ xử lý quá hạn trên {PROVINCIAL_SYSTEM_NAME} {m}: ")),
+            b(format!("{} cơ quan, đơn vị", fmt_int_vi(agencies as u64))),
+            t(format!(
+                "; số hồ sơ đã giải quyết nhưng quá hạn của các cơ quan, đơn vị, địa phương trên toàn tỉnh trong Tháng {} có "
+                , r.month.month
+            )),
+            b(format!("{} hồ sơ", fmt_int_vi(late))),
+            t("; số hồ sơ đang xử lý quá hạn: "),
+            b(format!("{} hồ sơ", fmt_int_vi(open))),
+            t(" (Phụ lục II)."),
+        ]);
+    }
+
+    let n1: usize = r.appendix_1.iter().map(|g| g.rows.len()).sum();
+    let a1 = r.appendix_1.iter().filter(|g| !g.rows.is_empty()).count();
+    if n1 == 0 {
+        out.push(vec![t(
+            "Trên Cổng Dịch vụ công quốc gia không có hồ sơ đang xử lý quá hạn.",
+        )]);
+    } else {
+        out.push(vec![
+            t("Trên Cổng Dịch vụ công quốc gia có "),
+            b(format!("{} hồ sơ", fmt_int_vi(n1 as u64))),
+            t(format!(
+                " đang xử lý quá hạn của {} cơ quan, đơn vị (Phụ lục I).",
+                fmt_int_vi(a1 as u64)
+            )),
+        ]);
+    }
+
+    let n3 = r.appendix_3.len() as u64;
+    if n3 == 0 {
+        out.push(vec![t(
+            "Không có hồ sơ đúng hạn tại tỉnh nhưng bị tính quá hạn trên Cổng Dịch vụ công quốc gia.",
+        )]);
+    } else {
+        let pts: f64 = r.appendix_3.iter().map(|x| x.points).sum();
+        out.push(vec![
+            b(format!("{} hồ sơ", fmt_int_vi(n3))),
+            t(" đúng hạn tại tỉnh nhưng bị tính quá hạn trên Cổng Dịch vụ công quốc gia do lỗi đồng bộ, làm tỉnh mất khoảng "),
+            b(format!("{} điểm", fmt_vi(pts, 2))),
+            t(" (Phụ lục III); đề nghị Sở KH&CN/ Sở TT&TT kiểm tra đồng bộ."),
+        ]);
+    }
+    out
+}
+
+pub(crate) const APPENDIX_1_TITLE: &str =
+    "Phụ lục I. Danh sách hồ sơ đang xử lý quá hạn trên Cổng Dịch vụ công quốc gia";
+pub(crate) const APPENDIX_2_TITLE: &str =
+    "Phụ lục II. Danh sách cơ quan, đơn vị, địa phương giải quyết hồ sơ TTHC quá hạn trên Hệ thống thông tin giải quyết TTHC của tỉnh";
+pub(crate) const APPENDIX_3_TITLE: &str =
+    "Phụ lục III. Hồ sơ đúng hạn tại tỉnh nhưng quá hạn trên Cổng DVCQG — đề nghị Sở KH&CN/ Sở TT&TT kiểm tra đồng bộ";
+
+pub(crate) const NO_DOSSIER: &str = "Không có hồ sơ.";
+
+/// "Sở Tài nguyên và Môi trường (000.00.12.H18): 2 hồ sơ".
+pub(crate) fn agency_heading<T>(index: usize, g: &AgencyGroup<T>) -> String {
+    let code = if g.agency_code.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", g.agency_code)
+    };
+    format!(
+        "{}. {}{}: {} hồ sơ",
+        index + 1,
+        g.agency_name,
+        code,
+        fmt_int_vi(g.rows.len() as u64)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_phrases() {
+        let m = YearMonth {
+            year: 2024,
+            month: 7,
+        };
+        assert_eq!(
+            change_phrase(19.5, 18.6, m, true),
+            "tăng 4,5% so với tỉ lệ Tháng 7 đạt 93%"
+        );
+        assert_eq!(
+            change_phrase(18.0, 18.6, m, true),
+            "giảm 3% so với tỉ lệ Tháng 7 đạt 93%"
+        );
+        assert_eq!(
+            change_phrase(18.6, 18.6, m, false),
+            "không thay đổi so với tỉ lệ Tháng 7/2024 đạt 93%"
+        );
+    }
+}
