@@ -2,8 +2,6 @@
 //! runtime of their own, so the test thread may block on child processes), a config written for
 //! them, the real `tthc-sync` binary as a child process, and the checks made on its database.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -18,8 +16,8 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tthc-sync");
 pub struct World2 {
     pub sims: Simulators,
     pub dir: tempfile::TempDir,
-    // Declared last: dropped after the simulators' tasks are aborted.
-    rt: tokio::runtime::Runtime,
+    // Declared last: dropped after the simulators' tasks are aborted. Held, never read.
+    _rt: tokio::runtime::Runtime,
 }
 
 impl World2 {
@@ -45,7 +43,7 @@ impl World2 {
         ] {
             std::fs::write(dir.path().join(name), secret).unwrap();
         }
-        World2 { sims, dir, rt }
+        World2 { sims, dir, _rt: rt }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {

@@ -125,7 +125,7 @@ fn demo_runs_and_its_database_can_be_reviewed() {
 #[test]
 fn a_broken_config_is_refused_with_the_key_to_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let example = include_str!("../config/tthc-sync.example.toml");
+    let example = include_str!("../../config/tthc-sync.example.toml");
     let cases = [
         (
             example.replacen("page_size = 100", "page_size = 0", 1),
@@ -160,7 +160,7 @@ fn a_broken_config_is_refused_with_the_key_to_fix() {
 #[test]
 fn every_table_and_column_is_documented_for_other_tools() {
     let store = tthc_sync::store::Store::open_in_memory().unwrap();
-    let doc = include_str!("../docs/schema.md");
+    let doc = include_str!("../../docs/schema.md");
     let mut stmt = store
         .conn()
         .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
