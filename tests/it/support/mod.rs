@@ -2,3 +2,4 @@
 
 pub mod logs;
 pub mod reliability;
+pub mod snapshot;
