@@ -24,6 +24,11 @@ mod text;
 mod write;
 mod xlsx;
 
+/// The snapshot check shared with the integration tests.
+#[cfg(test)]
+#[path = "../../tests/it/support/snapshot.rs"]
+mod snapshot;
+
 #[cfg(test)]
 mod tests;
 

@@ -1,49 +1,10 @@
-//! Tests of the renderers. Snapshot tests compare with files under `tests/snapshots/report/`;
-//! run with `UPDATE_SNAPSHOTS=1` to rewrite them after an intended change (then review the
-//! diff).
+//! Tests of the renderers. Snapshot tests compare with `tests/it/snapshots/NAME.snap` (insta,
+//! through the helper the integration tests use); `INSTA_UPDATE=always` rewrites them after an
+//! intended change (then review the diff).
 
+use super::snapshot::check as check_snapshot;
 use super::*;
 use std::io::Read;
-use std::path::PathBuf;
-
-fn snapshot_path(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots/report")
-        .join(name)
-}
-
-fn check_snapshot(name: &str, actual: &[u8]) {
-    let path = snapshot_path(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}: run with UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let (e, a) = (
-            String::from_utf8_lossy(&expected),
-            String::from_utf8_lossy(actual),
-        );
-        let line = e
-            .lines()
-            .zip(a.lines())
-            .position(|(x, y)| x != y)
-            .unwrap_or_else(|| e.lines().count().min(a.lines().count()));
-        panic!(
-            "snapshot {} differs at line {}:\n expected: {:?}\n   actual: {:?}\n(UPDATE_SNAPSHOTS=1 to accept)",
-            name,
-            line + 1,
-            e.lines().nth(line),
-            a.lines().nth(line)
-        );
-    }
-}
 
 /// The example with nothing in the appendices, no published figure, no previous month.
 fn quiet_example() -> MonthlyReport {

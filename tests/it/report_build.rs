@@ -4,7 +4,6 @@
 //! end-to-end Markdown snapshot; agencies grouped as in force in the month; published scores.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use chrono::NaiveDate;
@@ -18,6 +17,8 @@ use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
 use tthc_sync::timeliness::{self, TimelinessInput, Verdict};
+
+use crate::support::snapshot;
 
 fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> LocalTime {
     NaiveDate::from_ymd_opt(y, mo, d)
@@ -377,41 +378,6 @@ async fn the_report_matches_figures_recomputed_from_the_simulated_world() {
 
 // ----- the end-to-end snapshot ---------------------------------------------------------------
 
-fn snapshot(name: &str, actual: &[u8]) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/snapshots/report")
-        .join(name);
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, actual).unwrap();
-        return;
-    }
-    let expected = std::fs::read(&path).unwrap_or_else(|_| {
-        panic!(
-            "no snapshot {}: run with UPDATE_SNAPSHOTS=1",
-            path.display()
-        )
-    });
-    if expected != actual {
-        let (e, a) = (
-            String::from_utf8_lossy(&expected),
-            String::from_utf8_lossy(actual),
-        );
-        let line = e
-            .lines()
-            .zip(a.lines())
-            .position(|(x, y)| x != y)
-            .unwrap_or_else(|| e.lines().count().min(a.lines().count()));
-        panic!(
-            "{} differs from the snapshot at line {}:\n  expected: {:?}\n  actual:   {:?}\n\
-             (UPDATE_SNAPSHOTS=1 rewrites it; review the diff)",
-            path.display(),
-            line + 1,
-            e.lines().nth(line),
-            a.lines().nth(line)
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn markdown_of_a_simulated_month_matches_its_snapshot() {
     let (_world, store, _dir) = synced(2024, 800, 0.1).await;
@@ -425,7 +391,7 @@ async fn markdown_of_a_simulated_month_matches_its_snapshot() {
     .unwrap();
     let (name, bytes) = report::render(&r, Format::Markdown).unwrap().pop().unwrap();
     assert_eq!(name, "bao-cao-tien-do-2026-11.md");
-    snapshot("sim-2024-800-bao-cao-tien-do-2026-11.md", &bytes);
+    snapshot::check("sim-2024-800-bao-cao-tien-do-2026-11.md", &bytes);
 }
 
 // ----- agencies in force, published scores ----------------------------------------------------

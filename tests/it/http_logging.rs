@@ -1,35 +1,19 @@
-//! The HTTP policy's log lines, in a test binary of their own: a tracing subscriber set for one
-//! test cannot see callsites that concurrent tests in the same process cached as disabled.
-
-use std::sync::{Arc, Mutex};
+//! The HTTP policy's log lines, captured through `support::logs` (the test process is shared:
+//! see there).
 
 use axum::http::StatusCode;
 use tthc_sync::http::{Body, HttpClient, HttpPolicy, Request};
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+use crate::support::logs::Capture;
 
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+#[test]
+fn give_up_is_logged_once_without_secrets() {
+    let logs = Capture::new("http=trace");
+    let runtime = tokio::runtime::Builder::new_current_thread();
+    logs.block_on(runtime, give_up(&logs));
 }
 
-#[tokio::test]
-async fn give_up_is_logged_once_without_secrets() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("http=trace")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
-
+async fn give_up(logs: &Capture) {
     let app = axum::Router::new().fallback(|| async { (StatusCode::SERVICE_UNAVAILABLE, "busy") });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/login", listener.local_addr().unwrap());
@@ -51,7 +35,7 @@ async fn give_up_is_logged_once_without_secrets() {
         label: "DangNhap".into(),
     };
     client.send_json(&req).await.unwrap_err();
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.take();
     let give_ups: Vec<&str> = text.lines().filter(|l| l.contains("giving up")).collect();
     assert_eq!(give_ups.len(), 1, "{text}");
     for field in [

@@ -4,14 +4,12 @@
 //! is locked"; readers never see an inconsistent state; and the housekeeping checkpoint neither
 //! waits long on a reader that holds a snapshot nor blocks the writer behind it.
 
-mod reliability_support;
-
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use reliability_support::*;
+use crate::support::reliability::*;
 
 /// The `sqlite3` tool, or `None` (with a note) where it is not installed.
 fn sqlite3() -> Option<PathBuf> {

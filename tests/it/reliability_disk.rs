@@ -9,12 +9,10 @@
 //! SQLite's `max_page_count`, so no test hook is needed in the service. Where the machine does
 //! not allow mount namespaces (not root, no CAP_SYS_ADMIN) the tests say so and skip.
 
-mod reliability_support;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use reliability_support::*;
+use crate::support::reliability::*;
 
 fn namespace() -> Option<MountNs> {
     let ns = MountNs::new();

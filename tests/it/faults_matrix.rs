@@ -5,10 +5,10 @@
 //! that the world's ground truth does not hold, and one WARN line says what happened. Then the
 //! fault is cleared and the next cycle converges to a perfect score.
 //!
-//! One test function in its own binary: the log capture is a global subscriber, and tracing
-//! caches callsite interest per process.
+//! One test function; its log lines are captured through `support::logs` (the test process is
+//! shared: see there).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 use tthc_sync::config::Config;
@@ -20,6 +20,8 @@ use tthc_sync::sim::{
 };
 use tthc_sync::store::{Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
+
+use crate::support::logs::Capture;
 
 const DOSSIERS: usize = 240;
 const PAGE_SIZE: u32 = 60;
@@ -260,25 +262,6 @@ fn pairs() -> Vec<[Inject; 2]> {
     ]
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn take(&self) -> String {
-        String::from_utf8(std::mem::take(&mut *self.0.lock().unwrap())).unwrap()
-    }
-}
-
 fn profile_for(n: usize, injects: &[Inject]) -> SimProfile {
     if injects.iter().any(|i| matches!(i, UtcOffsets)) {
         return SimProfile::Igate;
@@ -320,7 +303,7 @@ async fn cycle(cfg: &Config, at: LocalTime) -> sync::CycleReport {
 }
 
 /// Checks one case; returns what went wrong, if anything.
-async fn run_case(n: usize, injects: &[Inject], logs: &Captured) -> Result<CaseFigures, String> {
+async fn run_case(n: usize, injects: &[Inject], logs: &Capture) -> Result<CaseFigures, String> {
     let name = format!("{injects:?}");
     let dir = tempfile::tempdir().unwrap();
     let profile = profile_for(n, injects);
@@ -470,17 +453,15 @@ struct CaseFigures {
     partial: bool,
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fault_matrix_both_portals() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter("warn")
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+#[test]
+fn fault_matrix_both_portals() {
+    let logs = Capture::new("warn");
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    runtime.worker_threads(4);
+    logs.block_on(runtime, every_case(&logs));
+}
 
+async fn every_case(logs: &Capture) {
     let filter = std::env::var("FAULTS_ONLY").unwrap_or_default();
     let mut cases: Vec<Vec<Inject>> = singles().into_iter().map(|i| vec![i]).collect();
     let singles_n = cases.len();
@@ -491,7 +472,7 @@ async fn fault_matrix_both_portals() {
             continue;
         }
         tried += 1;
-        match run_case(n, injects, &logs).await {
+        match run_case(n, injects, logs).await {
             Ok(f) => partial += usize::from(f.partial),
             Err(e) => failures.push(e),
         }

@@ -15,6 +15,8 @@ use tthc_sync::source::national::NationalClient;
 use tthc_sync::store::{Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
 
+use crate::support::config::TestConfig;
+
 fn world_now() -> LocalTime {
     NaiveDate::from_ymd_opt(2026, 11, 20)
         .unwrap()
@@ -171,8 +173,6 @@ fn nothing_can_turn_certificate_verification_off() {
     }
     assert!(checked > 40, "only {checked} files read");
     // No config key can accept invalid certificates: unknown keys are refused, by name.
-    let example = std::fs::read_to_string(root.join("config/tthc-sync.example.toml")).unwrap();
-    let base: toml::Table = example.parse().unwrap();
     let mut tried = 0;
     for key in [
         "accept_invalid_certs",
@@ -188,22 +188,12 @@ fn nothing_can_turn_certificate_verification_off() {
             ("national", None),
             ("provincial", None),
         ] {
-            let mut t = base.clone();
-            let mut table = t[section].as_table_mut().unwrap();
-            if let Some(sub) = sub {
-                table = table
-                    .entry(sub)
-                    .or_insert(toml::Value::Table(Default::default()))
-                    .as_table_mut()
-                    .unwrap();
-            }
-            let value = if key.starts_with("verify") || key.starts_with("tls") {
-                toml::Value::Boolean(false)
-            } else {
-                toml::Value::Boolean(true)
+            let path = match sub {
+                Some(sub) => format!("{section}.{sub}.{key}"),
+                None => format!("{section}.{key}"),
             };
-            table.insert(key.into(), value);
-            let text = toml::to_string(&t).unwrap();
+            let value = !(key.starts_with("verify") || key.starts_with("tls"));
+            let text = TestConfig::example().set(&path, value).text();
             let err = tthc_sync::config::Config::parse(&text, Path::new("t.toml"))
                 .expect_err(&format!("{section}.{sub:?}.{key} was accepted"));
             assert!(err.to_string().contains(key), "{err}");

@@ -13,6 +13,8 @@ use tthc_sync::sim::{
 };
 use tthc_sync::store::Store;
 
+use crate::support::config::TestConfig;
+
 const PASSWORD: &str = "S3cret-Passw0rd!";
 
 /// Every TEXT value of every table.
@@ -79,26 +81,22 @@ async fn no_secret_or_personal_data_in_logs_or_database() {
             let cfg = sims.config(dir.path(), &db).unwrap();
             let path = dir.path().join("tthc-sync.toml");
             write_config(&cfg, &path).unwrap();
-            let units: Vec<String> = sims
-                .world
-                .agencies
-                .iter()
-                .map(|a| format!("{:?}", a.code))
-                .collect();
-            let text = std::fs::read_to_string(&path).unwrap().replacen(
-                "\n[scores]\n",
-                &format!(
-                    "list_units = [{}]\nlookups_per_second = 1000.0\n\n\
-                     [national.http]\nrate_per_second = 0.0\nmax_in_flight_per_host = 4\n\
-                     backoff_initial_ms = 5\nbackoff_max_ms = 20\n\n\
-                     [provincial.http]\nrate_per_second = 0.0\nbackoff_initial_ms = 5\n\
-                     backoff_max_ms = 20\n\n[scores]\n",
-                    units.join(", ")
-                ),
-                1,
+            let units: Vec<String> = sims.world.agencies.iter().map(|a| a.code.clone()).collect();
+            let config = TestConfig::load(&path)
+                .set("national.list_units", units)
+                .set("national.lookups_per_second", 1000.0)
+                .set("national.http.rate_per_second", 0.0)
+                .set("national.http.max_in_flight_per_host", 4)
+                .set("national.http.backoff_initial_ms", 5)
+                .set("national.http.backoff_max_ms", 20)
+                .set("provincial.http.rate_per_second", 0.0)
+                .set("provincial.http.backoff_initial_ms", 5)
+                .set("provincial.http.backoff_max_ms", 20);
+            assert!(
+                !config.text().contains(PASSWORD),
+                "the config holds no password"
             );
-            assert!(!text.contains(PASSWORD), "the config holds no password");
-            std::fs::write(&path, text).unwrap();
+            config.write(&path);
 
             let bin = env!("CARGO_BIN_EXE_tthc-sync");
             let out = tokio::task::spawn_blocking(move || {

@@ -2,15 +2,15 @@
 //! runtime of their own, so the test thread may block on child processes), a config written for
 //! them, the real `tthc-sync` binary as a child process, and the checks made on its database.
 
-#![allow(dead_code)]
-
 use std::collections::{BTreeSet, HashSet};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OpenFlags};
-use tthc_sync::sim::{self, Simulators, World, WorldParams};
+use tthc_sync::sim::{Simulators, World, WorldParams};
+
+use super::config::TestConfig;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_tthc-sync");
 
@@ -18,8 +18,10 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tthc-sync");
 pub struct World2 {
     pub sims: Simulators,
     pub dir: tempfile::TempDir,
-    // Declared last: dropped after the simulators' tasks are aborted.
-    rt: tokio::runtime::Runtime,
+    /// The simulators' config (`TestConfig::sims`), its passwords under `dir`.
+    config: TestConfig,
+    // Declared last: dropped after the simulators' tasks are aborted. Held, never read.
+    _rt: tokio::runtime::Runtime,
 }
 
 impl World2 {
@@ -39,13 +41,13 @@ impl World2 {
         ));
         let sims = rt.block_on(Simulators::start(world, 0, 0)).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for (name, secret) in [
-            ("provincial-password", sim::PROVINCIAL_PASSWORD),
-            ("national-password", sim::NATIONAL_PASSWORD),
-        ] {
-            std::fs::write(dir.path().join(name), secret).unwrap();
+        let config = TestConfig::sims(&sims, dir.path(), &dir.path().join("tthc-sync.db"));
+        World2 {
+            sims,
+            dir,
+            config,
+            _rt: rt,
         }
-        World2 { sims, dir, rt }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -55,31 +57,10 @@ impl World2 {
     /// Writes a config for the simulators with the database at `db`; returns its path. Loopback
     /// needs no rate limits; the look-up budget covers the whole world.
     pub fn config_for(&self, name: &str, db: &Path) -> PathBuf {
-        let http = "connect_timeout_secs = 2.0\nrequest_timeout_secs = 5.0\nmax_retries = 2\n\
-                    backoff_initial_ms = 5\nbackoff_max_ms = 50\nrate_per_second = 0.0\n\
-                    max_in_flight_per_host = 8\n";
-        let text = format!(
-            "[service]\ndatabase = {db:?}\n\n\
-             [provincial]\nprofile = \"igate\"\napi_url = \"http://{p}\"\nsso_url = \"http://{p}\"\n\
-             username = {pu:?}\npassword_file = {ppw:?}\npage_size = 200\n\n\
-             [provincial.http]\n{http}\n\
-             [national]\nadapter_url = \"http://{n}\"\ndstcode = {dst:?}\nmadonvi = {mdv:?}\n\
-             username = {nu:?}\npassword_file = {npw:?}\nlookups_per_second = 100000.0\n\
-             lookups_per_cycle = 1000000\n\n\
-             [national.http]\n{http}\n",
-            db = db.display().to_string(),
-            p = self.sims.provincial_addr,
-            n = self.sims.national_addr,
-            pu = sim::PROVINCIAL_USER,
-            ppw = self.path("provincial-password").display().to_string(),
-            nu = sim::NATIONAL_USER,
-            npw = self.path("national-password").display().to_string(),
-            dst = sim::DSTCODE,
-            mdv = sim::MADONVI,
-        );
-        let path = self.path(name);
-        std::fs::write(&path, text).unwrap();
-        path
+        self.config
+            .clone()
+            .set("service.database", db.display().to_string())
+            .write(&self.path(name))
     }
 
     /// Every world dossier id whose last modification (as served now) is at or before `mark`.

@@ -2,6 +2,8 @@
 
 use std::process::Command;
 
+use crate::support::config::TestConfig;
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tthc-sync"))
 }
@@ -125,16 +127,13 @@ fn demo_runs_and_its_database_can_be_reviewed() {
 #[test]
 fn a_broken_config_is_refused_with_the_key_to_fix() {
     let dir = tempfile::tempdir().unwrap();
-    let example = include_str!("../config/tthc-sync.example.toml");
     let cases = [
         (
-            example.replacen("page_size = 100", "page_size = 0", 1),
+            TestConfig::example().set("provincial.page_size", 0).text(),
             "provincial.page_size",
         ),
-        (
-            example.replacen("[national]", "[national]\nfoo = 1", 1),
-            "foo",
-        ),
+        (TestConfig::example().set("national.foo", 1).text(), "foo"),
+        // Not TOML at all: the error names the file.
         ("[service\n".to_string(), "tthc-sync.toml"),
     ];
     for (text, key) in cases {
@@ -160,7 +159,7 @@ fn a_broken_config_is_refused_with_the_key_to_fix() {
 #[test]
 fn every_table_and_column_is_documented_for_other_tools() {
     let store = tthc_sync::store::Store::open_in_memory().unwrap();
-    let doc = include_str!("../docs/schema.md");
+    let doc = include_str!("../../docs/schema.md");
     let mut stmt = store
         .conn()
         .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")

@@ -2,11 +2,11 @@
 //! out. Needs `/usr/bin/chromium` (Debian package `chromium`), so it is ignored by default:
 //!
 //! ```sh
-//! cargo test --test report_html_browser -- --ignored
+//! cargo test --test it report_html_browser -- --ignored
 //! # keep the screenshot:
-//! REPORT_SCREENSHOT=docs/img/report-html.png cargo test --test report_html_browser -- --ignored
+//! REPORT_SCREENSHOT=docs/img/report-html.png cargo test --test it report_html_browser -- --ignored
 //! # the report built from a simulated month (simulators + one sync cycle):
-//! REPORT_DEMO_SCREENSHOT=docs/img/report-demo.png cargo test --test report_html_browser -- --ignored
+//! REPORT_DEMO_SCREENSHOT=docs/img/report-demo.png cargo test --test it report_html_browser -- --ignored
 //! ```
 
 use std::path::Path;

@@ -8,14 +8,19 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use tthc_sync::sim::{self, Simulators, World, WorldParams};
+use tthc_sync::sim::{Simulators, World, WorldParams};
+
+use crate::support::config::TestConfig;
 
 /// Long enough for a slow CI machine; the loops end as soon as the condition holds.
 const PATIENCE: Duration = Duration::from_secs(90);
 
 struct Fixture {
     dir: tempfile::TempDir,
-    sims: Simulators,
+    /// Held: the simulators serve while the fixture lives.
+    _sims: Simulators,
+    /// The simulators' config (`TestConfig::sims`), its passwords under `dir`.
+    config: TestConfig,
 }
 
 impl Fixture {
@@ -28,13 +33,13 @@ impl Fixture {
         ));
         let sims = Simulators::start(world, 0, 0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
-        for (name, secret) in [
-            ("provincial-password", sim::PROVINCIAL_PASSWORD),
-            ("national-password", sim::NATIONAL_PASSWORD),
-        ] {
-            std::fs::write(dir.path().join(name), secret).unwrap();
+        let config = TestConfig::sims(&sims, dir.path(), &dir.path().join("tthc-sync.db"))
+            .set("national.lookups_per_second", 1000.0);
+        Fixture {
+            dir,
+            _sims: sims,
+            config,
         }
-        Fixture { dir, sims }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -49,43 +54,21 @@ impl Fixture {
         self.path("tthc-sync.toml")
     }
 
-    /// Writes the config: the simulators, no rate limits, `lookups_per_cycle`, and `daemon`
-    /// as the body of the `[daemon]` section.
-    fn write_config(&self, lookups_per_cycle: usize, daemon: &str) {
-        self.write_text(&self.config_text(lookups_per_cycle, daemon));
+    /// The config: the simulators, no rate limits, `lookups_per_cycle`, and fast schedules
+    /// (sync every 2 s, housekeeping every 3 s, the first sync at once).
+    fn config(&self, lookups_per_cycle: i64) -> TestConfig {
+        self.config
+            .clone()
+            .set("national.lookups_per_cycle", lookups_per_cycle)
+            .set("daemon.sync_schedule", "*/2 * * * * *")
+            .set("daemon.housekeeping_schedule", "*/3 * * * * *")
+            .set("daemon.run_missed_at_startup", true)
     }
 
-    fn config_text(&self, lookups_per_cycle: usize, daemon: &str) -> String {
-        let http = "connect_timeout_secs = 2.0\nrequest_timeout_secs = 5.0\nmax_retries = 2\n\
-                    backoff_initial_ms = 5\nbackoff_max_ms = 50\nrate_per_second = 0.0\n\
-                    max_in_flight_per_host = 8\n";
-        format!(
-            "[service]\ndatabase = {db:?}\n\n\
-             [provincial]\nprofile = \"igate\"\napi_url = \"http://{p}\"\nsso_url = \"http://{p}\"\n\
-             username = {pu:?}\npassword_file = {ppw:?}\npage_size = 200\n\n\
-             [provincial.http]\n{http}\n\
-             [national]\nadapter_url = \"http://{n}\"\ndstcode = {dst:?}\nmadonvi = {mdv:?}\n\
-             username = {nu:?}\npassword_file = {npw:?}\nlookups_per_second = 1000.0\n\
-             lookups_per_cycle = {lookups_per_cycle}\n\n\
-             [national.http]\n{http}\n\
-             [daemon]\n{daemon}\n",
-            db = self.db().display().to_string(),
-            p = self.sims.provincial_addr,
-            n = self.sims.national_addr,
-            pu = sim::PROVINCIAL_USER,
-            ppw = self.path("provincial-password").display().to_string(),
-            nu = sim::NATIONAL_USER,
-            npw = self.path("national-password").display().to_string(),
-            dst = sim::DSTCODE,
-            mdv = sim::MADONVI,
-        )
-    }
-
-    fn write_text(&self, text: &str) {
-        // Written whole and renamed, as an editor would: the service never sees half a file.
-        let tmp = self.path("tthc-sync.toml.tmp");
-        std::fs::write(&tmp, text).unwrap();
-        std::fs::rename(&tmp, self.config_path()).unwrap();
+    /// Writes the config file the service reads (whole, then renamed, as an editor would: the
+    /// service never sees half a file).
+    fn write(&self, config: TestConfig) {
+        config.write(&self.config_path());
     }
 
     /// Starts `tthc-sync run` with stderr in `stderr.log`, outside systemd unless `env` says.
@@ -212,10 +195,6 @@ async fn wait_for(svc: &mut Service, what: &str, mut cond: impl FnMut() -> bool)
     }
 }
 
-const FAST: &str = "sync_schedule = \"*/2 * * * * *\"\n\
-                    housekeeping_schedule = \"*/3 * * * * *\"\n\
-                    run_missed_at_startup = true\n";
-
 fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let ok: String = conn
@@ -235,7 +214,7 @@ fn integrity_ok(db: &Path) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runs_on_schedule_reloads_on_sighup_and_stops_cleanly_on_sigterm() {
     let fx = Fixture::new(4242).await;
-    fx.write_config(5, FAST);
+    fx.write(fx.config(5));
     let mut svc = fx.start(&[]);
 
     // Runs on schedule: the first at once (never succeeded: catch-up), then every 2 s.
@@ -256,7 +235,7 @@ async fn runs_on_schedule_reloads_on_sighup_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("job finished"), "{log}");
 
     // SIGHUP with a valid change: later runs use the new budget.
-    fx.write_config(40, FAST);
+    fx.write(fx.config(40));
     svc.signal("HUP");
     wait_for(&mut svc, "a sync run with more than 5 look-ups", || {
         fx.poll_i64("SELECT count(*) FROM sync_run WHERE job = 'sync' AND lookups > 5") >= 1
@@ -267,7 +246,10 @@ async fn runs_on_schedule_reloads_on_sighup_and_stops_cleanly_on_sigterm() {
     assert!(log.contains("changed=national"), "{log}");
 
     // SIGHUP with a broken file: the error names the key, the old config keeps running.
-    fx.write_config(40, &FAST.replace("*/2 * * * * *", "every now and then"));
+    fx.write(
+        fx.config(40)
+            .set("daemon.sync_schedule", "every now and then"),
+    );
     svc.signal("HUP");
     let log_path = svc.log.clone();
     wait_for(&mut svc, "the reload error", || {
@@ -364,9 +346,10 @@ fn free_port() -> u16 {
 async fn speaks_the_notify_protocol_and_serves_health() {
     let fx = Fixture::new(77).await;
     let port = free_port();
-    fx.write_config(
-        20,
-        &format!("{FAST}http_listen = \"127.0.0.1:{port}\"\nsync_max_age_minutes = 90\n"),
+    fx.write(
+        fx.config(20)
+            .set("daemon.http_listen", format!("127.0.0.1:{port}"))
+            .set("daemon.sync_max_age_minutes", 90),
     );
     let notify = NotifyListener::bind(&fx.path("notify.sock"));
     let mut svc = fx.start(&[
@@ -472,11 +455,13 @@ async fn a_job_still_running_after_the_grace_period_is_cancelled_and_recorded() 
     let fx = Fixture::new(5).await;
     // The provincial "system" accepts connections and never answers: the sync hangs.
     let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hole = black_hole.local_addr().unwrap().to_string();
-    let text = fx
-        .config_text(5, &format!("{FAST}stop_grace_seconds = 1\n"))
-        .replace(&fx.sims.provincial_addr.to_string(), &hole);
-    fx.write_text(&text);
+    let hole = format!("http://{}", black_hole.local_addr().unwrap());
+    fx.write(
+        fx.config(5)
+            .set("daemon.stop_grace_seconds", 1)
+            .set("provincial.api_url", hole.as_str())
+            .set("provincial.sso_url", hole.as_str()),
+    );
     let mut svc = fx.start(&[]);
     wait_for(&mut svc, "a sync run in progress", || {
         fx.poll_i64("SELECT count(*) FROM sync_run WHERE job = 'sync' AND outcome = 'running'") == 1

@@ -6,12 +6,10 @@
 //!
 //! The default test makes 8 kills; the full one (`--ignored`) makes 36.
 
-mod reliability_support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use reliability_support::*;
+use crate::support::reliability::*;
 
 /// Kill delays spread over `span` (the uninterrupted run's length), with a small offset so
 /// repeated runs of the test land on different points.

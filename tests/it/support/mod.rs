@@ -1,0 +1,6 @@
+//! Helpers shared by the test modules.
+
+pub mod config;
+pub mod logs;
+pub mod reliability;
+pub mod snapshot;
