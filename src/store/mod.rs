@@ -20,7 +20,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use rusqlite::{Connection, Row, Transaction};
+use rusqlite::{Connection, Row, Transaction, TransactionBehavior};
 
 use crate::model::{fmt_time, parse_stored_time, LocalTime, Status};
 
@@ -280,7 +280,10 @@ impl Store {
     }
 
     /// Runs `f` in one transaction and commits it; on an error nothing of it is kept, and the
-    /// error names the database.
+    /// error names the database. The transaction takes the write lock as it begins (`BEGIN
+    /// IMMEDIATE`), waiting for another writer under the busy timeout: a deferred one that
+    /// read first would fail at once when another connection held the lock as it came to
+    /// write (SQLite calls no busy handler to upgrade a read transaction).
     fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T> {
         in_transaction(&mut self.conn, f).map_err(|e| self.error(e))
     }
@@ -295,7 +298,7 @@ fn in_transaction<T>(
     conn: &mut Connection,
     f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
 ) -> rusqlite::Result<T> {
-    let tx = conn.transaction()?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let value = f(&tx)?;
     tx.commit()?;
     Ok(value)
@@ -507,6 +510,43 @@ mod tests {
             err.to_string().contains(&junk.display().to_string()),
             "{err}"
         );
+    }
+
+    /// A write transaction that reads first (a page store reads the top rowid, a manual change
+    /// the state) while another connection holds the write lock — the housekeeping checkpoint
+    /// holds it for up to a second — waits for it under the busy timeout. Begun deferred, it
+    /// would fail at once with "database is locked": SQLite does not call the busy handler
+    /// for a read transaction upgrading to a write.
+    #[test]
+    fn a_write_transaction_waits_for_another_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let mut store = Store::open(&db).unwrap();
+        let other = Connection::open(&db).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let held = Duration::from_millis(300);
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(held);
+            other.execute_batch("COMMIT").unwrap();
+        });
+        let t0 = std::time::Instant::now();
+        let p = crate::model::ProvincialDossier {
+            local_id: "d1".into(),
+            key: "K1".into(),
+            ..Default::default()
+        };
+        let stats = store
+            .store_provincial_page(
+                1,
+                "p",
+                test_support::at("2026-11-20 10:00:00"),
+                &[(p, "{}".into())],
+                None,
+            )
+            .unwrap();
+        assert_eq!(stats.new, 1);
+        assert!(t0.elapsed() >= held - Duration::from_millis(50));
+        release.join().unwrap();
     }
 
     #[test]
