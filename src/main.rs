@@ -288,35 +288,6 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     Ok(Store::open(&path)?)
 }
 
-/// An error of a command that writes the database: when SQLite is the cause, one line naming
-/// the database, what SQLite said and what it means (read-only, disk full, locked); any other
-/// error as it is.
-fn database_error(db: &std::path::Path, e: impl Into<anyhow::Error>) -> anyhow::Error {
-    use rusqlite::ErrorCode;
-    let e: anyhow::Error = e.into();
-    let Some(sql) = e.chain().find_map(|c| c.downcast_ref::<rusqlite::Error>()) else {
-        return e;
-    };
-    let hint = match sql.sqlite_error_code() {
-        Some(ErrorCode::ReadOnly) => {
-            " (the database file or its directory is read-only for this process: check \
-             permissions, ownership and the mount; nothing was written)"
-        }
-        Some(ErrorCode::DiskFull) => {
-            " (the disk is full: the interrupted step was rolled back and what was stored \
-             before is kept; free space and run again)"
-        }
-        Some(ErrorCode::CannotOpen) => {
-            " (cannot open it: does its directory exist and is it writable by this process?)"
-        }
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => {
-            " (another process held a lock for longer than the busy timeout)"
-        }
-        _ => "",
-    };
-    anyhow::anyhow!("database {}: {sql}{hint}", db.display())
-}
-
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Demo {
@@ -355,16 +326,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
             let db = &cfg.service.database;
-            let mut store = Store::open(db).map_err(|e| database_error(db, e))?;
+            let mut store = Store::open(db)?;
             let _lock = tthc_sync::store::RunLock::acquire(db)?;
             // With the lock held no other cycle runs: a run still `running` was abandoned.
-            store
-                .close_abandoned_runs(sync::local_now())
-                .map_err(|e| database_error(db, e))?;
+            store.close_abandoned_runs(sync::local_now())?;
             let clock: Clock = Arc::new(sync::local_now);
-            let report = sync::run_cycle(&mut store, &cfg, &clients, &clock)
-                .await
-                .map_err(|e| database_error(db, e))?;
+            let report = sync::run_cycle(&mut store, &cfg, &clients, &clock).await?;
             output::print_run(&report);
             Ok(match report.outcome {
                 tthc_sync::store::Outcome::Ok => ExitCode::SUCCESS,
@@ -481,7 +448,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let mut store = open_store(&cli)?;
             if let Some(file) = agencies {
-                let n = store.load_agencies_file(file)?;
+                let records = tthc_sync::report::agencies::load_agencies_file(file)?;
+                let n = store.upsert_agencies(&records)?;
                 println!("{n} agencies loaded from {}", file.display());
             }
             let (province, cal) = review_settings(&cli)?;
@@ -506,10 +474,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Scores { month, format } => {
             let cfg = load_config(&cli)?;
             let db = &cfg.service.database;
-            let mut store = Store::open(db).map_err(|e| database_error(db, e))?;
-            let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month)
-                .await
-                .map_err(|e| database_error(db, e))?;
+            let mut store = Store::open(db)?;
+            let report = tthc_sync::scores::fetch_scores(&mut store, &cfg, *month).await?;
             output::print_scores(&report, *format)?;
             Ok(ExitCode::SUCCESS)
         }

@@ -391,6 +391,29 @@ impl FromStr for YearMonth {
     }
 }
 
+/// One unit of the province's administration over time: a row of the `agency` table, read
+/// from an agency data file by `report::agencies` (domain.md §5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgencyRecord {
+    pub code: String,
+    pub name: String,
+    pub level: Option<String>,
+    pub valid_from: NaiveDate,
+    /// Last day in force; `None` = still in force.
+    pub valid_to: Option<NaiveDate>,
+    pub successor_code: Option<String>,
+}
+
+impl AgencyRecord {
+    /// In force on at least one day of `m`.
+    pub fn in_force_in(&self, m: YearMonth) -> bool {
+        let (Some(first), Some(next)) = (m.first_day(), m.next().first_day()) else {
+            return false;
+        };
+        self.valid_from < next && self.valid_to.is_none_or(|to| to >= first)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,38 +22,15 @@ use crate::http::{Body, HttpClient, HttpError, Request};
 use crate::model::{LocalTime, YearMonth};
 use crate::store::{Store, StoreError};
 
+/// One published row (defined in the store, beside the table that keeps it).
+pub use crate::store::PublishedScore;
+
 /// Path of the legacy report service, appended to `scores.portal_url`.
 pub const LEGACY_PATH: &str = "/jsp/rest.jsp";
 /// Path of the 2026 progress tree, appended to `scores.portal_url`.
 pub const PROGRESS_TREE_PATH: &str = "/api/v1/reporting/evaluation/dvc-progress-tree";
 /// Pages read at most per call kind (a province has far fewer units).
 const MAX_PAGES: u32 = 50;
-
-/// One published row: a unit's (or the province's) scores for a month.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct PublishedScore {
-    /// `legacy` or `progress_tree`.
-    pub api: String,
-    pub year: i32,
-    pub month: u32,
-    /// The row key: the unit's id as the reply names it (`tinh:<ID>` for a legacy province).
-    pub unit_key: String,
-    pub unit_code: Option<String>,
-    pub unit_name: Option<String>,
-    /// The province's own row (legacy: the configured `p_tinh_id`; 2026: the tree's parent).
-    pub is_province: bool,
-    pub total_received: Option<i64>,
-    pub total_on_time: Option<i64>,
-    pub total_overdue: Option<i64>,
-    pub total_completed: Option<i64>,
-    /// "Tiến độ giải quyết", out of `max_score` (20).
-    pub tdgq_score: Option<f64>,
-    pub max_score: Option<f64>,
-    pub total_score: Option<f64>,
-    pub rank: Option<i64>,
-    /// The reply row as received.
-    pub raw_json: String,
-}
 
 /// A number that may arrive as a JSON number or a string (`"19.5"`, `"19,5"`, `""` = null).
 pub fn number(v: Option<&Value>) -> Option<f64> {

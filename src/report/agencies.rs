@@ -7,37 +7,17 @@
 //! an agency code the data does not know, the dossier's own code and name are used.
 
 use std::collections::HashMap;
+use std::path::Path;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+pub use crate::model::AgencyRecord;
 use crate::model::YearMonth;
 
 /// The built-in data file for Điện Biên (the simulator's agencies plus the units abolished on
 /// 2025-03-01 and 2025-07-01).
 pub const DIEN_BIEN_TOML: &str = include_str!("../../config/agencies/dien-bien.toml");
-
-/// One row of the `agency` table.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct AgencyRecord {
-    pub code: String,
-    pub name: String,
-    pub level: Option<String>,
-    pub valid_from: NaiveDate,
-    /// Last day in force; `None` = still in force.
-    pub valid_to: Option<NaiveDate>,
-    pub successor_code: Option<String>,
-}
-
-impl AgencyRecord {
-    /// In force on at least one day of `m`.
-    pub fn in_force_in(&self, m: YearMonth) -> bool {
-        let (Some(first), Some(next)) = (m.first_day(), m.next().first_day()) else {
-            return false;
-        };
-        self.valid_from < next && self.valid_to.is_none_or(|to| to >= first)
-    }
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("agency file: {0}")]
@@ -62,6 +42,13 @@ struct FileRow {
 struct File {
     #[serde(default)]
     agency: Vec<FileRow>,
+}
+
+/// Reads and parses an agency data file (`--agencies`); errors name the file.
+pub fn load_agencies_file(path: &Path) -> Result<Vec<AgencyRecord>, AgencyFileError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| AgencyFileError(format!("cannot read {}: {e}", path.display())))?;
+    parse_agencies(&text).map_err(|e| AgencyFileError(format!("{}: {}", path.display(), e.0)))
 }
 
 /// Parses an agency data file (`[[agency]]` tables; see `config/agencies/dien-bien.toml`).

@@ -27,29 +27,29 @@ impl RunLock {
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| {
-                StoreError::Invalid(format!(
-                    "database {}: cannot create its lock file {}: {e}",
+            .map_err(|io| StoreError::Io {
+                what: format!(
+                    "database {}: cannot create its lock file {}",
                     db.display(),
                     path.display()
-                ))
+                ),
+                io,
             })?;
         // SAFETY: flock on a file descriptor we own; no memory is shared.
         let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
         if rc != 0 {
-            let err = std::io::Error::last_os_error();
-            return Err(StoreError::Invalid(
-                if err.raw_os_error() == Some(libc::EWOULDBLOCK) {
-                    format!(
-                        "another tthc-sync (the service?) is syncing {}: it holds {}; \
-                         wait for it, or stop the service first",
-                        db.display(),
-                        path.display()
-                    )
-                } else {
-                    format!("cannot lock {}: {err}", path.display())
-                },
-            ));
+            let io = std::io::Error::last_os_error();
+            return Err(if io.raw_os_error() == Some(libc::EWOULDBLOCK) {
+                StoreError::Locked {
+                    db: db.display().to_string(),
+                    lock: path.display().to_string(),
+                }
+            } else {
+                StoreError::Io {
+                    what: format!("cannot lock {}", path.display()),
+                    io,
+                }
+            });
         }
         Ok(RunLock { _file: file, path })
     }
@@ -68,7 +68,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = dir.path().join("t.db");
         let first = RunLock::acquire(&db).unwrap();
-        let err = RunLock::acquire(&db).unwrap_err().to_string();
+        let err = RunLock::acquire(&db).unwrap_err();
+        assert!(matches!(err, StoreError::Locked { .. }), "{err}");
+        let err = err.to_string();
         assert!(
             err.contains("another tthc-sync") && err.contains("t.db"),
             "{err}"

@@ -1,0 +1,686 @@
+//! Discrepancies (`discrepancy`) and their events (`discrepancy_event`): the lifecycle's
+//! actions applied by a reconciliation, manual acknowledge and resolve, and what staff and
+//! tools list.
+//!
+//! Every state change is logged (`tracing` target `discrepancy`) once its transaction has
+//! committed: a rolled-back transaction (a full disk) logs nothing that did not happen.
+
+use std::collections::HashMap;
+
+use rusqlite::{named_params, params, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::passes::{record_pass, PassRecord};
+use super::{Result, Store, StoreError};
+use crate::lifecycle::{Action, Existing, State};
+use crate::model::{fmt_time, LocalTime};
+use crate::reconcile::{Finding, Kind};
+
+/// One discrepancy as staff and tools see it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DiscrepancyRow {
+    pub id: i64,
+    pub dossier_id: String,
+    pub dossier_code: String,
+    pub kind: String,
+    pub state: String,
+    pub severity: String,
+    pub score_impact: f64,
+    pub period: Option<String>,
+    pub agency_code: Option<String>,
+    pub agency_name: Option<String>,
+    pub provincial: String,
+    pub national: String,
+    pub first_seen: String,
+    pub last_seen: String,
+    /// Each side's timeliness verdict in `period`, and the rule version (when judged).
+    pub provincial_verdict: Option<String>,
+    pub national_verdict: Option<String>,
+    pub rule_version: Option<String>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct DiscrepancyFilter {
+    pub states: Vec<State>,
+    pub kind: Option<Kind>,
+    pub agency: Option<String>,
+}
+
+/// One event of a discrepancy's history.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct EventRow {
+    pub at: String,
+    pub event: String,
+    pub actor: String,
+    pub note: Option<String>,
+    pub run_id: Option<i64>,
+}
+
+/// Counts by discrepancy action applied.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    pub opened: u64,
+    pub reopened: u64,
+    pub resolved: u64,
+    pub refreshed: u64,
+}
+
+/// The order of every discrepancy listing: largest score impact first, then severity, then
+/// the oldest.
+const BY_IMPACT: &str = " ORDER BY score_impact DESC, CASE severity WHEN 'critical' THEN 0 \
+    WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, first_seen, id";
+
+columns! {
+    /// The columns of a [`DiscrepancyRow`], read by [`discrepancy_from_row`].
+    mod discrepancy_columns {
+        ID = "id",
+        DOSSIER_ID = "dossier_id",
+        DOSSIER_CODE = "dossier_code",
+        KIND = "kind",
+        STATE = "state",
+        SEVERITY = "severity",
+        SCORE_IMPACT = "score_impact",
+        PERIOD = "period",
+        AGENCY_CODE = "agency_code",
+        AGENCY_NAME = "agency_name",
+        PROVINCIAL_VALUE = "provincial_value",
+        NATIONAL_VALUE = "national_value",
+        FIRST_SEEN = "first_seen",
+        LAST_SEEN = "last_seen",
+        PROVINCIAL_VERDICT = "provincial_verdict",
+        NATIONAL_VERDICT = "national_verdict",
+        RULE_VERSION = "rule_version",
+    }
+}
+
+/// A row of `SELECT` [`discrepancy_columns`] `FROM discrepancy`.
+fn discrepancy_from_row(r: &Row<'_>) -> rusqlite::Result<DiscrepancyRow> {
+    use discrepancy_columns as c;
+    debug_assert_eq!(r.as_ref().column_count(), c::COUNT);
+    Ok(DiscrepancyRow {
+        id: r.get(c::ID)?,
+        dossier_id: r.get(c::DOSSIER_ID)?,
+        dossier_code: r.get(c::DOSSIER_CODE)?,
+        kind: r.get(c::KIND)?,
+        state: r.get(c::STATE)?,
+        severity: r.get(c::SEVERITY)?,
+        score_impact: r.get(c::SCORE_IMPACT)?,
+        period: r.get(c::PERIOD)?,
+        agency_code: r.get(c::AGENCY_CODE)?,
+        agency_name: r.get(c::AGENCY_NAME)?,
+        provincial: r.get(c::PROVINCIAL_VALUE)?,
+        national: r.get(c::NATIONAL_VALUE)?,
+        first_seen: r.get(c::FIRST_SEEN)?,
+        last_seen: r.get(c::LAST_SEEN)?,
+        provincial_verdict: r.get(c::PROVINCIAL_VERDICT)?,
+        national_verdict: r.get(c::NATIONAL_VERDICT)?,
+        rule_version: r.get(c::RULE_VERSION)?,
+    })
+}
+
+/// A state change to log once its transaction has committed.
+enum Logged<'a> {
+    /// `opened` or `reopened`.
+    Finding(&'static str, &'a Finding),
+    Resolved {
+        id: i64,
+        kind: Kind,
+    },
+}
+
+impl Logged<'_> {
+    fn log(&self) {
+        match self {
+            Logged::Finding(event, f) => {
+                tracing::info!(target: "discrepancy", event, dossier = %f.dossier_code,
+                    kind = f.kind.as_str(), agency = f.agency_code.as_deref().unwrap_or(""),
+                    severity = f.severity.as_str(), impact = f.score_impact,
+                    "discrepancy {event}");
+            }
+            Logged::Resolved { id, kind } => {
+                tracing::info!(target: "discrepancy", event = "resolved", id = *id,
+                    kind = kind.as_str(), "discrepancy resolved");
+            }
+        }
+    }
+}
+
+impl Store {
+    /// Every stored discrepancy, grouped by dossier id.
+    pub fn existing_discrepancies(&self) -> Result<HashMap<String, Vec<Existing>>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT id, dossier_id, kind, state FROM discrepancy")?;
+            let mut out: HashMap<String, Vec<Existing>> = HashMap::new();
+            let mut rows = stmt.query([])?;
+            while let Some(r) = rows.next()? {
+                let kind: String = r.get(2)?;
+                let state: String = r.get(3)?;
+                let (Some(kind), Some(state)) = (Kind::parse(&kind), State::parse(&state)) else {
+                    continue; // a kind from a newer version: leave it alone
+                };
+                out.entry(r.get(1)?).or_default().push(Existing {
+                    id: r.get(0)?,
+                    kind,
+                    state,
+                });
+            }
+            Ok(out)
+        })
+    }
+
+    /// Applies lifecycle actions in one transaction, recording an event for each state change.
+    pub fn apply_actions(
+        &mut self,
+        run_id: i64,
+        now: LocalTime,
+        actions: &[Action],
+    ) -> Result<Applied> {
+        self.apply_reconciliation(run_id, now, actions, None)
+    }
+
+    /// [`Store::apply_actions`] of a reconciliation pass, recording the pass in the same
+    /// transaction: the marks it consumed are cleared, the highest rowid it saw is kept, and a
+    /// full pass also keeps its time, basis and month tallies. A pass that fails before this
+    /// leaves every mark for the next one. The changes are logged once it has committed.
+    pub fn apply_reconciliation(
+        &mut self,
+        run_id: i64,
+        now: LocalTime,
+        actions: &[Action],
+        pass: Option<&PassRecord>,
+    ) -> Result<Applied> {
+        let now_s = fmt_time(&now);
+        let (applied, logged) = self.write(|tx| {
+            if let Some(pass) = pass {
+                record_pass(tx, run_id, &now_s, pass)?;
+            }
+            let mut applied = Applied::default();
+            let mut logged = Vec::new();
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO discrepancy (dossier_id, dossier_code, kind, state, severity,
+                    score_impact, period, agency_code, agency_name, provincial_value,
+                    national_value, first_seen, last_seen, state_changed_at,
+                    provincial_verdict, national_verdict, rule_version)
+                 VALUES (:dossier_id, :dossier_code, :kind, 'open', :severity, :score_impact,
+                    :period, :agency_code, :agency_name, :provincial_value, :national_value,
+                    :now, :now, :now, :provincial_verdict, :national_verdict, :rule_version)",
+            )?;
+            // The judgement (severity, impact, period, verdicts) only when it could be made
+            // (`impact_known`); the state only when reopening.
+            let mut update = tx.prepare_cached(
+                "UPDATE discrepancy SET dossier_code = :dossier_code,
+                    severity = CASE WHEN :impact_known THEN :severity ELSE severity END,
+                    score_impact = CASE WHEN :impact_known THEN :score_impact
+                        ELSE score_impact END,
+                    period = CASE WHEN :impact_known THEN :period ELSE period END,
+                    provincial_verdict = CASE WHEN :impact_known THEN :provincial_verdict
+                        ELSE provincial_verdict END,
+                    national_verdict = CASE WHEN :impact_known THEN :national_verdict
+                        ELSE national_verdict END,
+                    rule_version = CASE WHEN :impact_known THEN :rule_version
+                        ELSE rule_version END,
+                    agency_code = :agency_code, agency_name = :agency_name,
+                    provincial_value = :provincial_value, national_value = :national_value,
+                    last_seen = :now,
+                    state = CASE WHEN :reopen THEN 'open' ELSE state END,
+                    state_changed_at = CASE WHEN :reopen THEN :now ELSE state_changed_at END
+                 WHERE id = :id",
+            )?;
+            let mut resolve = tx.prepare_cached(
+                "UPDATE discrepancy SET state = 'resolved', state_changed_at = ?2 WHERE id = ?1",
+            )?;
+            let mut event = tx.prepare_cached(
+                "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id)
+                 VALUES (?1, ?2, ?3, 'tthc-sync', NULL, ?4)",
+            )?;
+            for a in actions {
+                match a {
+                    Action::Open(f) => {
+                        insert.execute(named_params! {
+                            ":dossier_id": f.dossier_id,
+                            ":dossier_code": f.dossier_code,
+                            ":kind": f.kind.as_str(),
+                            ":severity": f.severity.as_str(),
+                            ":score_impact": f.score_impact,
+                            ":period": f.period,
+                            ":agency_code": f.agency_code,
+                            ":agency_name": f.agency_name,
+                            ":provincial_value": f.provincial,
+                            ":national_value": f.national,
+                            ":now": now_s,
+                            ":provincial_verdict": verdict_of(f, true),
+                            ":national_verdict": verdict_of(f, false),
+                            ":rule_version": f.timeliness.map(|t| t.rule_version),
+                        })?;
+                        let id = tx.last_insert_rowid();
+                        event.execute(params![id, now_s, "opened", run_id])?;
+                        logged.push(Logged::Finding("opened", f));
+                        applied.opened += 1;
+                    }
+                    Action::Reopen { id, finding: f } | Action::Refresh { id, finding: f } => {
+                        let reopen = matches!(a, Action::Reopen { .. });
+                        // A refresh writes `last_seen`: the last comparison that saw it.
+                        update.execute(named_params! {
+                            ":id": id,
+                            ":dossier_code": f.dossier_code,
+                            ":impact_known": f.impact_known,
+                            ":severity": f.severity.as_str(),
+                            ":score_impact": f.score_impact,
+                            ":period": f.period,
+                            ":provincial_verdict": verdict_of(f, true),
+                            ":national_verdict": verdict_of(f, false),
+                            ":rule_version": f.timeliness.map(|t| t.rule_version),
+                            ":agency_code": f.agency_code,
+                            ":agency_name": f.agency_name,
+                            ":provincial_value": f.provincial,
+                            ":national_value": f.national,
+                            ":now": now_s,
+                            ":reopen": reopen,
+                        })?;
+                        if reopen {
+                            event.execute(params![id, now_s, "reopened", run_id])?;
+                            logged.push(Logged::Finding("reopened", f));
+                            applied.reopened += 1;
+                        } else {
+                            applied.refreshed += 1;
+                        }
+                    }
+                    Action::AutoResolve { id, kind } => {
+                        resolve.execute(params![id, now_s])?;
+                        event.execute(params![id, now_s, "auto_resolved", run_id])?;
+                        logged.push(Logged::Resolved {
+                            id: *id,
+                            kind: *kind,
+                        });
+                        applied.resolved += 1;
+                    }
+                }
+            }
+            Ok((applied, logged))
+        })?;
+        for l in &logged {
+            l.log();
+        }
+        Ok(applied)
+    }
+
+    /// Every discrepancy of one dossier (by its provincial id), whatever its state, in the
+    /// order of [`Store::discrepancies`]: largest score impact first. One indexed query (the
+    /// `UNIQUE (dossier_id, kind)` index), not a scan of every discrepancy.
+    pub fn discrepancies_of_dossier(&self, dossier_id: &str) -> Result<Vec<DiscrepancyRow>> {
+        let sql = format!(
+            "SELECT {} FROM discrepancy WHERE dossier_id = ?1{BY_IMPACT}",
+            discrepancy_columns::SQL
+        );
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(params![dossier_id], discrepancy_from_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn discrepancies(&self, f: &DiscrepancyFilter) -> Result<Vec<DiscrepancyRow>> {
+        let mut sql = format!(
+            "SELECT {} FROM discrepancy WHERE 1 = 1",
+            discrepancy_columns::SQL
+        );
+        let mut args: Vec<String> = Vec::new();
+        if !f.states.is_empty() {
+            let marks: Vec<String> = f
+                .states
+                .iter()
+                .map(|s| {
+                    args.push(s.as_str().to_string());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
+        }
+        if let Some(k) = f.kind {
+            args.push(k.as_str().to_string());
+            sql.push_str(&format!(" AND kind = ?{}", args.len()));
+        }
+        if let Some(a) = &f.agency {
+            args.push(a.clone());
+            sql.push_str(&format!(
+                " AND (agency_code = ?{n} OR agency_name = ?{n})",
+                n = args.len()
+            ));
+        }
+        sql.push_str(BY_IMPACT);
+        self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(
+                rusqlite::params_from_iter(args.iter()),
+                discrepancy_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    pub fn discrepancy(&self, id: i64) -> Result<Option<DiscrepancyRow>> {
+        self.read(|c| {
+            c.query_row(
+                &format!(
+                    "SELECT {} FROM discrepancy WHERE id = ?1",
+                    discrepancy_columns::SQL
+                ),
+                params![id],
+                discrepancy_from_row,
+            )
+            .optional()
+        })
+    }
+
+    pub fn discrepancy_events(&self, id: i64) -> Result<Vec<EventRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT at, event, actor, note, run_id FROM discrepancy_event
+                 WHERE discrepancy_id = ?1 ORDER BY id",
+            )?;
+            let rows = stmt.query_map(params![id], |r| {
+                Ok(EventRow {
+                    at: r.get(0)?,
+                    event: r.get(1)?,
+                    actor: r.get(2)?,
+                    note: r.get(3)?,
+                    run_id: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// A manual acknowledge or resolve by a staff member, with why; logged once committed.
+    pub fn set_discrepancy_state(
+        &mut self,
+        id: i64,
+        to: State,
+        by: &str,
+        note: &str,
+        now: LocalTime,
+    ) -> Result<()> {
+        if by.trim().is_empty() {
+            return Err(StoreError::InvalidInput(
+                "--by must name who made the change".into(),
+            ));
+        }
+        let event = match to {
+            State::Acknowledged => "acknowledged",
+            State::Resolved => "resolved",
+            State::Open => {
+                return Err(StoreError::InvalidTransition {
+                    id,
+                    why: "cannot be opened by hand: the sync opens and reopens discrepancies"
+                        .into(),
+                })
+            }
+        };
+        let now_s = fmt_time(&now);
+        // The state is checked in the transaction that changes it; a refusal writes nothing.
+        let changed = self.write(|tx| {
+            let state: Option<String> = tx
+                .query_row(
+                    "SELECT state FROM discrepancy WHERE id = ?1",
+                    params![id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let Some(state) = state else {
+                return Ok(Err(StoreError::NotFound(format!(
+                    "no discrepancy with id {id}"
+                ))));
+            };
+            let refused = if state == to.as_str() {
+                Some(format!("is already {state}"))
+            } else if to == State::Acknowledged && state == "resolved" {
+                Some("is resolved; it reopens by itself if the sync sees it again".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = refused {
+                return Ok(Err(StoreError::InvalidTransition { id, why }));
+            }
+            tx.execute(
+                "UPDATE discrepancy SET state = ?2, state_changed_at = ?3 WHERE id = ?1",
+                params![id, to.as_str(), now_s],
+            )?;
+            tx.execute(
+                "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
+                params![id, now_s, event, by, note],
+            )?;
+            // The next reconciliation looks at the dossier again (and reopens a discrepancy
+            // resolved by hand that it still sees), whether it is a full pass or not.
+            tx.execute(
+                "INSERT INTO reconcile_dirty (pid)
+                 SELECT p.rowid FROM provincial_dossier p JOIN discrepancy d
+                   ON d.dossier_id = p.dossier_id WHERE d.id = ?1",
+                params![id],
+            )?;
+            Ok(Ok(()))
+        })?;
+        changed?;
+        tracing::info!(target: "discrepancy", event, id, "discrepancy changed by hand");
+        Ok(())
+    }
+
+    /// Open discrepancies counted by kind.
+    pub fn open_counts_by_kind(&self) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, count(*) FROM discrepancy WHERE state IN ('open', 'acknowledged')
+                 GROUP BY kind ORDER BY count(*) DESC, kind",
+            )?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?;
+            rows.collect()
+        })
+    }
+
+    /// Agencies with the most open discrepancies.
+    pub fn open_counts_by_agency(&self, limit: usize) -> Result<Vec<(String, u64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT coalesce(agency_name, agency_code, '(không rõ)'), count(*) FROM discrepancy
+                 WHERE state IN ('open', 'acknowledged')
+                 GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![limit as i64], |r| {
+                Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+            })?;
+            rows.collect()
+        })
+    }
+}
+
+/// A finding's provincial (`true`) or national verdict, as stored.
+fn verdict_of(f: &Finding, provincial: bool) -> Option<&'static str> {
+    let t = f.timeliness?;
+    if provincial {
+        Some(t.provincial.as_str())
+    } else {
+        Some(t.national.map_or("absent", |v| v.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reconcile::Severity;
+    use crate::store::test_support::{at, logged};
+
+    fn finding(dossier: &str) -> Finding {
+        Finding {
+            dossier_id: dossier.into(),
+            dossier_code: format!("000.00.10.H18-261102-{dossier}"),
+            kind: Kind::MissingOnNational,
+            severity: Severity::High,
+            score_impact: 0.0,
+            period: None,
+            impact_known: true,
+            timeliness: None,
+            agency_code: None,
+            agency_name: None,
+            provincial: "x".into(),
+            national: "y".into(),
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_reconciliation_logs_nothing() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = at("2026-11-20 10:00:00");
+        // The second action names no stored discrepancy: its event breaks the foreign key, so
+        // the transaction (with the first action's insert) is rolled back.
+        let actions = [
+            Action::Open(finding("0001")),
+            Action::AutoResolve {
+                id: 4242,
+                kind: Kind::MissingOnNational,
+            },
+        ];
+        let text = logged(|| {
+            let err = store.apply_actions(1, now, &actions).unwrap_err();
+            assert!(matches!(err, StoreError::Sql { .. }), "{err}");
+        });
+        assert!(text.is_empty(), "{text}");
+        assert!(store
+            .discrepancies(&DiscrepancyFilter::default())
+            .unwrap()
+            .is_empty());
+
+        // Committed: logged.
+        let text = logged(|| {
+            let applied = store.apply_actions(1, now, &actions[..1]).unwrap();
+            assert_eq!(applied.opened, 1);
+        });
+        assert!(
+            text.contains("discrepancy opened") && text.contains("H18-261102-0001"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn manual_changes_follow_the_lifecycle_and_are_logged_once_committed() {
+        let mut store = Store::open_in_memory().unwrap();
+        let now = at("2026-11-20 10:00:00");
+        store
+            .apply_actions(1, now, &[Action::Open(finding("0001"))])
+            .unwrap();
+        let id = store.discrepancies(&DiscrepancyFilter::default()).unwrap()[0].id;
+
+        let err = store
+            .set_discrepancy_state(id, State::Acknowledged, " ", "n", now)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::InvalidInput(_)), "{err}");
+        let err = store
+            .set_discrepancy_state(id + 1, State::Resolved, "Lò Văn IT", "n", now)
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound(_)), "{err}");
+
+        let text = logged(|| {
+            store
+                .set_discrepancy_state(id, State::Resolved, "Lò Văn IT", "fixed", now)
+                .unwrap();
+        });
+        assert!(text.contains("discrepancy changed by hand"), "{text}");
+
+        let text = logged(|| {
+            let again = store
+                .set_discrepancy_state(id, State::Resolved, "Lò Văn IT", "n", now)
+                .unwrap_err();
+            assert!(
+                matches!(again, StoreError::InvalidTransition { .. }),
+                "{again}"
+            );
+            assert_eq!(
+                again.to_string(),
+                format!("discrepancy {id} is already resolved")
+            );
+            let ack = store
+                .set_discrepancy_state(id, State::Acknowledged, "Lò Văn IT", "n", now)
+                .unwrap_err();
+            assert!(ack.to_string().contains("reopens by itself"), "{ack}");
+        });
+        assert!(text.is_empty(), "a refused change logs nothing: {text}");
+        let events: Vec<String> = store
+            .discrepancy_events(id)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.event)
+            .collect();
+        assert_eq!(events, ["opened", "resolved"]);
+    }
+
+    #[test]
+    fn a_dossiers_discrepancies_in_every_state_and_no_others() {
+        let store = Store::open_in_memory().unwrap();
+        // (dossier, kind, state, severity, impact, first seen)
+        let rows = [
+            (
+                "d1",
+                "status_mismatch",
+                "open",
+                "medium",
+                0.0,
+                "2026-11-02 10:00:00",
+            ),
+            (
+                "d1",
+                "due_date_mismatch",
+                "resolved",
+                "high",
+                0.0,
+                "2026-11-01 10:00:00",
+            ),
+            (
+                "d1",
+                "closed_locally_open_nationally",
+                "acknowledged",
+                "critical",
+                0.25,
+                "2026-11-03 10:00:00",
+            ),
+            (
+                "d2",
+                "missing_on_national",
+                "open",
+                "high",
+                0.5,
+                "2026-11-01 09:00:00",
+            ),
+        ];
+        for (dossier, kind, state, severity, impact, seen) in rows {
+            store
+                .conn()
+                .execute(
+                    "INSERT INTO discrepancy (dossier_id, dossier_code, kind, state, severity,
+                        score_impact, provincial_value, national_value, first_seen, last_seen,
+                        state_changed_at)
+                     VALUES (?1, ?1, ?2, ?3, ?4, ?5, 'p', 'n', ?6, ?6, ?6)",
+                    params![dossier, kind, state, severity, impact, seen],
+                )
+                .unwrap();
+        }
+        let d1 = store.discrepancies_of_dossier("d1").unwrap();
+        let kinds: Vec<&str> = d1.iter().map(|d| d.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "closed_locally_open_nationally",
+                "due_date_mismatch",
+                "status_mismatch"
+            ]
+        );
+        // The same rows, in the same order, as the filtered list of every discrepancy.
+        let all: Vec<DiscrepancyRow> = store
+            .discrepancies(&DiscrepancyFilter::default())
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.dossier_id == "d1")
+            .collect();
+        assert_eq!(d1, all);
+        assert!(store.discrepancies_of_dossier("d3").unwrap().is_empty());
+    }
+}

@@ -1,0 +1,250 @@
+//! The provincial side: storing pages of the pull (`provincial_dossier`, `provincial_history`,
+//! marks for reconciliation, the watermarks they cover) and reading rows back.
+
+use rusqlite::{named_params, params, OptionalExtension, Row, Transaction};
+
+use super::runs::advance_watermarks;
+use super::{rt, status_of, t, top_pid, Result, Store};
+use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier};
+
+/// Counts of one provincial page stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageStats {
+    pub rows: u64,
+    pub new: u64,
+    pub changed: u64,
+}
+
+impl Store {
+    /// Stores one page of provincial rows (with their PII-free raw JSON) in one transaction,
+    /// appending history for every real change; moves the watermark of `source` to
+    /// `watermark` in the same transaction when given.
+    pub fn store_provincial_page(
+        &mut self,
+        run_id: i64,
+        source: &str,
+        observed_at: LocalTime,
+        rows: &[(ProvincialDossier, String)],
+        watermark: Option<LocalTime>,
+    ) -> Result<PageStats> {
+        let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
+        self.store_provincial_page_marks(run_id, source, observed_at, rows, &marks)
+    }
+
+    /// Like [`Store::store_provincial_page`], moving any number of marks (watermark rows, by
+    /// source name) forward in the same transaction: e.g. the watermark and the last sweep.
+    pub fn store_provincial_page_marks(
+        &mut self,
+        run_id: i64,
+        source: &str,
+        observed_at: LocalTime,
+        rows: &[(ProvincialDossier, String)],
+        marks: &[(&str, LocalTime)],
+    ) -> Result<PageStats> {
+        self.write(|tx| {
+            let stats = store_rows(tx, run_id, source, observed_at, rows)?;
+            advance_watermarks(tx, run_id, &fmt_time(&observed_at), marks)?;
+            Ok(stats)
+        })
+    }
+
+    pub fn provincial_count(&self) -> Result<u64> {
+        let n = self.read(|c| {
+            c.query_row("SELECT count(*) FROM provincial_dossier", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })?;
+        Ok(n as u64)
+    }
+
+    /// Every provincial dossier, in key order.
+    pub fn provincial_dossiers(&self) -> Result<Vec<ProvincialDossier>> {
+        self.read(|c| {
+            let mut stmt =
+                c.prepare_cached("SELECT * FROM provincial_dossier ORDER BY dossier_id")?;
+            let rows = stmt.query_map([], provincial_from_row)?;
+            rows.collect()
+        })
+    }
+
+    pub fn provincial_by_code(&self, code: &str) -> Result<Option<ProvincialDossier>> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT * FROM provincial_dossier WHERE code = ?1 OR local_code = ?1
+                 OR dossier_id = ?1 LIMIT 1",
+                params![code],
+                provincial_from_row,
+            )
+            .optional()
+        })
+    }
+}
+
+fn store_rows(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    source: &str,
+    observed_at: LocalTime,
+    rows: &[(ProvincialDossier, String)],
+) -> rusqlite::Result<PageStats> {
+    let now = fmt_time(&observed_at);
+    let mut stats = PageStats::default();
+    // One upsert per row tells all three cases apart. It writes nothing when the stored hash
+    // is the same (no row returned: only `last_seen` is then touched), and returns the rowid
+    // of the row it inserted or changed. SQLite gives an inserted row a rowid above every
+    // existing one (max + 1) and an update keeps the row's rowid, so a returned rowid above
+    // the highest seen so far is a new row. `dossier_id` is TEXT: the rowid is not an alias.
+    let mut top = top_pid(tx)?;
+    let mut touch =
+        tx.prepare_cached("UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1")?;
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO provincial_dossier (dossier_id, code, national_code, local_code,
+            procedure_code, procedure_name, agency_code, agency_name, channel, status_code,
+            status_raw, status_label, received_at, due_at, finished_at, returned_at, has_due_date,
+            paused_since, supplement_requests, handler, updated_at, row_hash, raw_json, source,
+            first_seen, last_seen, last_changed)
+         VALUES (:dossier_id, :code, :national_code, :local_code, :procedure_code,
+            :procedure_name, :agency_code, :agency_name, :channel, :status_code, :status_raw,
+            :status_label, :received_at, :due_at, :finished_at, :returned_at, :has_due_date,
+            :paused_since, :supplement_requests, :handler, :updated_at, :row_hash, :raw_json,
+            :source, :observed_at, :observed_at, :updated_at)
+         ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
+            local_code = excluded.local_code,
+            procedure_code = excluded.procedure_code, procedure_name = excluded.procedure_name,
+            agency_name = excluded.agency_name,
+            channel = excluded.channel, status_code = excluded.status_code,
+            status_raw = excluded.status_raw, status_label = excluded.status_label,
+            received_at = excluded.received_at, due_at = excluded.due_at,
+            finished_at = excluded.finished_at, returned_at = excluded.returned_at,
+            has_due_date = excluded.has_due_date, paused_since = excluded.paused_since,
+            supplement_requests = excluded.supplement_requests, handler = excluded.handler,
+            updated_at = excluded.updated_at, row_hash = excluded.row_hash,
+            raw_json = excluded.raw_json, source = excluded.source,
+            last_seen = excluded.last_seen, last_changed = excluded.updated_at
+         WHERE provincial_dossier.row_hash IS NOT excluded.row_hash
+         RETURNING rowid",
+    )?;
+    let mut history = tx.prepare_cached(
+        "INSERT INTO provincial_history (dossier_id, observed_at, run_id, status_code, status_raw,
+            received_at, due_at, finished_at, returned_at, updated_at, row_hash)
+         VALUES (:dossier_id, :observed_at, :run_id, :status_code, :status_raw, :received_at,
+            :due_at, :finished_at, :returned_at, :updated_at, :row_hash)",
+    )?;
+    let mut mark_dirty = tx.prepare_cached("INSERT INTO reconcile_dirty (pid) VALUES (?1)")?;
+    // The indexed columns apart, and only when they differ: an UPDATE that assigns an indexed
+    // column rewrites its index entry even to the same value (a random page written per
+    // changed row, per index).
+    let mut rekey = tx.prepare_cached(
+        "UPDATE provincial_dossier SET national_code = ?2, agency_code = ?3
+         WHERE rowid = ?1 AND (national_code IS NOT ?2 OR agency_code IS NOT ?3)",
+    )?;
+    for (d, raw) in rows {
+        stats.rows += 1;
+        let c = &d.core;
+        let (received_at, due_at, finished_at, returned_at, updated_at) = (
+            t(&c.received_at),
+            t(&c.due_at),
+            t(&c.finished_at),
+            t(&c.returned_at),
+            fmt_time(&d.updated_at),
+        );
+        let status_code = c.status.map(|s| s.code());
+        let national_code = (!c.code.is_empty()).then_some(&c.code);
+        let written: Option<i64> = upsert
+            .query_row(
+                named_params! {
+                    ":dossier_id": d.local_id,
+                    ":code": d.key,
+                    ":national_code": national_code,
+                    ":local_code": d.local_code,
+                    ":procedure_code": c.procedure_code,
+                    ":procedure_name": d.procedure_name,
+                    ":agency_code": c.agency_code,
+                    ":agency_name": d.agency_name,
+                    ":channel": d.channel.as_str(),
+                    ":status_code": status_code,
+                    ":status_raw": c.status_raw,
+                    ":status_label": d.status_label,
+                    ":received_at": received_at,
+                    ":due_at": due_at,
+                    ":finished_at": finished_at,
+                    ":returned_at": returned_at,
+                    ":has_due_date": d.has_due_date,
+                    ":paused_since": t(&d.paused_since),
+                    ":supplement_requests": d.supplement_requests,
+                    ":handler": d.handler,
+                    ":updated_at": updated_at,
+                    ":row_hash": d.row_hash,
+                    ":raw_json": raw,
+                    ":source": source,
+                    ":observed_at": now,
+                },
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(rowid) = written else {
+            touch.execute(params![d.local_id, now])?;
+            continue;
+        };
+        let new = rowid > top;
+        if new {
+            top = rowid;
+            stats.new += 1;
+        } else {
+            stats.changed += 1;
+        }
+        history.execute(named_params! {
+            ":dossier_id": d.local_id,
+            ":observed_at": now,
+            ":run_id": run_id,
+            ":status_code": status_code,
+            ":status_raw": c.status_raw,
+            ":received_at": received_at,
+            ":due_at": due_at,
+            ":finished_at": finished_at,
+            ":returned_at": returned_at,
+            ":updated_at": updated_at,
+            ":row_hash": d.row_hash,
+        })?;
+        // A changed row's look-up count restarts by itself (`lookup_state.row_hash_seen`). A
+        // new row needs no mark for the next reconciliation: that takes every row above the
+        // highest rowid it last saw.
+        if !new {
+            rekey.execute(params![rowid, national_code, c.agency_code])?;
+            mark_dirty.execute(params![rowid])?;
+        }
+    }
+    Ok(stats)
+}
+
+/// A `SELECT *` row of `provincial_dossier` (read by column name: not a hot path).
+fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
+    Ok(ProvincialDossier {
+        key: r.get("code")?,
+        core: DossierCore {
+            code: r
+                .get::<_, Option<String>>("national_code")?
+                .unwrap_or_default(),
+            procedure_code: r.get("procedure_code")?,
+            agency_code: r.get("agency_code")?,
+            status: status_of(r.get("status_code")?),
+            status_raw: r.get("status_raw")?,
+            received_at: rt(r, "received_at")?,
+            due_at: rt(r, "due_at")?,
+            finished_at: rt(r, "finished_at")?,
+            returned_at: rt(r, "returned_at")?,
+        },
+        local_id: r.get("dossier_id")?,
+        local_code: r.get("local_code")?,
+        procedure_name: r.get("procedure_name")?,
+        agency_name: r.get("agency_name")?,
+        channel: Channel::parse(&r.get::<_, String>("channel")?),
+        has_due_date: r.get("has_due_date")?,
+        status_label: r.get("status_label")?,
+        paused_since: rt(r, "paused_since")?,
+        supplement_requests: r.get("supplement_requests")?,
+        handler: r.get("handler")?,
+        updated_at: rt(r, "updated_at")?.unwrap_or_default(),
+        row_hash: r.get("row_hash")?,
+    })
+}
