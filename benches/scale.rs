@@ -1,6 +1,7 @@
-//! Scale benchmark (issue 8): ingest, reconciliation, an incremental cycle and the monthly
-//! report on a database of N dossiers (default 1,000,000), each against a plain-SQLite
-//! baseline measured in the same run. Prints one table.
+//! Scale benchmark (how the service holds up at a province's size, docs/performance.md):
+//! ingest, reconciliation, an incremental cycle and the monthly report on a database of N
+//! dossiers (default 1,000,000), each against a plain-SQLite baseline measured in the same run.
+//! Prints one table.
 //!
 //! `cargo bench --bench scale`; environment:
 //! - `TTHC_BENCH_N` dossiers (default 1,000,000);

@@ -1,4 +1,4 @@
-//! The working-day calendar of state offices (domain.md §4): pure, no clock, no I/O except the
+//! The working-day calendar of state offices (docs/domain.md §4): pure, no clock, no I/O except the
 //! explicit [`Calendar::load_dir`].
 //!
 //! - A day is a working day unless it is a Saturday or Sunday (and not a make-up Saturday,
@@ -20,51 +20,95 @@ use std::path::{Path, PathBuf};
 /// Why a calendar could not be built or could not answer. Every message names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum CalendarError {
+    /// A date falls in a year with no holiday file: the dossier cannot be judged until the
+    /// year's file is added.
     #[error(
         "no holiday calendar for year {year}: add a holiday file for {year} \
          (config/holidays/{year}.toml) with the days off announced for that year; \
          a missing year is never assumed"
     )]
-    YearNotCovered { year: i32 },
+    YearNotCovered {
+        /// The year with no file.
+        year: i32,
+    },
+    /// A holiday file or `calendar.holidays_dir` could not be read.
     #[error("cannot read holiday file {}: {source}", path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The I/O error.
         #[source]
         source: std::io::Error,
     },
+    /// `calendar.holidays_dir` holds no `*.toml` file.
     #[error("no holiday files (*.toml) in directory {}", dir.display())]
-    NoYearFiles { dir: PathBuf },
+    NoYearFiles {
+        /// The directory.
+        dir: PathBuf,
+    },
+    /// A holiday file is not valid TOML or not of the expected shape.
     #[error("holiday file {file}: {message}")]
-    Parse { file: String, message: String },
+    Parse {
+        /// The file's name.
+        file: String,
+        /// The TOML parser's message.
+        message: String,
+    },
+    /// A date in a holiday file is not `YYYY-MM-DD`.
     #[error("holiday file {file}: {field} entry {value:?} is not an ISO date (YYYY-MM-DD)")]
     BadDate {
+        /// The file's name.
         file: String,
+        /// `days_off` or `make_up_working_days`.
         field: &'static str,
+        /// The text that is not a date.
         value: String,
     },
+    /// A date in a holiday file is not in the year the file declares.
     #[error("holiday file {file}: {field} date {date} is not in year {year} declared by the file")]
     WrongYear {
+        /// The file's name.
         file: String,
+        /// `days_off` or `make_up_working_days`.
         field: &'static str,
+        /// The date out of the year.
         date: NaiveDate,
+        /// The year the file declares (`year = …`).
         year: i32,
     },
+    /// A make-up working day (làm bù) is not a Saturday.
     #[error("holiday file {file}: make-up working day {date} is a {weekday}, not a Saturday")]
     MakeUpNotSaturday {
+        /// The file's name.
         file: String,
+        /// The make-up day.
         date: NaiveDate,
+        /// The day of the week it falls on.
         weekday: Weekday,
     },
+    /// A date is both a day off and a make-up working day.
     #[error("holiday file {file}: {date} is listed both in days_off and in make_up_working_days")]
-    OffAndMakeUp { file: String, date: NaiveDate },
+    OffAndMakeUp {
+        /// The file's name.
+        file: String,
+        /// The date listed twice.
+        date: NaiveDate,
+    },
+    /// Two holiday files declare the same year.
     #[error("holiday year {year} is defined twice: in {first} and in {second}")]
     DuplicateYear {
+        /// The year.
         year: i32,
+        /// The first file that declares it.
         first: String,
+        /// The second file that declares it.
         second: String,
     },
+    /// `calendar.office_hours` is empty, or an interval ends before it starts or overlaps
+    /// the previous one.
     #[error("office hours: {0}")]
     BadOfficeHours(String),
+    /// Date arithmetic left chrono's range (a date near year ±262,000).
     #[error("date arithmetic out of range near {0}")]
     OutOfRange(NaiveDate),
 }
@@ -132,7 +176,7 @@ impl OfficeHours {
         Ok(OfficeHours { intervals })
     }
 
-    pub fn intervals(&self) -> &[(NaiveTime, NaiveTime)] {
+    fn intervals(&self) -> &[(NaiveTime, NaiveTime)] {
         &self.intervals
     }
 
@@ -316,6 +360,7 @@ impl Calendar {
         self
     }
 
+    /// The office hours working time is measured in.
     pub fn office_hours(&self) -> &OfficeHours {
         &self.hours
     }

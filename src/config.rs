@@ -11,19 +11,37 @@ use serde::Deserialize;
 use crate::calendar::{Calendar, OfficeHours};
 use crate::http::HttpPolicy;
 
+/// Where the service reads its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/tthc-sync/tthc-sync.toml";
 
+/// Why the configuration cannot be used; every variant names the file or the key to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The config file could not be read.
     #[error("cannot read config file {path}: {source}")]
     Read {
+        /// The file.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
+    /// The file is not valid TOML, or has an unknown key or a value of the wrong type.
     #[error("config file {path}: {message}")]
-    Parse { path: PathBuf, message: String },
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The TOML parser's message (it gives the line and the key).
+        message: String,
+    },
+    /// A key's value is out of range, inconsistent with another, or names something that
+    /// cannot be read (a secret, a profile or holiday file).
     #[error("config key `{key}`: {message}")]
-    Invalid { key: String, message: String },
+    Invalid {
+        /// The dotted key, e.g. `national.lookups_per_second`.
+        key: String,
+        /// What is wrong and what is accepted.
+        message: String,
+    },
 }
 
 fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
@@ -33,21 +51,29 @@ fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// The whole config file (`config/tthc-sync.example.toml`), one field per section.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// `[service]`: the database and the province's name.
     pub service: ServiceConfig,
+    /// `[provincial]`: the province's one-stop system.
     pub provincial: ProvincialConfig,
+    /// `[national]`: the national portal's adapter.
     pub national: NationalConfig,
+    /// `[reconcile]`: comparison tolerances and full passes.
     #[serde(default)]
     pub reconcile: ReconcileConfig,
+    /// `[calendar]`: holiday files and office hours.
     #[serde(default)]
     pub calendar: CalendarConfig,
+    /// `[daemon]`: the service's schedules and health endpoint.
     #[serde(default)]
     pub daemon: DaemonConfig,
     /// The published 766 scores (`tthc-sync scores`); absent = not fetched.
     #[serde(default)]
     pub scores: Option<ScoresConfig>,
+    /// `[report]`: where the scheduled report goes.
     #[serde(default)]
     pub report: ReportConfig,
 }
@@ -60,6 +86,7 @@ pub struct ReportConfig {
     pub out_dir: Option<PathBuf>,
 }
 
+/// `[service]`: what every command needs.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
@@ -135,6 +162,7 @@ impl SecretRef {
     }
 }
 
+/// `[provincial]`: how to reach and read the province's one-stop system.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct ProvincialConfig {
@@ -149,12 +177,15 @@ pub struct ProvincialConfig {
     /// OAuth2 client id (igate).
     #[serde(default = "default_client_id")]
     pub client_id: String,
+    /// The service account's login name on the provincial system.
     pub username: String,
-    /// Password source: exactly one of these three.
+    /// Password source: exactly one of these three ([`SecretRef`]). A file holding it.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// A systemd credential name holding it.
     #[serde(default)]
     pub password_credential: Option<String>,
+    /// An environment variable holding it.
     #[serde(default)]
     pub password_env: Option<String>,
     /// Rows per page.
@@ -166,6 +197,7 @@ pub struct ProvincialConfig {
     /// At most this many pages in one run; the run is partial when the cap is hit.
     #[serde(default = "default_max_pages")]
     pub max_pages_per_run: u32,
+    /// `[provincial.http]`: timeouts, retries, rate and circuit breaker for this host.
     #[serde(default)]
     pub http: HttpPolicy,
     /// A profile file used instead of the built-in `profile` (a copy of a preset, adapted).
@@ -237,25 +269,32 @@ fn default_max_pages() -> u32 {
     5000
 }
 
+/// `[national]`: how to reach the national portal's adapter, and how hard to use it.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct NationalConfig {
     /// Base URL of the portal's adapter; endpoints are appended to it.
     pub adapter_url: String,
+    /// The login endpoint, appended to `adapter_url` (default `/api/auth`).
     #[serde(default = "default_auth_endpoint")]
     pub auth_endpoint: String,
+    /// The endpoint of the integration services (`TraCuuHoSo`, `DanhSachHoSo`), appended to
+    /// `adapter_url` (default `/api/integration`).
     #[serde(default = "default_integration_endpoint")]
     pub integration_endpoint: String,
     /// `dstcode` header: routing code of the gateway.
     pub dstcode: String,
     /// `madonvi`: the province's unit code on the portal.
     pub madonvi: String,
+    /// The service account's login name on the adapter.
     pub username: String,
-    /// Password source: exactly one of these three.
+    /// Password source: exactly one of these three ([`SecretRef`]). A file holding it.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// A systemd credential name holding it.
     #[serde(default)]
     pub password_credential: Option<String>,
+    /// An environment variable holding it.
     #[serde(default)]
     pub password_env: Option<String>,
     /// Look-ups per second asked of the portal.
@@ -280,6 +319,7 @@ pub struct NationalConfig {
     /// `DanhSachHoSo`: how many days back (by received date) each list covers.
     #[serde(default = "default_list_days")]
     pub list_days: u32,
+    /// `[national.http]`: the adapter's HTTP policy; its rate is set by `lookups_per_second`.
     #[serde(default)]
     pub http: HttpPolicy,
 }
@@ -309,6 +349,7 @@ fn default_list_days() -> u32 {
     30
 }
 
+/// `[reconcile]`: how two dates are compared and how often every dossier is re-judged.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReconcileConfig {
@@ -446,7 +487,7 @@ macro_rules! secret_accessor {
 secret_accessor!(ProvincialConfig);
 secret_accessor!(NationalConfig);
 
-/// Working days and office hours (domain.md §4).
+/// `[calendar]`: working days and office hours (docs/domain.md §4).
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct CalendarConfig {
@@ -497,12 +538,15 @@ impl CalendarConfig {
 }
 
 impl NationalConfig {
+    /// `sync_grace_minutes` as a duration.
     pub fn sync_grace(&self) -> Duration {
         Duration::from_secs(u64::from(self.sync_grace_minutes) * 60)
     }
+    /// `due_soon_hours` as a duration.
     pub fn due_soon(&self) -> Duration {
         Duration::from_secs(u64::from(self.due_soon_hours) * 3600)
     }
+    /// `recheck_hours` as a duration.
     pub fn recheck(&self) -> Duration {
         Duration::from_secs(u64::from(self.recheck_hours) * 3600)
     }
@@ -557,6 +601,9 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Checks every key (URLs, ranges, one password source per side, the profile and its
+    /// headers, the calendar, schedules); the first error names its key. [`Config::parse`]
+    /// calls it: call it again after editing a `Config` in code.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if self.service.database.as_os_str().is_empty() {
             return Err(invalid("service.database", "must be a file path"));
@@ -633,7 +680,7 @@ impl Config {
     }
 }
 
-/// Which generation of the published-score API to call (national-portal.md §4).
+/// Which generation of the published-score API to call (docs/domain.md §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ScoresApi {
     /// `POST <portal>/jsp/rest.jsp`, `report_tinh_766_service` (to 2025).
@@ -650,7 +697,7 @@ impl ScoresApi {
             ScoresApi::ProgressTree => "progress_tree",
         }
     }
-    pub fn parse(s: &str) -> Option<ScoresApi> {
+    fn parse(s: &str) -> Option<ScoresApi> {
         [ScoresApi::Legacy, ScoresApi::ProgressTree]
             .into_iter()
             .find(|a| a.as_str() == s)
@@ -677,6 +724,7 @@ pub struct ScoresConfig {
     /// Rows asked for per page.
     #[serde(default = "default_scores_page_size")]
     pub page_size: u32,
+    /// `[scores.http]`: the portal's HTTP policy for these calls.
     #[serde(default)]
     pub http: HttpPolicy,
 }
@@ -694,6 +742,8 @@ impl ScoresConfig {
         ScoresApi::parse(&self.api).unwrap_or(ScoresApi::ProgressTree)
     }
 
+    /// Checks the `[scores]` keys: the API name, the URL, the id the chosen API needs, the
+    /// page size and the HTTP policy.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let Some(api) = ScoresApi::parse(&self.api) else {
             return Err(invalid(

@@ -14,8 +14,11 @@ use crate::store::{Applied, RunCounts, Store, StoreError};
 /// cycle: it is a problem on the run (partial), see [`Cycle::problem`].
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
+    /// The database failed: nothing more can be recorded safely.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The cycle could not be set up or run its steps (the calendar could not be built, a
+    /// look-up task failed); the message says what.
     #[error("{0}")]
     Setup(String),
 }
@@ -23,11 +26,17 @@ pub enum SyncError {
 /// One sync cycle in progress, recorded as run `run_id`: what its steps read (the config, the
 /// clients, the clock), where they write (the store) and what they count.
 pub struct Cycle<'a> {
+    /// The database every step writes to.
     pub store: &'a mut Store,
+    /// The configuration the cycle runs under.
     pub cfg: &'a Config,
+    /// The HTTP clients of both portals.
     pub clients: &'a Clients,
+    /// Where "now" comes from (the wall clock, or a test's).
     pub clock: &'a Clock,
+    /// The cycle's row in the `run` table.
     pub run_id: i64,
+    /// What the steps counted so far, and the problems that make the run partial.
     pub counts: RunCounts,
 }
 

@@ -40,8 +40,10 @@ pub struct DossierView {
 pub struct NationalView {
     /// False: the look-up succeeded and the portal has no such dossier.
     pub found: bool,
+    /// When the last successful look-up was made.
     #[serde(serialize_with = "stored_time")]
     pub looked_up_at: LocalTime,
+    /// What the portal showed (empty when not found).
     pub dossier: NationalDossier,
 }
 
@@ -62,6 +64,7 @@ pub struct TimelinessView {
     /// ([`scoring::discrepancy_month`]); its end, or now while it runs, is the period's end.
     #[serde(serialize_with = "iso_month")]
     pub period: YearMonth,
+    /// The province's view judged.
     pub provincial: SideVerdict,
     /// `None` when the portal has no view of the dossier (never looked up, or not found).
     pub national: Option<SideVerdict>,
@@ -71,14 +74,20 @@ pub struct TimelinessView {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum SideVerdict {
+    /// The rule gave a verdict.
     Judged {
+        /// The category in the period.
         verdict: Verdict,
         /// Working days past due; 0 when not late; `None` with no due time.
         working_days_late: Option<f64>,
+        /// `nd61-2018` or `nd118-2025` ([`crate::timeliness::rule_version`]).
         rule_version: String,
     },
     /// The calendar could not judge it (e.g. a year with no holiday file).
-    Unjudged { error: String },
+    Unjudged {
+        /// Why, naming the holiday file to add.
+        error: String,
+    },
 }
 
 impl<E: std::fmt::Display> From<Result<Judgement, E>> for SideVerdict {

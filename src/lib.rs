@@ -1,7 +1,23 @@
 //! tthc-sync: reconciles a province's one-stop dossier system with the National Public Service
 //! Portal, flags every sync discrepancy with what it costs in the 766 score, and reports.
 //!
-//! See ARCHITECTURE.md for the map.
+//! See ARCHITECTURE.md for the map and docs/domain.md for the rules the code implements.
+//!
+//! The modules, in the order data flows through them:
+//! - the vocabulary: [`model`] (the canonical dossier, national statuses, months),
+//!   [`config`], [`clock`], [`schedule`] (cron expressions);
+//! - the portals: [`http`] (the one HTTP policy), [`source`] (both clients, vendor profiles),
+//!   [`scores`] (the published 766 scores);
+//! - the store: [`store`], the only module that speaks SQL;
+//! - the rules, pure: [`calendar`] (working time), [`timeliness`] (the on-time rule),
+//!   [`scoring`] (tallies, score, impact), [`reconcile`] (findings), [`lifecycle`]
+//!   (open → acknowledged → resolved), [`plan`] (which dossiers to look up), [`freshness`];
+//! - one sync cycle: [`cycle`] (its context), [`pull`] (the provincial side), [`sync`] (the
+//!   look-ups, the national list, the reconciliation pass);
+//! - the outputs: [`report`] (the monthly report), [`dossier_view`] (one dossier for review),
+//!   [`csv`];
+//! - the service: [`daemon`] (schedules, health endpoint, systemd);
+//! - the simulators of both portals (`sim`) and `tthc-sync demo` (`demo`).
 
 pub mod calendar;
 pub mod clock;

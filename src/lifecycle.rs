@@ -14,15 +14,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::reconcile::{Evaluated, Finding, Kind};
 
+/// Where a discrepancy is in its lifecycle (`discrepancy.state`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum State {
+    /// Seen and not yet taken up by anyone.
     Open,
+    /// Someone is on it (`discrepancy ack`); still compared, and resolved when it goes away.
     Acknowledged,
+    /// No longer seen by a comparison, or resolved by hand; reopened if it comes back.
     Resolved,
 }
 
 impl State {
+    /// The stored name: `open`, `acknowledged` or `resolved`.
     pub fn as_str(self) -> &'static str {
         match self {
             State::Open => "open",
@@ -30,11 +35,13 @@ impl State {
             State::Resolved => "resolved",
         }
     }
+    /// The state of a stored name; `None` for any other text.
     pub fn parse(s: &str) -> Option<State> {
         [State::Open, State::Acknowledged, State::Resolved]
             .into_iter()
             .find(|v| v.as_str() == s)
     }
+    /// Open or acknowledged: a comparison that no longer sees it resolves it.
     pub fn is_active(self) -> bool {
         self != State::Resolved
     }
@@ -43,17 +50,41 @@ impl State {
 /// A discrepancy already in the store, for one dossier.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Existing {
+    /// Its id (`discrepancy.id`).
     pub id: i64,
+    /// What it is about: with the dossier, its key.
     pub kind: Kind,
+    /// Its current state.
     pub state: State,
 }
 
+/// What the store is to do with one discrepancy of the dossier; each is recorded as an event.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Action {
+    /// A new discrepancy, from a finding of a kind the dossier never had.
     Open(Finding),
-    Reopen { id: i64, finding: Finding },
-    Refresh { id: i64, finding: Finding },
-    AutoResolve { id: i64, kind: Kind },
+    /// A resolved discrepancy seen again: back to open, with the finding's values.
+    Reopen {
+        /// The discrepancy's id.
+        id: i64,
+        /// What the comparison saw now.
+        finding: Finding,
+    },
+    /// An open or acknowledged discrepancy seen again: its last-seen time, values and impact
+    /// are updated, its state kept.
+    Refresh {
+        /// The discrepancy's id.
+        id: i64,
+        /// What the comparison saw now.
+        finding: Finding,
+    },
+    /// An active discrepancy of a kind the comparison decided and did not find: resolved.
+    AutoResolve {
+        /// The discrepancy's id.
+        id: i64,
+        /// Its kind, for the event and the log.
+        kind: Kind,
+    },
 }
 
 /// Decides the actions for one dossier.

@@ -19,10 +19,13 @@ pub fn vn_offset() -> FixedOffset {
 /// Storage / display format of a [`LocalTime`] (sortable as text).
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
+/// Formats a time as [`TIME_FORMAT`] (`2024-08-14 09:30:00`): how the database stores it.
 pub fn fmt_time(t: &LocalTime) -> String {
     t.format(TIME_FORMAT).to_string()
 }
 
+/// Reads a time written by [`fmt_time`] back; `None` if `s` is not of that shape or not a real
+/// date and time.
 pub fn parse_stored_time(s: &str) -> Option<LocalTime> {
     // Fast path for the exact stored shape `YYYY-MM-DD HH:MM:SS` (reconciliation reads
     // millions of these); anything else goes through chrono's general parser.
@@ -53,23 +56,35 @@ pub fn parse_stored_time(s: &str) -> Option<LocalTime> {
     NaiveDateTime::parse_from_str(s, TIME_FORMAT).ok()
 }
 
-/// The national dossier status codes (domain.md §1): the canonical vocabulary.
+/// The national dossier status codes (docs/domain.md §1): the canonical vocabulary. The
+/// discriminant is the portal's code (1–10), which is also what the database stores.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
 pub enum Status {
+    /// 1, Mới đăng ký: applied for, not yet received; does not count in the score.
     Submitted = 1,
+    /// 2, Được tiếp nhận: formally received; the processing clock runs from here.
     Received = 2,
+    /// 3, Không được tiếp nhận: refused at reception; terminal, does not count.
     Rejected = 3,
+    /// 4, Đang xử lý: being processed.
     Processing = 4,
+    /// 5, Yêu cầu bổ sung giấy tờ: papers requested from the applicant; the clock is paused.
     SupplementRequested = 5,
+    /// 6, Yêu cầu thực hiện nghĩa vụ tài chính: fees or taxes to pay; the clock is paused.
     AwaitingPayment = 6,
+    /// 7, Công dân yêu cầu rút hồ sơ: withdrawn at the applicant's request; terminal.
     Withdrawn = 7,
+    /// 8, Dừng xử lý: processing stopped; terminal.
     Stopped = 8,
+    /// 9, Đã xử lý xong: the result is ready; terminal for timeliness.
     Resolved = 9,
+    /// 10, Đã trả kết quả: the result was handed to the applicant; terminal.
     Returned = 10,
 }
 
 impl Status {
+    /// Every status, in code order (`ALL[i]` has code `i + 1`).
     pub const ALL: [Status; 10] = [
         Status::Submitted,
         Status::Received,
@@ -83,10 +98,12 @@ impl Status {
         Status::Returned,
     ];
 
+    /// The national status code, 1–10 (`MaTrangThai`).
     pub fn code(self) -> u8 {
         self as u8
     }
 
+    /// The status of a national code; `None` outside 1–10.
     pub fn from_code(code: u8) -> Option<Status> {
         Status::ALL.get(usize::from(code).checked_sub(1)?).copied()
     }
@@ -134,7 +151,8 @@ impl Status {
         !matches!(self, Status::Submitted | Status::Rejected)
     }
 
-    /// Statuses a vendor may collapse into 9 when pushing (domain.md §7 `collapsed_status`).
+    /// Statuses a vendor may collapse into 9 when pushing (docs/domain.md §7
+    /// `collapsed_status`).
     pub fn is_collapsible(self) -> bool {
         matches!(
             self,
@@ -162,18 +180,24 @@ impl fmt::Display for Status {
     }
 }
 
-/// How a dossier was submitted.
+/// How the applicant submitted the dossier, as the provincial profile maps it (`[channels]`,
+/// and its postal flag); stored as the text of [`Channel::as_str`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
+    /// At the one-stop desk (trực tiếp).
     Direct,
+    /// Online, through a public-service portal (trực tuyến).
     Online,
+    /// By post (bưu chính công ích).
     Postal,
+    /// The source does not say, or says something the profile does not map.
     #[default]
     Unknown,
 }
 
 impl Channel {
+    /// The stored and displayed name: `direct`, `online`, `postal` or `unknown`.
     pub fn as_str(self) -> &'static str {
         match self {
             Channel::Direct => "direct",
@@ -182,6 +206,7 @@ impl Channel {
             Channel::Unknown => "unknown",
         }
     }
+    /// Reads a name written by [`Channel::as_str`] back; anything else is `Unknown`.
     pub fn parse(s: &str) -> Channel {
         match s {
             "direct" => Channel::Direct,
@@ -196,7 +221,9 @@ impl Channel {
 /// payment). `end == None`: still paused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pause {
+    /// When the clock stopped: the supplement or payment request.
     pub start: LocalTime,
+    /// When it started again (the applicant supplemented or paid); `None` while still paused.
     pub end: Option<LocalTime>,
 }
 
@@ -205,13 +232,19 @@ pub struct Pause {
 pub struct DossierCore {
     /// The national dossier code (`MaHoSo`) as this side knows it: the join key.
     pub code: String,
+    /// The national procedure code (`MaTTHC`); `None` when the source has none.
     pub procedure_code: Option<String>,
+    /// The handling agency's code (national: `MaDonViXuLy`; provincial: the profile's
+    /// `fields.agency_code`); `None` when the source has none.
     pub agency_code: Option<String>,
     /// The mapped national status; `None` when absent or unmapped (see `status_raw`).
     pub status: Option<Status>,
     /// The status exactly as the source wrote it (code, label or local word).
     pub status_raw: String,
+    /// Formally received (`NgayTiepNhan`): the start of the on-time rule; `None` when the
+    /// source has no received time (the dossier is then not counted).
     pub received_at: Option<LocalTime>,
+    /// The due date (`NgayHenTra`) this side reports; `None` when it has none.
     pub due_at: Option<LocalTime>,
     /// Processing finished (`NgayKetThucXuLy`): the end used by the 766 on-time rule.
     pub finished_at: Option<LocalTime>,
@@ -219,20 +252,27 @@ pub struct DossierCore {
     pub returned_at: Option<LocalTime>,
 }
 
-/// A dossier as the provincial one-stop system reports it (the canonical record of
-/// provincial-portals.md), with personal data already dropped.
+/// A dossier as the provincial one-stop system reports it, mapped through a vendor profile
+/// (docs/domain.md §8, docs/profiles.md), with personal data already dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ProvincialDossier {
     /// National code if the source has one, else the local code. Unique per dossier.
     pub key: String,
+    /// The fields both sides share, as the province has them.
     pub core: DossierCore,
+    /// The row's id in the provincial system (the profile's `fields.id`).
     pub local_id: String,
+    /// The provincial system's own dossier code; the local id when it has none.
     pub local_code: String,
+    /// The procedure's name as the province writes it.
     pub procedure_name: Option<String>,
+    /// The handling agency's name as the province writes it.
     pub agency_name: Option<String>,
+    /// How the applicant submitted the dossier.
     pub channel: Channel,
     /// False when the source says the procedure has no due date (statutory time applies).
     pub has_due_date: bool,
+    /// The provincial status's label, when the source gives one beside the raw status.
     pub status_label: Option<String>,
     /// When the clock was paused (supplement/payment), if paused now.
     pub paused_since: Option<LocalTime>,
@@ -240,6 +280,8 @@ pub struct ProvincialDossier {
     pub supplement_requests: Option<u32>,
     /// The official now handling the dossier (personal data of an official: report only).
     pub handler: Option<String>,
+    /// The row's last-modified time in the provincial system: the pull's watermark, and the
+    /// stand-in for the status time (docs/domain.md §2).
     pub updated_at: LocalTime,
     /// Hash of the raw row (after personal data was dropped): detects real changes.
     pub row_hash: String,
@@ -257,7 +299,9 @@ pub enum LookupOutcome {
 /// A dossier as the national portal shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct NationalDossier {
+    /// The fields both sides share, as the portal has them.
     pub core: DossierCore,
+    /// The handling unit's name (`DonViXuLy`).
     pub unit_name: Option<String>,
     /// More than one row came back for this code.
     pub duplicate_rows: bool,
@@ -284,7 +328,9 @@ pub fn is_well_formed_national_code(code: &str) -> bool {
 /// A calendar month. Displays as `08/2024`; parses from `2024-08`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct YearMonth {
+    /// The year, e.g. 2024.
     pub year: i32,
+    /// The month, 1–12 (use [`YearMonth::new`] to check it).
     pub month: u32,
 }
 
@@ -392,15 +438,20 @@ impl FromStr for YearMonth {
 }
 
 /// One unit of the province's administration over time: a row of the `agency` table, read
-/// from an agency data file by `report::agencies` (domain.md §5).
+/// from an agency data file by `report::agencies` (docs/domain.md §5).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgencyRecord {
+    /// The unit's code, as dossiers' agency codes carry it.
     pub code: String,
+    /// The unit's name.
     pub name: String,
+    /// `so` (department), `huyen` (district) or `xa` (commune, ward), when the file says.
     pub level: Option<String>,
+    /// First day in force.
     pub valid_from: NaiveDate,
     /// Last day in force; `None` = still in force.
     pub valid_to: Option<NaiveDate>,
+    /// The unit that took over its dossiers when it was abolished or merged.
     pub successor_code: Option<String>,
 }
 

@@ -22,7 +22,9 @@ use crate::store::RunCounts;
 /// Incremental pull or sweep.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PullMode {
+    /// Newest-first pages down to the watermark minus the overlap.
     Incremental,
+    /// Every page, ignoring the watermark; recorded under `<source>:sweep`.
     Sweep,
 }
 

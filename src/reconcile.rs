@@ -1,7 +1,7 @@
 //! Reconciliation: the provincial and national views of one dossier → findings.
 //!
 //! Pure: no clock, no network, no database. Each finding carries a kind from the stable
-//! vocabulary of domain.md §7, both sides' values, a severity and the score impact.
+//! vocabulary of docs/domain.md §7, both sides' values, a severity and the score impact.
 //!
 //! One fault, one kind: the checks are ordered so that a single sync fault yields a single
 //! finding (a status collapsed into 9 is `collapsed_status`, not also a finish-date mismatch;
@@ -20,25 +20,46 @@ use crate::model::{
 use crate::scoring::{self, Tally};
 use crate::timeliness::Verdict;
 
-/// The discrepancy vocabulary (domain.md §7). Stored as its `as_str()` form: other tools read it.
+/// The discrepancy vocabulary (docs/domain.md §7). Stored as its `as_str()` form: other tools
+/// read it. Severity, causes and what to do: docs/discrepancies.md.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
+    /// `missing_on_national`: received in the province, and a successful look-up says the
+    /// portal has no such dossier.
     MissingOnNational,
+    /// `missing_on_provincial`: the portal lists (`DanhSachHoSo`) a dossier of the province's
+    /// units that the province does not have.
     MissingOnProvincial,
+    /// `status_mismatch`: the statuses differ, and no more specific status kind applies.
     StatusMismatch,
+    /// `collapsed_status`: the province shows 5, 6 or 8, the portal 9.
     CollapsedStatus,
+    /// `closed_locally_open_nationally`: terminal in the province, not on the portal (which
+    /// will count it overdue).
     ClosedLocallyOpenNationally,
+    /// `due_date_mismatch`: the due dates (`NgayHenTra`) differ.
     DueDateMismatch,
+    /// `finish_date_mismatch`: same status, the processing-finished times differ or one is
+    /// missing.
     FinishDateMismatch,
+    /// `received_date_mismatch`: the received times (`NgayTiepNhan`) differ.
     ReceivedDateMismatch,
+    /// `timeliness_mismatch`: on time on one side, overdue on the other, and no other finding
+    /// explains it.
     TimelinessMismatch,
+    /// `unmapped_status`: the provincial status is not in the profile's status table.
     UnmappedStatus,
+    /// `bad_dossier_code`: the national code is empty or not of the national shape, so it
+    /// cannot be looked up.
     BadDossierCode,
+    /// `missing_due_date`: received, no due date on either side, and the source does not say
+    /// the procedure has none.
     MissingDueDate,
 }
 
 impl Kind {
+    /// Every kind, in the order the vocabulary lists them.
     pub const ALL: [Kind; 12] = [
         Kind::MissingOnNational,
         Kind::MissingOnProvincial,
@@ -54,6 +75,7 @@ impl Kind {
         Kind::MissingDueDate,
     ];
 
+    /// The stable name (`missing_on_national`, …) stored in `discrepancy.kind`.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::MissingOnNational => "missing_on_national",
@@ -71,6 +93,7 @@ impl Kind {
         }
     }
 
+    /// The kind of a stored name; `None` for a name not in the vocabulary.
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -125,16 +148,27 @@ impl fmt::Display for Kind {
     }
 }
 
+/// How urgently a discrepancy needs fixing, ordered low to critical. Each kind has a base
+/// severity (docs/discrepancies.md); a finding whose correction would gain points is raised
+/// to `Critical`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
+    /// A known, explainable vendor habit (`collapsed_status`); no urgency without an impact.
     Low,
+    /// A data fault to fix (status, finish or received date, unmapped status, missing due
+    /// date, `missing_on_provincial`).
     Medium,
+    /// Likely to cost points or hides the dossier from the portal (`missing_on_national`,
+    /// `bad_dossier_code`, `due_date_mismatch`, `timeliness_mismatch`).
     High,
+    /// `closed_locally_open_nationally` (the portal will count it overdue), or any finding
+    /// whose correction would gain points: fix first.
     Critical,
 }
 
 impl Severity {
+    /// The stored name: `low`, `medium`, `high` or `critical`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Low => "low",
@@ -143,6 +177,7 @@ impl Severity {
             Severity::Critical => "critical",
         }
     }
+    /// The severity of a stored name; `None` for any other text.
     pub fn parse(s: &str) -> Option<Severity> {
         [
             Severity::Low,
@@ -158,11 +193,14 @@ impl Severity {
 /// One discrepancy seen now.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Finding {
-    /// The provincial dossier's stable id (the source's local id).
+    /// The provincial dossier's stable id (the source's local id); `nat:<code>` for
+    /// `missing_on_provincial`, which has none.
     pub dossier_id: String,
     /// The dossier code staff know it by (national code, else local code).
     pub dossier_code: String,
+    /// What is wrong.
     pub kind: Kind,
+    /// How urgent: the kind's base severity, `Critical` when correcting gains points.
     pub severity: Severity,
     /// Points of the 20-point Tiến độ score the province gains if the portal's view of this
     /// dossier were corrected (0 when timeliness does not flip).
@@ -173,15 +211,23 @@ pub struct Finding {
     pub impact_known: bool,
     /// Both sides' verdicts in `period` and the rule they were judged under.
     pub timeliness: Option<Timeliness>,
+    /// The dossier's agency code as the province records it (for `missing_on_provincial`:
+    /// the portal's handling unit, else the listed unit).
     pub agency_code: Option<String>,
+    /// The dossier's agency name, from the same side as `agency_code`.
     pub agency_name: Option<String>,
+    /// The province's value that disagrees, as shown to staff: a status with its label, a
+    /// time, a code, `(trống)` for none, `không có` when the province has no such dossier.
     pub provincial: String,
+    /// The portal's value, shown the same way (`không tìm thấy` when a look-up found no such
+    /// dossier); empty for the provincial-only kinds.
     pub national: String,
 }
 
-/// A dossier's timeliness on each side, under the national rule (domain.md §2).
+/// A dossier's timeliness on each side, under the national rule (docs/domain.md §2).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Timeliness {
+    /// The verdict on the province's view.
     pub provincial: Verdict,
     /// `None`: the portal does not have the dossier.
     pub national: Option<Verdict>,
@@ -195,10 +241,15 @@ pub enum NationalSide<'a> {
     /// Never successfully looked up: pair checks are not possible.
     NotLookedUp,
     /// A successful reply with no rows, at this time.
-    NotFound { at: LocalTime },
+    NotFound {
+        /// When the look-up was made.
+        at: LocalTime,
+    },
     /// The portal's view, as of this look-up time.
     Found {
+        /// The portal's view of the dossier.
         dossier: &'a NationalDossier,
+        /// When the look-up was made.
         at: LocalTime,
     },
 }
@@ -234,6 +285,7 @@ impl Evaluated {
         timeliness: false,
     };
 
+    /// Whether this comparison decided `kind`: only a decided kind may be opened or resolved.
     pub fn covers(self, kind: Kind) -> bool {
         if kind == Kind::TimelinessMismatch {
             self.pair && self.timeliness
@@ -404,7 +456,7 @@ pub fn timeliness_differs(provincial: Verdict, national: Verdict) -> bool {
     provincial.is_counted() && national.is_counted() && provincial.is_good() != national.is_good()
 }
 
-/// Adds the timeliness view to one dossier's findings (domain.md §2–§3): the score impact and
+/// Adds the timeliness view to one dossier's findings (docs/domain.md §2–§3): the score impact and
 /// its month go on the first pair finding (so a dossier's impact is counted once), which
 /// becomes critical when correcting the portal would gain points; and when the verdicts
 /// differ with no other finding to explain it, a `timeliness_mismatch` is added.
@@ -456,16 +508,23 @@ pub fn add_timeliness(
 /// What [`assess`] needs besides the dossier: tolerances, the calendar, "now" and the
 /// provincial month tallies (the denominators of score impacts).
 pub struct Context<'a> {
+    /// Grace period and date tolerance.
     pub settings: &'a Settings,
+    /// Working days and office hours, for the verdicts.
     pub cal: &'a Calendar,
+    /// The time of the comparison (the cycle's clock): the period's end while a month runs.
     pub now: LocalTime,
+    /// The provincial month tallies of the last full pass, by month.
     pub tallies: &'a HashMap<YearMonth, Tally>,
 }
 
 /// One dossier's full assessment.
 #[derive(Debug)]
 pub struct Assessment {
+    /// The discrepancies seen now, with their impacts.
     pub findings: Vec<Finding>,
+    /// Which kinds were decided: an open discrepancy of a decided kind that is not among
+    /// `findings` is resolved.
     pub evaluated: Evaluated,
     /// Timeliness could not be judged (a year with no holiday file): impacts left at 0.
     pub calendar_error: Option<CalendarError>,
@@ -476,13 +535,18 @@ pub struct Assessment {
 /// streaming caller can run it as the rows go by and [`finish`] once the tallies are complete.
 #[derive(Debug)]
 pub struct Prepared {
+    /// The findings of [`compare`], impacts not yet priced.
     pub findings: Vec<Finding>,
+    /// Which kinds were decided; `timeliness` is false when a verdict failed.
     pub evaluated: Evaluated,
     /// Provincial and national verdicts in `month` (national `None`: not on the portal).
     pub verdicts: Option<(Verdict, Option<Verdict>)>,
     /// The rule the verdicts were judged under.
     pub rule_version: &'static str,
+    /// The month the impact counts in ([`scoring::discrepancy_month`]); the month of `now`
+    /// when the pair was not compared.
     pub month: YearMonth,
+    /// Why the verdicts could not be judged (a year with no holiday file), if so.
     pub calendar_error: Option<CalendarError>,
 }
 

@@ -1,4 +1,4 @@
-//! The portal's published 766 scores (national-portal.md §4): both generations of the API,
+//! The portal's published 766 scores (docs/domain.md §3): both generations of the API,
 //! chosen by `[scores] api`, parsed by pure functions tolerant of numbers sent as strings and
 //! of missing keys, and stored row by row with the raw JSON (`published_score`).
 //!
@@ -165,6 +165,7 @@ fn tree_node(node: &Value, ym: YearMonth, is_province: bool) -> Option<Published
 pub struct TreePage {
     /// The province's node (absent on some pages).
     pub parent: Option<PublishedScore>,
+    /// The province's units on this page.
     pub children: Vec<PublishedScore>,
     /// Children in the reply, including skipped ones (for paging).
     pub children_in_reply: usize,
@@ -224,26 +225,36 @@ pub fn parse_progress_tree(status: u16, reply: &Value, ym: YearMonth) -> Result<
     })
 }
 
+/// Why the published scores of a month could not be fetched or stored (nothing is stored).
 #[derive(Debug, thiserror::Error)]
 pub enum ScoresError {
+    /// `[scores]` is absent or invalid; the message names the key.
     #[error("config: {0}")]
     Config(String),
+    /// A call failed under the HTTP policy (transport, status, retries spent, breaker open).
     #[error("published scores: {0}")]
     Http(#[from] HttpError),
+    /// The portal answered, but not with what the API should return.
     #[error("published scores: {call}: unexpected reply: {message}")]
-    Reply { call: String, message: String },
+    Reply {
+        /// The call: `report_tinh_766_service` or `dvc-progress-tree`.
+        call: String,
+        /// What was wrong (HTTP status, the portal's code and message, a missing key).
+        message: String,
+    },
+    /// Storing the rows failed.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
 
 /// The published-score client, under the shared HTTP policy.
-pub struct ScoresClient {
+struct ScoresClient {
     http: HttpClient,
     cfg: ScoresConfig,
 }
 
 impl ScoresClient {
-    pub fn new(cfg: &ScoresConfig) -> Result<ScoresClient, ScoresError> {
+    fn new(cfg: &ScoresConfig) -> Result<ScoresClient, ScoresError> {
         Ok(ScoresClient {
             http: HttpClient::new(&cfg.http)?,
             cfg: cfg.clone(),
@@ -330,7 +341,7 @@ impl ScoresClient {
     }
 
     /// Every row published for `ym`: the province's and its units'. Fails as a whole.
-    pub async fn fetch(&self, ym: YearMonth) -> Result<(Vec<PublishedScore>, usize), ScoresError> {
+    async fn fetch(&self, ym: YearMonth) -> Result<(Vec<PublishedScore>, usize), ScoresError> {
         match self.cfg.api() {
             ScoresApi::Legacy => {
                 let id = self.cfg.province_id.ok_or_else(|| {
@@ -366,7 +377,9 @@ impl ScoresClient {
 /// What [`fetch_scores`] stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScoresReport {
+    /// The API called: `legacy` or `progress_tree`.
     pub api: &'static str,
+    /// The month fetched, `YYYY-MM`.
     pub month: String,
     /// Rows stored (province and units; legacy: also the other provinces).
     pub rows: usize,

@@ -1,5 +1,5 @@
 //! The 766 "Tiến độ giải quyết" score for a month, from either side's view, and the score
-//! impact of one dossier (domain.md §2–§3). Pure: the calendar and "now" are parameters.
+//! impact of one dossier (docs/domain.md §2–§3). Pure: the calendar and "now" are parameters.
 //!
 //! - A dossier **counts in month M** when it was formally received by M's end and had not
 //!   closed before M began (received or handled in the period, or carried over in process).
@@ -130,18 +130,27 @@ pub fn discrepancy_month(
     national.map_or(provincial, |n| n.max(provincial))
 }
 
-/// Counts of one month, one view.
+/// Counts of one month, one view: how many dossiers fell in each category. The provincial
+/// view's tallies of the last full pass are stored (`month_tally`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tally {
+    /// Dossiers counted in the month: the denominator of the score (the sum of the five
+    /// categories).
     pub counted: u64,
+    /// Handled before the due date (trước hạn).
     pub early: u64,
+    /// Handled by the due time (đúng hạn).
     pub on_time: u64,
+    /// Handled after the due time (quá hạn).
     pub late: u64,
+    /// Open at the period's end, not past due (đang xử lý trong hạn).
     pub in_process_in_time: u64,
+    /// Open at the period's end, past due (đang xử lý quá hạn).
     pub in_process_overdue: u64,
 }
 
 impl Tally {
+    /// Counts one dossier's verdict; `NotCounted` changes nothing.
     pub fn add(&mut self, v: Verdict) {
         self.counted += 1;
         match v {
@@ -162,6 +171,7 @@ impl Tally {
         self.in_process_in_time += o.in_process_in_time;
         self.in_process_overdue += o.in_process_overdue;
     }
+    /// The numerator of the score: early + on time + in process in time.
     pub fn good(&self) -> u64 {
         self.early + self.on_time + self.in_process_in_time
     }

@@ -1,4 +1,4 @@
-//! The national on-time rule ("Tiến độ giải quyết", index 766, domain.md §2): pure, no clock.
+//! The national on-time rule ("Tiến độ giải quyết", index 766, docs/domain.md §2): pure, no clock.
 //!
 //! [`judge`] gives one dossier's [`Verdict`] for a reporting period ending at `period_end`.
 //!
@@ -74,6 +74,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// Every verdict, in the order reports list the categories.
     pub const ALL: [Verdict; 6] = [
         Verdict::Early,
         Verdict::OnTime,
@@ -156,6 +157,7 @@ pub struct TimelinessInput<'a> {
 /// The verdict and what it was computed from (for reports and explanations).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Judgement {
+    /// The category the dossier falls in for the period.
     pub verdict: Verdict,
     /// The end used: the closing time, or `period_end` for a dossier in process.
     pub end: Option<LocalTime>,
@@ -165,6 +167,8 @@ pub struct Judgement {
     pub effective_end: Option<LocalTime>,
     /// Working days from due to effective end; 0 when not late; `None` with no due time.
     pub working_days_late: Option<f64>,
+    /// [`RULE_ND61`] or [`RULE_ND118`], by [`rule_version`] of the received time (of
+    /// `period_end` when there is none).
     pub rule_version: &'static str,
 }
 

@@ -26,7 +26,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 pub use backoff::{backoff, retry_after};
-pub use limiter::TokenBucket;
+use limiter::TokenBucket;
 pub use stats::{FailReason, HostStats, HttpStats};
 
 /// Settings of the HTTP policy (config section `[http]`, overridable per portal).
@@ -41,6 +41,7 @@ pub struct HttpPolicy {
     pub max_retries: u32,
     /// First backoff delay, in milliseconds; doubles on each retry up to `backoff_max_ms`.
     pub backoff_initial_ms: u64,
+    /// Longest backoff delay, in milliseconds.
     pub backoff_max_ms: u64,
     /// Fraction (0..=1) by which a backoff delay is randomly shortened.
     pub jitter: f64,
@@ -166,33 +167,64 @@ impl HttpPolicy {
     }
 }
 
+/// Why an HTTP call failed. Names the host (`host:port`), never a path, query, header or body
+/// sent.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
+    /// No usable reply: timeout, refused connection, untrusted certificate, reset, truncated
+    /// body. Retryable.
     #[error("{host}: {what}")]
-    Transport { host: String, what: String },
+    Transport {
+        /// The host.
+        host: String,
+        /// What happened, starting with one of the fixed phrases [`HttpError::reason`] reads.
+        what: String,
+    },
+    /// A retryable status (408, 429, 5xx), or another non-2xx status whose body is not JSON
+    /// (not retried).
     #[error("{host}: HTTP {status}: {excerpt}")]
     Status {
+        /// The host.
         host: String,
+        /// The HTTP status.
         status: u16,
+        /// The first 120 bytes of the reply's body, whitespace collapsed.
         excerpt: String,
     },
+    /// A 2xx reply whose body is not JSON (a proxy's HTML page, broken JSON). Retryable.
     #[error("{host}: reply is not JSON ({why}): {excerpt}")]
     BadBody {
+        /// The host.
         host: String,
+        /// The JSON parser's message.
         why: String,
+        /// What the body is, never its content (e.g. `an HTML/XML page of 512 bytes`): a 2xx
+        /// body may carry a token or citizens' rows.
         excerpt: String,
     },
+    /// Every attempt failed with a retryable error.
     #[error("{host}: gave up after {attempts} attempts: {last}")]
     GaveUp {
+        /// The host.
         host: String,
+        /// Attempts made (the first one and `max_retries` retries).
         attempts: u32,
+        /// The last attempt's error.
         last: Box<HttpError>,
     },
+    /// The host's circuit breaker is open: no request was sent.
     #[error(
         "{host}: circuit breaker open after {failures} consecutive failures; \
          no more requests to this host in this run"
     )]
-    CircuitOpen { host: String, failures: u32 },
+    CircuitOpen {
+        /// The host.
+        host: String,
+        /// Consecutive failed attempts that opened it.
+        failures: u32,
+    },
+    /// The client could not be built or the request could not be formed (invalid policy, an
+    /// unreadable `ca_file`, an invalid URL).
     #[error("HTTP client setup: {0}")]
     Setup(String),
 }
@@ -258,25 +290,36 @@ impl HttpError {
 /// What to send.
 #[derive(Clone, Debug)]
 pub struct Request {
+    /// GET or POST.
     pub method: reqwest::Method,
+    /// The full URL; its host selects the limits, breaker and counters.
     pub url: String,
+    /// Headers as `(name, value)`; never logged (they may carry a token).
     pub headers: Vec<(String, String)>,
+    /// The body; never logged.
     pub body: Body,
     /// What the call is, for logs (e.g. `TraCuuHoSo`, `dossier page 3`). Never a secret.
     pub label: String,
 }
 
+/// A request's body.
 #[derive(Clone, Debug)]
 pub enum Body {
+    /// No body (GET).
     None,
+    /// A JSON body (`Content-Type: application/json`).
     Json(serde_json::Value),
+    /// A form body (`application/x-www-form-urlencoded`), as `(name, value)` pairs.
     Form(Vec<(String, String)>),
 }
 
 /// A reply with a non-retryable status and a JSON body (the body is `Null` when empty).
 #[derive(Clone, Debug)]
 pub struct JsonReply {
+    /// The HTTP status: 2xx, or another status that is not retried (e.g. 401, 404) with a
+    /// JSON or empty body; the caller decides.
     pub status: u16,
+    /// The parsed body; `Null` when it was empty.
     pub value: serde_json::Value,
 }
 
@@ -369,6 +412,8 @@ struct Failure {
 }
 
 impl HttpClient {
+    /// A client under `policy`; its host table starts empty. Fails when the policy is
+    /// invalid or `ca_file` cannot be read.
     pub fn new(policy: &HttpPolicy) -> Result<Self, HttpError> {
         policy.validate("http").map_err(HttpError::Setup)?;
         let mut builder = reqwest::Client::builder()

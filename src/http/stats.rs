@@ -58,6 +58,7 @@ pub struct HostStats {
     pub retry_after_honoured: u64,
     /// Sum and last of the delays slept before retries, in milliseconds.
     pub backoff_ms_total: u64,
+    /// The delay slept before the latest retry, in milliseconds.
     pub last_backoff_ms: u64,
     /// Time spent waiting for the rate limiter, in milliseconds.
     pub rate_wait_ms_total: u64,
@@ -66,6 +67,7 @@ pub struct HostStats {
 /// A snapshot of all hosts' counters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct HttpStats {
+    /// Each host's counters, by `host:port`.
     pub hosts: BTreeMap<String, HostStats>,
 }
 

@@ -9,7 +9,9 @@ use crate::config::{Config, ConfigError};
 
 /// Both portal clients, built once from the config.
 pub struct Clients {
+    /// The province's one-stop system, through its vendor profile.
     pub provincial: ProvincialClient,
+    /// The national portal's adapter; shared by the concurrent look-up tasks.
     pub national: Arc<NationalClient>,
 }
 
@@ -17,13 +19,16 @@ pub struct Clients {
 /// the key) or a client (its HTTP settings).
 #[derive(Debug, thiserror::Error)]
 pub enum ClientsError {
+    /// The profile could not be loaded or a password could not be read.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// A client could not be built from its HTTP settings (e.g. an unreadable `ca_file`).
     #[error(transparent)]
     Source(#[from] SourceError),
 }
 
 impl Clients {
+    /// Loads the profile, reads both passwords and builds both clients.
     pub fn new(cfg: &Config) -> Result<Clients, ClientsError> {
         let profile = cfg.provincial.load_profile()?;
         let ppw = cfg.provincial.password().resolve("provincial.password_*")?;

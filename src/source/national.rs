@@ -1,5 +1,5 @@
 //! The national portal's client (Cổng DVCQG): session login and `TraCuuHoSo`, tolerant of
-//! both reply shapes, status as code or label, and the date formats of national-portal.md.
+//! both reply shapes, status as code or label, and the date formats of docs/domain.md §8.
 //!
 //! A failed or unparseable reply is an error, never "not found": only a success reply with an
 //! empty row array means the portal does not have the dossier.
@@ -71,8 +71,8 @@ fn status_of(row: &Value) -> (Option<Status>, String) {
     (Status::from_label_vi(&raw), raw)
 }
 
-/// Reads one reply row (fields of national-portal.md §3.1) into the canonical model. A date
-/// the portal should not write is an error naming the field.
+/// Reads one reply row (the `TraCuuHoSo` fields of docs/domain.md §8) into the canonical model.
+/// A date the portal should not write is an error naming the field.
 pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
     let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
     let (status, status_raw) = status_of(row);
@@ -94,7 +94,7 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
     })
 }
 
-/// The fields of a reply row that are kept as raw JSON (national-portal.md §3.1). Anything else
+/// The fields of a reply row that are kept as raw JSON (docs/domain.md §8). Anything else
 /// an adapter sends — applicant names, ID numbers, phones — is dropped before storing.
 const KEPT_FIELDS: &[&str] = &[
     "MaHoSo",
@@ -188,6 +188,8 @@ pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String)
     Ok((LookupOutcome::Found(dossier), raw))
 }
 
+/// The national portal's client: logs in for a session, looks dossiers up one by one
+/// (`TraCuuHoSo`) and lists a unit's dossiers (`DanhSachHoSo`), at `national.lookups_per_second`.
 pub struct NationalClient {
     http: HttpClient,
     cfg: NationalConfig,
@@ -230,6 +232,7 @@ impl NationalClient {
         }
     }
 
+    /// Its HTTP client: the policy, the breaker and the counters of this host.
     pub fn http(&self) -> &HttpClient {
         &self.http
     }

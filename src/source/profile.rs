@@ -14,6 +14,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
 
+/// How the client authenticates to the one-stop system (the profile's `auth`).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum AuthStyle {
@@ -25,6 +26,7 @@ pub enum AuthStyle {
     Token,
 }
 
+/// How the list call is paged (the profile's `paging`).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum PagingStyle {
@@ -41,15 +43,22 @@ pub enum PagingStyle {
 #[derive(Clone, Debug, Deserialize, PartialEq, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct FieldPaths {
+    /// The row's id in the provincial system (required in every row).
     pub id: String,
+    /// The system's own dossier code (the id when empty or absent).
     pub local_code: String,
+    /// The national dossier code (`MaHoSo`), the join key with the portal.
     pub national_code: String,
     /// A code that, when non-empty, replaces `national_code` as the join key
     /// (td `MaHoSoKhac`).
     pub national_code_override: String,
+    /// The national procedure code (`MaTTHC`).
     pub procedure_code: String,
+    /// The procedure's name.
     pub procedure_name: String,
+    /// The handling agency's code.
     pub agency_code: String,
+    /// The handling agency's name.
     pub agency_name: String,
     /// The value looked up in `statuses`.
     pub status: String,
@@ -66,24 +75,41 @@ pub struct FieldPaths {
     /// A lock word; a value listed in the profile's `paused_lock_states` means the processing
     /// clock is paused (OpenCPS `lockState`).
     pub lock_state: String,
+    /// The status's label as staff see it (kept for display).
     pub status_label: String,
+    /// The submission channel, looked up in `channels`.
     pub channel: String,
+    /// Received at (NgayTiepNhan).
     pub received_at: String,
+    /// Due at (NgayHenTra).
     pub due_at: String,
+    /// Processing finished at (NgayKetThucXuLy).
     pub finished_at: String,
+    /// Result returned at (NgayTra).
     pub returned_at: String,
+    /// The row's last-modified time (required in every row): the pull's watermark.
     pub updated_at: String,
     /// A boolean that is true when the dossier has no due date (iGate `undefindedCompleteTime`).
     pub no_due_date: String,
+    /// The official now handling the dossier (personal data of an official: stored for the
+    /// report, never logged; iGate `currentTask[0].assignee.fullname`).
     pub handler: String,
+    /// When a supplement was requested (td `NgayYeuCauBoSung`): the pause's start, and one
+    /// supplement request.
     pub supplement_requested_at: String,
 }
 
+/// A vendor profile: how to talk to one kind of one-stop system and how to read its rows
+/// (docs/profiles.md). A file of `config/profiles/` or `provincial.profile_file`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
+    /// The profile's name (`igate`, `opencps`, `td`, or a province's own); names the
+    /// watermark's source (`provincial:<name>`).
     pub name: String,
+    /// How to authenticate.
     pub auth: AuthStyle,
+    /// How the list call is paged.
     pub paging: PagingStyle,
     /// Path of the list endpoint, appended to `provincial.api_url`.
     pub list_path: String,
@@ -92,6 +118,7 @@ pub struct Profile {
     pub list_params: BTreeMap<String, String>,
     /// Field of the reply holding the rows.
     pub rows_field: String,
+    /// Where each canonical field sits in a row.
     pub fields: FieldPaths,
     /// chrono formats tried in order; a format with `%z` honours the offset.
     pub date_formats: Vec<String>,
@@ -100,6 +127,7 @@ pub struct Profile {
     pub channels: BTreeMap<String, Channel>,
     /// Status field value → national code (labels compared after trim + NFC + lower case).
     pub statuses: BTreeMap<String, u8>,
+    /// Sub-status field value → national code, looked up before `statuses` (OpenCPS).
     #[serde(default)]
     pub sub_statuses: BTreeMap<String, u8>,
     /// Keys dropped at any depth before anything is stored or logged (personal data).
@@ -135,25 +163,39 @@ fn normalized(table: &BTreeMap<String, u8>) -> HashMap<String, u8> {
 /// The `[provincial]` config keys a profile's `extra_headers` may name.
 pub const HEADER_CONFIG_KEYS: &[&str] = &["group_id", "tenant"];
 
+/// Why a provincial row could not be mapped (the row is skipped and counted, never guessed).
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum MapError {
+    /// A required field (the id or the last-modified time) is absent; the path is given.
     #[error("row has no `{0}`")]
     Missing(String),
+    /// A date field holds text none of the profile's `date_formats` reads.
     #[error("field `{field}`: cannot read date `{value}` (formats tried: {formats})")]
     BadDate {
+        /// The canonical field, e.g. `due_at`.
         field: String,
+        /// The text found.
         value: String,
+        /// The formats tried, separated by ` | `.
         formats: String,
     },
 }
 
+/// Why a profile cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
+    /// Unknown built-in name, unreadable file, invalid TOML, or a table or header the code
+    /// cannot use.
     #[error("profile {name}: {message}")]
-    Invalid { name: String, message: String },
+    Invalid {
+        /// The profile's name or file.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
-pub const BUILTIN: &[(&str, &str)] = &[
+const BUILTIN: &[(&str, &str)] = &[
     ("igate", include_str!("../../config/profiles/igate.toml")),
     (
         "opencps",
@@ -183,6 +225,8 @@ impl Profile {
         Profile::parse(name, text)
     }
 
+    /// Reads a profile from TOML text and checks it (status codes 1–10, the required field
+    /// paths, at least one date format, known header keys); `name` names it in errors.
     pub fn parse(name: &str, text: &str) -> Result<Profile, ProfileError> {
         let mut p: Profile = toml::from_str(text).map_err(|e| ProfileError::Invalid {
             name: name.into(),

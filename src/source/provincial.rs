@@ -16,6 +16,7 @@ const PORTAL: &str = "provincial";
 /// One page of rows, newest first.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Page {
+    /// The rows as the system sent them, not yet mapped (see `Profile::map_row`).
     pub rows: Vec<Value>,
     /// No page after this one.
     pub last: bool,
@@ -27,6 +28,8 @@ struct Token {
     expires_at: Instant,
 }
 
+/// The client of the province's one-stop system: authenticates as the profile's `auth` style
+/// says (logging in again once on a 401) and reads the dossier list page by page.
 pub struct ProvincialClient {
     http: HttpClient,
     cfg: ProvincialConfig,
@@ -85,7 +88,7 @@ pub fn take_page_at(
 }
 
 impl ProvincialClient {
-    pub fn new(
+    pub(crate) fn new(
         cfg: &ProvincialConfig,
         profile: Profile,
         password: String,
@@ -99,10 +102,12 @@ impl ProvincialClient {
         })
     }
 
+    /// The vendor profile the client reads with.
     pub fn profile(&self) -> &Profile {
         &self.profile
     }
 
+    /// Its HTTP client: the policy, the breaker and the counters of this host.
     pub fn http(&self) -> &HttpClient {
         &self.http
     }

@@ -6,9 +6,10 @@
 //! makes a dossier look "missing": discrepancies are computed from stored views only, and a
 //! dossier's pair kinds are only decided against a successful look-up.
 //!
-//! The steps: `crate::pull` (the provincial side), [`lookup`] (`TraCuuHoSo` under the
-//! budget), [`list`] (`DanhSachHoSo`, `missing_on_provincial`), [`pass`] (the reconciliation
-//! pass). Each takes the [`Cycle`] context.
+//! The steps: [`crate::pull`] (the provincial side), `lookup` (`TraCuuHoSo` under the
+//! budget), `list` ([`list_national`]: `DanhSachHoSo`, `missing_on_provincial`), `pass`
+//! ([`reconcile`], [`reconcile_all`]: the reconciliation pass). Each takes the [`Cycle`]
+//! context.
 
 mod list;
 mod lookup;
@@ -30,8 +31,11 @@ use crate::store::{Outcome, RunCounts, Store};
 /// What one cycle did.
 #[derive(Clone, Debug, Serialize)]
 pub struct CycleReport {
+    /// The cycle's row in the `run` table.
     pub run_id: i64,
+    /// Ok, partial (a problem on the way) or failed.
     pub outcome: Outcome,
+    /// What it pulled, looked up, opened and resolved, and its problems.
     pub counts: RunCounts,
 }
 

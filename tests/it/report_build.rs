@@ -1,6 +1,6 @@
 //! The monthly report built from the store, end to end: simulators → one sync cycle →
 //! `report::build`, checked against figures recomputed here independently from the simulated
-//! world (its dossiers and national rows, counted with the plain rule of domain.md §2); an
+//! world (its dossiers and national rows, counted with the plain rule of docs/domain.md §2); an
 //! end-to-end Markdown snapshot; agencies grouped as in force in the month; published scores.
 
 use std::collections::{BTreeMap, BTreeSet};

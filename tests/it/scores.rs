@@ -1,6 +1,6 @@
 //! Published 766 scores: the simulator publishes them from its world's national view; the
 //! client fetches and stores them; here they are checked against a count of the same world
-//! written out independently with the plain rule (domain.md §2–§3), not with the simulator's
+//! written out independently with the plain rule (docs/domain.md §2–§3), not with the simulator's
 //! helpers (`timeliness::judge`, `scoring::counts_in` are not used here).
 
 use std::collections::BTreeMap;
