@@ -1,0 +1,220 @@
+//! Tests of loading and validating the config.
+
+use super::*;
+
+pub(crate) const EXAMPLE: &str = include_str!("../../config/tthc-sync.example.toml");
+
+/// The example with each `(from, to)` edit applied (the first occurrence of `from`) is
+/// rejected, and the error names `key`.
+fn assert_error_names(edits: &[(&str, &str)], key: &str) {
+    let mut text = EXAMPLE.to_string();
+    for (from, to) in edits {
+        assert!(text.contains(from), "example lacks {from}");
+        text = text.replacen(from, to, 1);
+    }
+    let err = Config::parse(&text, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(key), "{err} should name {key}");
+}
+
+#[test]
+fn example_config_is_valid() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    assert_eq!(cfg.provincial.profile, "igate");
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "profile = \"igate\"",
+            "profile = \"vnpt\"",
+            "provincial.profile",
+        ),
+        ("page_size = 100", "page_size = 0", "provincial.page_size"),
+        (
+            "lookups_per_second = 5.0",
+            "lookups_per_second = -1.0",
+            "national.lookups_per_second",
+        ),
+        (
+            "adapter_url = \"https://dichvucong.gov.vn/adapter\"",
+            "adapter_url = \"ftp://x\"",
+            "national.adapter_url",
+        ),
+    ];
+    for (from, to, key) in cases {
+        assert_error_names(&[(from, to)], key);
+    }
+}
+
+#[test]
+fn daemon_section() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    assert_eq!(cfg.daemon.sync_schedule.as_deref(), Some("*/15 * * * *"));
+    assert_eq!(cfg.daemon.report_schedule, None);
+    assert_eq!(
+        cfg.daemon.http_addr().unwrap(),
+        Some("127.0.0.1:9464".parse().unwrap())
+    );
+    // Without the section: valid, sync and housekeeping on their defaults, nothing served.
+    let start = EXAMPLE.find("\n[daemon]").unwrap();
+    let without = &EXAMPLE[..start];
+    let cfg = Config::parse(without, Path::new("x.toml")).unwrap();
+    assert_eq!(cfg.daemon, DaemonConfig::default());
+    let scheduled: Vec<&str> = cfg
+        .daemon
+        .schedules()
+        .iter()
+        .filter(|(_, _, s)| s.is_some())
+        .map(|(job, _, _)| *job)
+        .collect();
+    assert_eq!(scheduled, ["sync", "housekeeping"]);
+    assert_eq!(cfg.daemon.http_addr().unwrap(), None);
+    // An empty schedule unschedules a job.
+    let text = EXAMPLE.replacen(
+        "housekeeping_schedule = \"30 2 * * *\"",
+        "housekeeping_schedule = \"\"",
+        1,
+    );
+    let cfg = Config::parse(&text, Path::new("x.toml")).unwrap();
+    assert!(cfg.daemon.schedules()[1].2.is_none());
+    // (from, to, key the error must name)
+    let cases: &[(&str, &str, &str)] = &[
+        (
+            "sync_schedule = \"*/15 * * * *\"",
+            "sync_schedule = \"every now and then\"",
+            "daemon.sync_schedule",
+        ),
+        (
+            "housekeeping_schedule = \"30 2 * * *\"",
+            "housekeeping_schedule = \"99 2 * * *\"",
+            "daemon.housekeeping_schedule",
+        ),
+        (
+            "# report_schedule = \"0 6 1 * *\"",
+            "report_schedule = \"0 6 1 *\"",
+            "daemon.report_schedule",
+        ),
+        (
+            "http_listen = \"127.0.0.1:9464\"",
+            "http_listen = \"localhost\"",
+            "daemon.http_listen",
+        ),
+        (
+            "sync_max_age_minutes = 90",
+            "sync_max_age_minutes = 0",
+            "daemon.sync_max_age_minutes",
+        ),
+        (
+            "stop_grace_seconds = 25",
+            "stop_grace_seconds = 0",
+            "daemon.stop_grace_seconds",
+        ),
+    ];
+    for (from, to, key) in cases {
+        assert_error_names(&[(from, to)], key);
+    }
+}
+
+#[test]
+fn scores_section_is_optional_and_its_errors_name_the_key() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    let sc = cfg.scores.expect("the example has [scores]");
+    assert_eq!(sc.api(), ScoresApi::ProgressTree);
+    assert!(
+        cfg.national.list_units.is_empty(),
+        "DanhSachHoSo is off by default"
+    );
+    // The section is the file's last: cut it off.
+    let start = EXAMPLE.find("\n[scores]").unwrap();
+    let without = &EXAMPLE[..start];
+    assert!(Config::parse(without, Path::new("x.toml"))
+        .unwrap()
+        .scores
+        .is_none());
+    let progress_tree = "api = \"progress_tree\"";
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[(progress_tree, "api = \"v3\"")], "scores.api"),
+        (
+            &[
+                (progress_tree, "api = \"legacy\""),
+                ("province_id = 11", "province_id = 0"),
+            ],
+            "scores.province_id",
+        ),
+        (
+            &[(
+                "root_department_id = \"00000000-0000-0000-0000-000000000000\"",
+                "root_department_id = \" \"",
+            )],
+            "scores.root_department_id",
+        ),
+        (
+            &[(
+                "portal_url = \"https://dichvucong.gov.vn\"",
+                "portal_url = \"dichvucong\"",
+            )],
+            "scores.portal_url",
+        ),
+        (
+            &[(
+                "page_size = 100\n\n[scores.http]",
+                "page_size = 0\n\n[scores.http]",
+            )],
+            "scores.page_size",
+        ),
+        (
+            &[
+                ("list_units = []", "list_units = [\"000.01.31.H18\"]"),
+                ("list_days = 30", "list_days = 0"),
+            ],
+            "national.list_days",
+        ),
+        (
+            &[("list_units = []", "list_units = [\"\"]")],
+            "national.list_units",
+        ),
+    ];
+    for (edits, key) in cases {
+        assert_error_names(edits, key);
+    }
+}
+
+#[test]
+fn profile_headers_and_profile_file_are_checked() {
+    let text = EXAMPLE.replacen("profile = \"igate\"", "profile = \"opencps\"", 1);
+    let err = Config::parse(&text, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("provincial.group_id"), "{err}");
+    let ok = text.replacen("[provincial]\n", "[provincial]\ngroup_id = \"35\"\n", 1);
+    Config::parse(&ok, Path::new("x.toml")).unwrap();
+    let text = EXAMPLE.replacen("profile = \"igate\"", "profile = \"td\"", 1);
+    let err = Config::parse(&text, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("provincial.tenant"), "{err}");
+    let text = EXAMPLE.replacen(
+        "[provincial]\n",
+        "[provincial]\nprofile_file = \"/nonexistent/my-igate.toml\"\n",
+        1,
+    );
+    let err = Config::parse(&text, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("provincial.profile_file") && err.contains("my-igate.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_key_and_inline_password_are_rejected() {
+    let text = EXAMPLE.replacen("[national]", "[national]\npassword = \"hunter2\"", 1);
+    let err = Config::parse(&text, Path::new("x.toml"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("password"), "{err}");
+}
