@@ -26,11 +26,11 @@ use tthc_sync::model::{
     fmt_time, is_well_formed_national_code, DossierCore, LocalTime, LookupOutcome, NationalDossier,
     ProvincialDossier, Status, YearMonth,
 };
+use tthc_sync::profile::Profile;
 use tthc_sync::report;
 use tthc_sync::sim::provincial::render_row;
 use tthc_sync::sim::world::NationalRow;
 use tthc_sync::sim::{Simulators, World, WorldParams, WorldStream};
-use tthc_sync::source::profile::Profile;
 use tthc_sync::source::provincial::take_page;
 use tthc_sync::store::{LookupResult, RunCounts, Store};
 use tthc_sync::sync::{self, Clients};

@@ -5,8 +5,9 @@
 //!
 //! The modules, in the order data flows through them:
 //! - the vocabulary: [`model`] (the canonical dossier, national statuses, months),
-//!   [`config`], [`clock`], [`schedule`] (cron expressions);
-//! - the portals: [`http`] (the one HTTP policy), [`source`] (both clients, vendor profiles),
+//!   [`config`], [`profile`] (the provincial vendors' profiles, as data), [`clock`],
+//!   [`schedule`] (cron expressions);
+//! - the portals: [`http`] (the one HTTP policy), [`source`] (both clients),
 //!   [`scores`] (the published 766 scores);
 //! - the store: [`store`], the only module that speaks SQL;
 //! - the rules, pure: [`calendar`] (working time), [`timeliness`] (the on-time rule),
@@ -32,6 +33,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod model;
 pub mod plan;
+pub mod profile;
 pub mod pull;
 pub mod reconcile;
 pub mod report;

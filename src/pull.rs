@@ -106,7 +106,7 @@ pub async fn pull(cx: &mut Cycle<'_>, mode: PullMode) -> Result<(), SyncError> {
         let mut reached_watermark = false;
         for raw in page.rows {
             // Which row, for the error message (never the row itself: it may hold personal data).
-            let row_id = crate::source::profile::get_str(&raw, &profile.fields.id);
+            let row_id = crate::profile::get_str(&raw, &profile.fields.id);
             match profile.map_row(raw) {
                 Ok((d, json)) => {
                     if stop_at.is_some_and(|s| d.updated_at < s) {

@@ -143,7 +143,7 @@ impl Config {
         let p = &self.provincial;
         let profile = p.load_profile()?;
         check_url("provincial.api_url", &p.api_url)?;
-        if profile.auth == crate::source::profile::AuthStyle::Oauth2Password {
+        if profile.auth == crate::profile::AuthStyle::Oauth2Password {
             match &p.sso_url {
                 Some(u) => check_url("provincial.sso_url", u)?,
                 None => {

@@ -68,11 +68,11 @@ fn default_sweep_hours() -> u32 {
 impl ProvincialConfig {
     /// The profile in use: `profile_file` when set, else the built-in `profile`. Checks that
     /// every config key the profile's extra headers need is set.
-    pub fn load_profile(&self) -> Result<crate::source::profile::Profile, ConfigError> {
+    pub fn load_profile(&self) -> Result<crate::profile::Profile, ConfigError> {
         let profile = match &self.profile_file {
-            Some(path) => crate::source::profile::Profile::from_file(path)
+            Some(path) => crate::profile::Profile::from_file(path)
                 .map_err(|e| invalid("provincial.profile_file", e.to_string()))?,
-            None => crate::source::profile::Profile::builtin(&self.profile)
+            None => crate::profile::Profile::builtin(&self.profile)
                 .map_err(|e| invalid("provincial.profile", e.to_string()))?,
         };
         for (header, key) in &profile.extra_headers {

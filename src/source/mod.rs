@@ -4,7 +4,6 @@
 
 pub mod clients;
 pub mod national;
-pub mod profile;
 pub mod provincial;
 
 pub use clients::{Clients, ClientsError};

@@ -6,10 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::profile::{AuthStyle, PagingStyle, Profile};
 use super::SourceError;
 use crate::config::ProvincialConfig;
 use crate::http::{Body, HttpClient, Request};
+use crate::profile::{AuthStyle, PagingStyle, Profile};
 
 const PORTAL: &str = "provincial";
 

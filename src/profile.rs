@@ -196,12 +196,9 @@ pub enum ProfileError {
 }
 
 const BUILTIN: &[(&str, &str)] = &[
-    ("igate", include_str!("../../config/profiles/igate.toml")),
-    (
-        "opencps",
-        include_str!("../../config/profiles/opencps.toml"),
-    ),
-    ("td", include_str!("../../config/profiles/td.toml")),
+    ("igate", include_str!("../config/profiles/igate.toml")),
+    ("opencps", include_str!("../config/profiles/opencps.toml")),
+    ("td", include_str!("../config/profiles/td.toml")),
 ];
 
 fn norm_label(s: &str) -> String {
