@@ -14,10 +14,14 @@ use crate::source::Clients;
 use crate::store::{DiscrepancyFilter, Store};
 use crate::sync::{self, CycleReport};
 
+/// What `tthc-sync demo` was asked for.
 #[derive(Clone, Debug)]
 pub struct DemoOptions {
+    /// The seed of the simulated world: the same seed gives the same world (`--seed`).
     pub seed: u64,
+    /// How many dossiers the world has (`--dossiers`).
     pub dossiers: usize,
+    /// The share of dossiers, 0–1, given a sync fault (`--faults`).
     pub fault_rate: f64,
     /// Where the database, the config and the ground truth are written.
     pub dir: PathBuf,
@@ -26,17 +30,21 @@ pub struct DemoOptions {
 /// How the discrepancies found compare with the faults the world injected.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Score {
+    /// Faults the world injected (its ground truth), as distinct (dossier id, kind) pairs.
     pub injected: usize,
+    /// Open and acknowledged discrepancies, as distinct (dossier id, kind) pairs.
     pub found: usize,
     /// Injected faults found with the right kind.
     pub true_positives: usize,
-    /// Discrepancies with no injected fault behind them (or the wrong kind).
+    /// Discrepancies with no injected fault behind them (or the wrong kind), as (dossier id,
+    /// kind).
     pub false_positives: Vec<(String, String)>,
-    /// Injected faults not found with their kind.
+    /// Injected faults not found with their kind, as (dossier id, kind).
     pub missed: Vec<(String, String)>,
 }
 
 impl Score {
+    /// The share of discrepancies found that are injected faults, 0–1 (1 when none found).
     pub fn precision(&self) -> f64 {
         if self.found == 0 {
             1.0
@@ -44,6 +52,7 @@ impl Score {
             self.true_positives as f64 / self.found as f64
         }
     }
+    /// The share of injected faults found with their kind, 0–1 (1 when none injected).
     pub fn recall(&self) -> f64 {
         if self.injected == 0 {
             1.0
@@ -80,17 +89,28 @@ pub fn score_against_truth(store: &Store, world: &World) -> crate::store::Result
     })
 }
 
+/// What the demo did and where it left everything, for the CLI to print.
 #[derive(Clone, Debug, Serialize)]
 pub struct DemoSummary {
+    /// The fresh database the cycle wrote (`tthc-sync.db` in the demo's directory).
     pub database: PathBuf,
+    /// The config written next to it ([`write_config`]), for the review commands.
     pub config: PathBuf,
+    /// The world's ground truth (`ground-truth.json`): every injected fault and its kind.
     pub truth: PathBuf,
+    /// Dossiers in the provincial view after the cycle.
     pub provincial_dossiers: u64,
+    /// Codes the portal simulator has (a look-up found them).
     pub national_found: u64,
+    /// Codes a successful look-up did not find.
     pub national_not_found: u64,
+    /// The sync cycle's report.
     pub run: CycleReport,
+    /// Open and acknowledged discrepancies by kind.
     pub by_kind: Vec<(String, u64)>,
+    /// The five agencies (name, else code) with the most open discrepancies.
     pub top_agencies: Vec<(String, u64)>,
+    /// The findings scored against the ground truth.
     pub score: Score,
     /// The current month's report (Markdown and HTML), next to the database.
     pub report: Vec<PathBuf>,

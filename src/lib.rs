@@ -26,6 +26,7 @@ pub mod config;
 pub mod csv;
 pub mod cycle;
 pub mod daemon;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod dossier_view;
 pub mod freshness;
@@ -40,6 +41,7 @@ pub mod report;
 pub mod schedule;
 pub mod scores;
 pub mod scoring;
+#[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -13,6 +13,7 @@ use tthc_sync::config::{self, Config};
 use tthc_sync::dossier_view::DossierView;
 use tthc_sync::lifecycle::State;
 use tthc_sync::reconcile::Kind;
+#[cfg(feature = "sim")]
 use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{DiscrepancyFilter, Store};
 use tthc_sync::sync::{self, Clients, Clock};
@@ -48,8 +49,11 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    // `demo` and `simulate` exist only with the `sim` feature (on by default); a production
+    // build (`--no-default-features`) does not offer them.
     /// Runs the demo: both simulators in-process, one sync cycle into a fresh database, and a
     /// summary checked against the simulated world's ground truth.
+    #[cfg(feature = "sim")]
     Demo {
         #[arg(long, default_value_t = 2024)]
         seed: u64,
@@ -95,6 +99,7 @@ enum Command {
         format: Format,
     },
     /// Serves both portal simulators on loopback until stopped.
+    #[cfg(feature = "sim")]
     Simulate {
         #[arg(long, default_value_t = 2024)]
         seed: u64,
@@ -171,6 +176,17 @@ enum DiscrepancyAction {
     },
 }
 
+impl Command {
+    /// `demo` or `simulate`: interactive commands that print their own summary.
+    fn is_simulation(&self) -> bool {
+        #[cfg(feature = "sim")]
+        if matches!(self, Command::Demo { .. } | Command::Simulate { .. }) {
+            return true;
+        }
+        false
+    }
+}
+
 fn parse_state(s: &str) -> Result<State, String> {
     State::parse(s).ok_or_else(|| format!("`{s}`: use open, acknowledged or resolved"))
 }
@@ -221,9 +237,10 @@ fn init_logging(format: LogFormat, default_level: &str) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Interactive commands print their own summary; the service logs every event.
-    let default_level = match cli.command {
-        Command::Demo { .. } | Command::Simulate { .. } => "warn",
-        _ => "info",
+    let default_level = if cli.command.is_simulation() {
+        "warn"
+    } else {
+        "info"
     };
     init_logging(cli.log_format, default_level);
     if matches!(
@@ -290,6 +307,7 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
+        #[cfg(feature = "sim")]
         Command::Demo {
             seed,
             dossiers,
@@ -400,6 +418,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output::print_dossier(&view, *format)?;
             Ok(ExitCode::SUCCESS)
         }
+        #[cfg(feature = "sim")]
         Command::Simulate {
             seed,
             dossiers,

@@ -8,6 +8,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 
 use tthc_sync::csv::{self, Csv};
+#[cfg(feature = "sim")]
 use tthc_sync::demo::DemoSummary;
 use tthc_sync::dossier_view::{DossierView, SideVerdict};
 use tthc_sync::model::{fmt_time, LocalTime, Status};
@@ -135,6 +136,7 @@ pub fn print_scores(r: &ScoresReport, format: Format) -> anyhow::Result<()> {
     Ok(())
 }
 
+#[cfg(feature = "sim")]
 pub fn print_demo(s: &DemoSummary) {
     println!("tthc-sync demo — Điện Biên, simulated portals on loopback\n");
     print_run(&s.run);

@@ -30,8 +30,11 @@ pub use super::schedule::JobOutcome;
 /// What `/healthz` needs to know about one job.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobHealth {
+    /// The job's name (`sync`, `housekeeping`, `report`, `scores`).
     pub name: String,
+    /// How its last run in this process ended; `None` before the first.
     pub last_outcome: Option<JobOutcome>,
+    /// Its last `ok` run: stored in the database at start-up, then this process's.
     pub last_success: Option<DateTime<FixedOffset>>,
     /// Unhealthy once the last success is older than this.
     pub max_age: Duration,
@@ -40,7 +43,10 @@ pub struct JobHealth {
 /// Percentiles of how far the national portal's view lags the provincial system.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Freshness {
+    /// The median age, in seconds, of the national view of active dossiers at the last sync
+    /// (`sync_run.freshness_p50_s`).
     pub p50_seconds: f64,
+    /// The 95th percentile of that age, in seconds.
     pub p95_seconds: f64,
 }
 
@@ -53,16 +59,20 @@ pub struct HealthSnapshot {
     pub jobs: Vec<JobHealth>,
     /// Runs by (job, outcome).
     pub runs: BTreeMap<(String, JobOutcome), u64>,
+    /// `TraCuuHoSo` look-ups made since start-up.
     pub national_lookups_total: u64,
     /// Open discrepancies by kind (a gauge: recomputed after each reconciliation).
     pub open_discrepancies: BTreeMap<String, u64>,
-    /// `None` until first measured.
+    /// The national view's age; `None` until set, and then `/metrics` leaves its gauges out.
+    /// The service does not set it yet: a sync records its freshness on its `sync_run` row
+    /// (`freshness_p50_s`, `freshness_p95_s`) only.
     pub national_freshness: Option<Freshness>,
     /// HTTP errors (after retries) by host.
     pub http_errors: BTreeMap<String, u64>,
 }
 
 impl HealthSnapshot {
+    /// An empty snapshot of a service started at `started_at`: no jobs, every counter 0.
     pub fn new(started_at: DateTime<FixedOffset>) -> HealthSnapshot {
         HealthSnapshot {
             started_at,

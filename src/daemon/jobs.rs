@@ -25,6 +25,7 @@ use crate::sync::{self, Clients, Clock};
 /// What a job run reports back.
 #[derive(Debug, Clone)]
 pub struct JobReport {
+    /// How the run ended.
     pub outcome: JobOutcome,
     /// One line for logs and `STATUS=`.
     pub summary: String,

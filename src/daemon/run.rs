@@ -6,11 +6,11 @@
 //! `daemon.run_missed_at_startup` says so), serve `/healthz` and `/metrics` when
 //! `daemon.http_listen` is set, then send `READY=1`.
 //!
-//! The loop ([`Service::run_loop`]) starts due jobs, records finished ones, sends `WATCHDOG=1`
+//! The loop (`Service::run_loop`) starts due jobs, records finished ones, sends `WATCHDOG=1`
 //! (it wakes at least every half `WATCHDOG_USEC`) and handles signals:
 //!
 //! - SIGHUP: `RELOADING=1`, re-read the file through the same code path as start-up
-//!   ([`Prepared::load`]), apply it (schedules, clients, health limits, listen address) or keep
+//!   (`Prepared::load`), apply it (schedules, clients, health limits, listen address) or keep
 //!   the running one and log why, then `READY=1`.
 //! - SIGTERM / SIGINT: `STOPPING=1`, stop scheduling, give the running job
 //!   `daemon.stop_grace_seconds` to finish, else cancel it, and return.
@@ -53,9 +53,9 @@ use crate::sync::{self, Clients};
 const MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// A loaded configuration with what it takes to run it: clients built, schedules parsed.
-pub struct Active {
-    pub cfg: Config,
-    pub clients: Clients,
+struct Active {
+    cfg: Config,
+    clients: Clients,
     /// Give-ups per host already added to the health snapshot (the clients count for life).
     reported_http_errors: std::sync::Mutex<BTreeMap<String, u64>>,
 }

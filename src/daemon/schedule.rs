@@ -39,7 +39,8 @@ use cron::Schedule;
 /// with it too).
 pub use crate::schedule::parse_schedule;
 
-/// A job's name as configured (e.g. `provincial-sync`).
+/// A job's name: `sync`, `housekeeping`, `report` or `scores` (its `daemon.<name>_schedule`
+/// key and its `sync_run.job` rows).
 pub type JobName = String;
 
 /// Whether a job whose last success was `last_success` has missed a firing by `now`: true
@@ -94,7 +95,10 @@ impl fmt::Display for JobOutcome {
 /// What the configuration says about one job.
 #[derive(Debug, Clone)]
 pub struct JobSpec {
+    /// The job's name.
     pub name: JobName,
+    /// When it fires: the parsed `daemon.<name>_schedule`, evaluated in the scheduler's
+    /// offset.
     pub schedule: Schedule,
     /// Run once at start-up if a firing was missed while the service was down.
     pub run_missed_at_startup: bool,
@@ -105,6 +109,7 @@ pub struct JobSpec {
 /// The scheduler's view of one job.
 #[derive(Debug, Clone)]
 pub struct JobState {
+    /// The job's name.
     pub name: JobName,
     schedule: Schedule,
     /// When it is next due; `None` if its schedule has no future firing.
@@ -113,8 +118,11 @@ pub struct JobState {
     pub running: bool,
     /// Firings skipped because the previous run was still going.
     pub skipped_overlaps: u64,
+    /// When its last run started (this process); `None` before the first.
     pub last_start: Option<DateTime<FixedOffset>>,
+    /// When its last run finished (this process); `None` before the first.
     pub last_finish: Option<DateTime<FixedOffset>>,
+    /// How its last run ended (this process); `None` before the first.
     pub last_outcome: Option<JobOutcome>,
     /// End of the last run whose outcome was [`JobOutcome::Ok`] (or the stored value from
     /// [`JobSpec::last_success`] until then).
@@ -122,6 +130,7 @@ pub struct JobState {
 }
 
 impl JobState {
+    /// When it fires.
     pub fn schedule(&self) -> &Schedule {
         &self.schedule
     }
@@ -130,10 +139,13 @@ impl JobState {
 /// Mistakes in driving the scheduler (all are bugs in the caller or the config).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SchedulerError {
+    /// Two jobs were added with the same name.
     #[error("job {0:?} is configured twice; job names must be unique")]
     DuplicateJob(JobName),
+    /// A job was named that the scheduler does not have.
     #[error("no job named {0:?}")]
     UnknownJob(JobName),
+    /// A job was reported finished that was not running.
     #[error("job {0:?} finished but was not running")]
     NotRunning(JobName),
 }
@@ -274,6 +286,7 @@ impl Scheduler {
         self.jobs.iter().filter_map(|j| j.next_due).min()
     }
 
+    /// The job named `name`, if the scheduler has it.
     pub fn job(&self, name: &str) -> Option<&JobState> {
         self.jobs.iter().find(|j| j.name == name)
     }

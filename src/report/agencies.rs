@@ -1,4 +1,4 @@
-//! Agencies over time (domain.md §5): the data file format (`config/agencies/*.toml`) and the
+//! Agencies over time (docs/domain.md §5): the data file format (`config/agencies/*.toml`) and the
 //! pure resolution of a dossier's agency to the unit in force in a report's month.
 //!
 //! A dossier keeps the agency it was handled by. A report for month M groups it under that
@@ -19,6 +19,8 @@ use crate::model::YearMonth;
 /// 2025-03-01 and 2025-07-01).
 pub const DIEN_BIEN_TOML: &str = include_str!("../../config/agencies/dien-bien.toml");
 
+/// An agency data file that cannot be read or is wrong; the message names the file (when
+/// read from one) and the agency and key to fix.
 #[derive(Debug, thiserror::Error)]
 #[error("agency file: {0}")]
 pub struct AgencyFileError(pub String);
@@ -98,6 +100,8 @@ pub struct AgencyIndex {
 }
 
 impl AgencyIndex {
+    /// Indexes `records` (e.g. [`crate::store::Store`]'s `agency` table), each code's periods
+    /// in order of `valid_from`.
     pub fn new(records: Vec<AgencyRecord>) -> AgencyIndex {
         let mut by_code: HashMap<String, Vec<AgencyRecord>> = HashMap::new();
         for r in records {
@@ -109,6 +113,7 @@ impl AgencyIndex {
         AgencyIndex { by_code }
     }
 
+    /// Whether there is no agency data: every dossier then stays under its own agency.
     pub fn is_empty(&self) -> bool {
         self.by_code.is_empty()
     }

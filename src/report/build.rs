@@ -1,5 +1,5 @@
 //! Builds a [`MonthlyReport`] from the store: one streaming pass over the dossiers (each judged
-//! from both views with the national rule of domain.md §2, for each month it counts in), then
+//! from both views with the national rule of docs/domain.md §2, for each month it counts in), then
 //! the discrepancies, the published scores and the agencies. Only the month's tallies and the
 //! appendix rows are kept in memory, never a structure per dossier.
 //!
@@ -42,8 +42,10 @@ const SPLIT_ROWS: i64 = 20_000;
 /// Months of history shown, the report's month included.
 pub const HISTORY_MONTHS: usize = 12;
 
+/// Why a report could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
+    /// The database could not be read (the error names it).
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -53,6 +55,7 @@ pub enum BuildError {
 pub struct BuildNotes {
     /// Dossier judgements skipped because a date fell in a year with no holiday file.
     pub uncomputed: u64,
+    /// The first such error (it names the year's holiday file to add); `None` when none.
     pub first_error: Option<String>,
 }
 

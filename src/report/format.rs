@@ -4,7 +4,8 @@
 
 use crate::model::LocalTime;
 
-/// Vietnamese label of a discrepancy kind (domain.md §7); unknown kinds fall back to the code.
+/// Vietnamese label of a discrepancy kind (docs/domain.md §7); unknown kinds fall back to the
+/// code.
 pub fn kind_label_vi(kind: &str) -> &str {
     match kind {
         "missing_on_national" => "Chưa có trên Cổng DVCQG",

@@ -4,8 +4,8 @@
 //!
 //! Rendering is pure: no I/O, no clock; the same report always gives the same bytes.
 //!
-//! - [`model`]: the report's data; [`build`]: filling it from the store; [`agencies`]: the
-//!   agencies in force in a month; `write`: rendering to files.
+//! - [`model`]: the report's data; [`build`](mod@build): filling it from the store;
+//!   [`agencies`]: the agencies in force in a month; `write`: rendering to files.
 //! - `format`: Vietnamese numbers, dates and labels; `text`: the report's sentences and
 //!   headings (Markdown and HTML say the same thing); `columns`: every table's columns, one
 //!   spec per table that all four renderers iterate.
@@ -45,16 +45,21 @@ use crate::model::LocalTime;
 use std::fmt;
 use std::str::FromStr;
 
-/// Output formats.
+/// A file format of the report (`tthc-sync report --format`, `[report] formats`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Format {
+    /// Markdown (`md`), one file.
     Markdown,
+    /// One self-contained HTML page (`html`), with the 12-month chart.
     Html,
+    /// An Excel workbook (`xlsx`), a sheet per section.
     Xlsx,
+    /// CSV (`csv`): four files, the summary and one per appendix.
     Csv,
 }
 
 impl Format {
+    /// Every format, in the order of their names in messages.
     pub const ALL: [Format; 4] = [Format::Markdown, Format::Html, Format::Xlsx, Format::Csv];
 
     /// `md` (or `markdown`), `html`, `xlsx`, `csv`; case-insensitive.
@@ -92,12 +97,16 @@ impl fmt::Display for Format {
     }
 }
 
+/// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// A format name that is not one of `md`, `html`, `xlsx`, `csv`.
     #[error("unknown report format {0:?}: expected one of md, html, xlsx, csv")]
     UnknownFormat(String),
+    /// The XLSX writer failed.
     #[error("cannot build the XLSX workbook: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// A time outside the years Excel can show (a wrong date in the data).
     #[error("{0} cannot be written as an Excel date (years 1900–9999 only)")]
     ExcelDate(LocalTime),
 }

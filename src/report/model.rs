@@ -1,5 +1,5 @@
-//! The data of one monthly report. Pure data: the lead fills it from the database, the renderers
-//! in the sibling modules turn it into files. Every timestamp is a [`LocalTime`] (+07:00).
+//! The data of one monthly report. Pure data: [`build`](mod@super::build) fills it from the
+//! database, the renderers in the sibling modules turn it into files. Every timestamp is a [`LocalTime`] (+07:00).
 
 use crate::model::LocalTime;
 use chrono::NaiveDate;
@@ -7,15 +7,20 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::{YearMonth, YearMonthParseError};
 
-/// One view (national or provincial) of one month, by the rule of domain.md §2–§3.
+/// One view (national or provincial) of one month, by the rule of docs/domain.md §2–§3.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScoreFigures {
     /// Dossiers received or handled in the period (the denominator).
     pub counted: u64,
+    /// Handled before the due date's calendar day (trước hạn).
     pub early: u64,
+    /// Handled by the due time, on its day (đúng hạn).
     pub on_time: u64,
+    /// Handled after the due time (quá hạn).
     pub late: u64,
+    /// Not closed at the period's end, and not yet due then (đang xử lý trong hạn).
     pub in_process_in_time: u64,
+    /// Not closed at the period's end and past due then (đang xử lý quá hạn).
     pub in_process_overdue: u64,
     /// `20 × (early + on_time + in_process_in_time) / counted`; `None` when `counted == 0`
     /// (no dossier: no score, rather than an invented 20/20).
@@ -23,7 +28,7 @@ pub struct ScoreFigures {
 }
 
 impl ScoreFigures {
-    /// Builds the figures and computes the score from the counts (domain.md §3).
+    /// Builds the figures and computes the score from the counts (docs/domain.md §3).
     pub fn from_counts(
         early: u64,
         on_time: u64,
@@ -57,8 +62,9 @@ pub fn score_of(good: u64, counted: u64) -> Option<f64> {
 /// One line of the explanation of `provincial_view.score − national_view.score`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GapLine {
-    /// Discrepancy kind (domain.md §7), e.g. `closed_locally_open_nationally`.
+    /// Discrepancy kind (docs/domain.md §7), e.g. `closed_locally_open_nationally`.
     pub kind: String,
+    /// Distinct dossiers with an open or acknowledged discrepancy of this kind in the month.
     pub dossiers: u64,
     /// Points this kind costs the province on the national portal (positive: the national view
     /// is lower than the provincial one because of it).
@@ -68,33 +74,52 @@ pub struct GapLine {
 /// One month of the 12-month history chart.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonthPoint {
+    /// The month.
     pub month: YearMonth,
+    /// The score recomputed from the portal's view, out of 20; `None` when nothing counted.
     pub national_view: Option<f64>,
+    /// The score from the province's records, out of 20; `None` when nothing counted.
     pub provincial_view: Option<f64>,
+    /// The portal's published score, out of 20; `None` when not fetched.
     pub published: Option<f64>,
 }
 
 /// Phụ lục I: a dossier in process and overdue on the national portal.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NationalOverdueRow {
+    /// The national dossier code (`MaHoSo`).
     pub dossier_code: String,
+    /// The procedure's name as the province records it, else its code.
     pub procedure: String,
+    /// Received at, as the portal has it (`NgayTiepNhan`).
     pub received_at: LocalTime,
+    /// The portal's due date (`NgayHenTra`), else the one the rule computed; `None` when
+    /// neither is known.
     pub due_at: Option<LocalTime>,
+    /// The portal's status, as its Vietnamese label (or as the portal sent it when unknown).
     pub national_status: String,
+    /// Working days past due at the period's end, pauses taken off (8 office hours = 1 day);
+    /// `None` when there is no due date.
     pub working_days_overdue: Option<f64>,
 }
 
 /// Phụ lục II: a dossier handled late, or in process and overdue, on the provincial system.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProvincialLateRow {
+    /// The code staff know the dossier by (the national code, else the local code).
     pub dossier_code: String,
+    /// The procedure's name, else its code.
     pub procedure: String,
+    /// Received at (`NgayTiepNhan`).
     pub received_at: LocalTime,
+    /// The province's due date, else the one the rule computed; `None` when neither is known.
     pub due_at: Option<LocalTime>,
+    /// The closing time the rule used (before pauses are taken off); `None` while in process.
     pub finished_at: Option<LocalTime>,
     /// `"late"` (handled late) or `"in_process_overdue"`.
     pub category: String,
+    /// Working days from due to the effective end (the end less paused working time; 8
+    /// office hours = 1 day), the period's end standing as the end while in process.
     pub working_days_late: Option<f64>,
     /// Officials who handled it (personal data: shown in the report only, never logged).
     pub officials: Vec<String>,
@@ -103,19 +128,29 @@ pub struct ProvincialLateRow {
 /// Phụ lục III: counted overdue nationally although handled on time in the province.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SyncFaultRow {
+    /// The code staff know the dossier by.
     pub dossier_code: String,
+    /// The agency's name, as in force in the report's month.
     pub agency_name: String,
+    /// The discrepancy kind that explains it; `timeliness_mismatch` when no discrepancy is
+    /// recorded yet (e.g. looked up within the grace period).
     pub kind: String,
+    /// The province's value, as the discrepancy shows it (or the province's verdict).
     pub provincial_value: String,
+    /// The portal's value, as the discrepancy shows it (or the portal's verdict).
     pub national_value: String,
+    /// Points of the month's score regained if the portal were corrected (docs/domain.md §3).
     pub points: f64,
 }
 
-/// Rows of one agency (as in force in the report's period, domain.md §5).
+/// Rows of one agency (as in force in the report's period, docs/domain.md §5).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AgencyGroup<T> {
+    /// The agency's code, as in force in the month (or the dossier's own when unknown).
     pub agency_code: String,
+    /// The agency's name.
     pub agency_name: String,
+    /// Its rows, by dossier code.
     pub rows: Vec<T>,
 }
 
@@ -124,7 +159,9 @@ pub struct AgencyGroup<T> {
 pub struct MonthlyReport {
     /// e.g. "Điện Biên".
     pub province: String,
+    /// The month reported on.
     pub month: YearMonth,
+    /// When it was built: the "now" of in-process verdicts while the month is running.
     pub generated_at: LocalTime,
     /// The month as the national portal sees it (recomputed from the national view).
     pub national_view: ScoreFigures,
@@ -183,7 +220,8 @@ impl MonthlyReport {
         let ym = |year, month| YearMonth { year, month };
         let national_view = ScoreFigures::from_counts(310, 262, 9, 19, 0);
         let provincial_view = ScoreFigures::from_counts(315, 263, 3, 19, 0);
-        // One dossier flipping between on time and overdue moves the score by 20/N (§3).
+        // One dossier flipping between on time and overdue moves the score by 20/N
+        // (docs/domain.md §3).
         let per_dossier = 20.0 / national_view.counted as f64;
         let mut history = Vec::new();
         let mut m = ym(2023, 9);

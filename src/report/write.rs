@@ -7,17 +7,24 @@ use crate::config::Config;
 use crate::model::{LocalTime, YearMonth};
 use crate::store::Store;
 
+/// Why a report could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
+    /// The report could not be built from the database.
     #[error(transparent)]
     Build(#[from] super::BuildError),
+    /// A format could not be rendered.
     #[error(transparent)]
     Render(#[from] ReportError),
+    /// The config's calendar could not be built (`calendar.holidays_dir` does not load).
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    /// A file or the output directory could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// The I/O error.
         source: std::io::Error,
     },
 }

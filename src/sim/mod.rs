@@ -27,11 +27,18 @@ use crate::http::HttpPolicy;
 pub use stream::{Generated, WorldStream};
 pub use world::{Fault, GroundTruth, World, WorldParams};
 
+/// The user name the national simulator's login accepts.
 pub const NATIONAL_USER: &str = "sim-national";
+/// The national simulator's password, unless [`Knobs::national_password`] sets another.
 pub const NATIONAL_PASSWORD: &str = "sim-national-secret";
+/// The user name the provincial simulator accepts.
 pub const PROVINCIAL_USER: &str = "sim-provincial";
+/// The provincial simulator's password, unless [`Knobs::provincial_password`] sets another.
 pub const PROVINCIAL_PASSWORD: &str = "sim-provincial-secret";
+/// The `dstcode` the generated config sends to the national simulator (`national.dstcode`).
 pub const DSTCODE: &str = "SIM";
+/// The province's unit code (`national.madonvi`) the national simulator requires in every
+/// call.
 pub const MADONVI: &str = "000.00.00.H18";
 /// The `groupId` the OpenCPS simulator expects.
 pub const SIM_GROUP_ID: &str = "35";
@@ -46,9 +53,15 @@ pub enum PageFault {
     /// This HTTP status (500, 502, 503…) with an HTML body.
     Status(u16),
     /// HTTP 429 with `Retry-After: <secs>`.
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
     /// Waits this long before answering normally (set past the client's timeout).
-    Slow { millis: u64 },
+    Slow {
+        /// The wait, in milliseconds.
+        millis: u64,
+    },
     /// Headers, then the connection is cut before any body byte.
     Reset,
     /// Half a JSON body, then the connection is cut.
@@ -65,6 +78,7 @@ pub enum PageFault {
 /// When a [`PageFault`] applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PageFaultPlan {
+    /// The fault.
     pub fault: PageFault,
     /// Only on this page (0-based whatever the profile's paging); `None` = any page.
     pub page: Option<u32>,
@@ -78,9 +92,15 @@ pub enum NationalFault {
     /// This HTTP status (500, 502, 503…) with an HTML body.
     Status(u16),
     /// HTTP 429 with `Retry-After: <secs>`.
-    TooManyRequests { retry_after_secs: u64 },
+    TooManyRequests {
+        /// The `Retry-After` value, in seconds.
+        retry_after_secs: u64,
+    },
     /// Waits this long before answering normally (set past the client's timeout).
-    Slow { millis: u64 },
+    Slow {
+        /// The wait, in milliseconds.
+        millis: u64,
+    },
     /// HTTP 200 with an HTML maintenance page.
     Html200,
     /// HTTP 200 with a body that is not valid JSON.
@@ -92,6 +112,7 @@ pub enum NationalFault {
 /// When a [`NationalFault`] applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NationalFaultPlan {
+    /// The fault.
     pub fault: NationalFault,
     /// Only for this service (`login`, `TraCuuHoSo`, `DanhSachHoSo`); `None` = every call.
     pub service: Option<&'static str>,
@@ -180,6 +201,7 @@ impl Knobs {
 /// Shared state of a running pair of simulators.
 #[derive(Debug, Default)]
 pub struct SimControl {
+    /// The run-time switches; tests set them through [`SimControl::knobs`].
     pub knobs: Mutex<Knobs>,
     /// Requests served, by service (`TraCuuHoSo`, `DanhSachHoSo`, `login`, `page`, `token`,
     /// `fault` for an injected provincial fault, `national_fault` for a national one).
@@ -189,6 +211,7 @@ pub struct SimControl {
 }
 
 impl SimControl {
+    /// Counts one request served of `what` (see [`SimControl::hits`]).
     pub fn hit(&self, what: &str) {
         *self
             .hits
@@ -197,6 +220,7 @@ impl SimControl {
             .entry(what.to_string())
             .or_default() += 1;
     }
+    /// How many requests of `what` were served so far.
     pub fn hits(&self, what: &str) -> u64 {
         self.hits
             .lock()
@@ -205,6 +229,7 @@ impl SimControl {
             .copied()
             .unwrap_or(0)
     }
+    /// The switches, locked: set a fault, read a password.
     pub fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
         self.knobs.lock().expect("knobs lock")
     }
@@ -252,12 +277,17 @@ impl SimControl {
 }
 
 /// Both simulators running on loopback.
+/// Both stop when this value is dropped.
 pub struct Simulators {
+    /// The world both serve, with its ground truth.
     pub world: Arc<World>,
     /// The wire format the provincial simulator speaks.
     pub profile: SimProfile,
+    /// Their run-time switches and request counts.
     pub control: Arc<SimControl>,
+    /// Where the national portal simulator listens.
     pub national_addr: SocketAddr,
+    /// Where the provincial system simulator listens.
     pub provincial_addr: SocketAddr,
     tasks: Vec<JoinHandle<()>>,
 }

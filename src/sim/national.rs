@@ -1,6 +1,7 @@
-//! The national portal simulator: login and `TraCuuHoSo` as national-portal.md describes,
-//! with the tolerances a real adapter demands of a client (status as code or label, `result`
-//! or `data`, several date formats, `error_code` as number or string).
+//! The national portal simulator: login, `TraCuuHoSo` and `DanhSachHoSo` as docs/domain.md §8
+//! describes (and the published scores, `super::scores`), with the tolerances a real adapter
+//! demands of a client (status as code or label, `result` or `data`, several date formats,
+//! `error_code` as number or string).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -23,7 +24,7 @@ struct App {
     sessions: Arc<AtomicU64>,
 }
 
-pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
+pub(super) fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
     let scores = super::scores::router(world.clone(), control.clone());
     let app = App {
         world,

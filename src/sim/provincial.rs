@@ -1,5 +1,5 @@
 //! The provincial portal simulator. One synthetic world, served in the wire format of the
-//! profile asked for (see `docs/profiles.md` and the spec, which this follows exactly):
+//! profile asked for (each vendor's interface as docs/profiles.md describes it):
 //!
 //! - `igate`: Keycloak password grant with expiring tokens; Spring-paged dossier search sorted by
 //!   `updatedDate` desc; dates ISO 8601 with offset and milliseconds.
@@ -33,17 +33,21 @@ use super::{PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
-pub const TOKEN_SECONDS: u64 = 300;
+const TOKEN_SECONDS: u64 = 300;
 
 /// Which vendor's wire format the simulator speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SimProfile {
+    /// VNPT iGate (`igate`).
     Igate,
+    /// OpenCPS (`opencps`).
     Opencps,
+    /// td one-stop systems (`td`).
     Td,
 }
 
 impl SimProfile {
+    /// Every wire format the simulator speaks.
     pub const ALL: [SimProfile; 3] = [SimProfile::Igate, SimProfile::Opencps, SimProfile::Td];
 
     /// The built-in profile name the client must use.
@@ -55,6 +59,7 @@ impl SimProfile {
         }
     }
 
+    /// The wire format of a built-in profile name (`igate`, `opencps`, `td`).
     pub fn parse(name: &str) -> Option<SimProfile> {
         SimProfile::ALL.into_iter().find(|p| p.name() == name)
     }
@@ -74,7 +79,7 @@ struct App {
     counter: Arc<AtomicU64>,
 }
 
-pub fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimProfile) -> Router {
+pub(super) fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimProfile) -> Router {
     let app = App {
         world,
         control,

@@ -1,12 +1,14 @@
 //! The published 766 scores, served by the national simulator in both generations of the API
-//! (national-portal.md §4), **computed from the world's national view**: for month M each
+//! (docs/domain.md §3, "Published and recalculated scores"), **computed from the world's
+//! national view**: for month M each
 //! unit's counts are the national rows of that unit judged by the national rule
 //! ([`timeliness::judge`], period end = M's end or the world's now), counted as
 //! [`scoring::counts_in`] says; score = 20 × good ÷ counted. The province's row is all units
 //! together.
 //!
-//! The portal's rows carry no status time nor pauses: a stopped or withdrawn dossier with no
-//! finish time ends at the period's end, a supplement request with no time is in process.
+//! The portal knows when it got each status (`NationalRow::status_at`, which `TraCuuHoSo` does
+//! not return): a terminal dossier with no finish time ends then, and an unanswered supplement
+//! request ends at the request. It keeps no pauses: none are subtracted.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -32,7 +34,7 @@ pub const ROOT_DEPARTMENT_ID: &str = "5b0e2c7a-3f41-4d8e-9a62-0c1d2e3f4a5b";
 const PROVINCE_NAME: &str = "Tỉnh Điện Biên";
 
 /// The canonical core of a national row (what a look-up would have parsed).
-pub fn core_of(r: &NationalRow) -> DossierCore {
+fn core_of(r: &NationalRow) -> DossierCore {
     DossierCore {
         code: r.code.clone(),
         procedure_code: Some(r.procedure_code.clone()),
@@ -48,7 +50,7 @@ pub fn core_of(r: &NationalRow) -> DossierCore {
 
 /// One unit's month, as the portal publishes it.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
-pub struct UnitMonth {
+struct UnitMonth {
     pub tally: Tally,
     /// Sum of (end − received) in days over the dossiers closed in the month.
     pub processing_days: f64,
@@ -74,7 +76,7 @@ impl UnitMonth {
 }
 
 /// Each unit's month (by unit code) from the world's national view.
-pub fn unit_months(
+fn unit_months(
     world: &World,
     m: YearMonth,
     cal: &Calendar,
@@ -126,7 +128,7 @@ fn province_of(units: &BTreeMap<String, UnitMonth>) -> UnitMonth {
 }
 
 /// A stable UUID-shaped id for a unit (the 2026 ids are opaque UUIDs).
-pub fn unit_uuid(code: &str) -> String {
+fn unit_uuid(code: &str) -> String {
     let h = |salt: u64| {
         code.bytes().fold(1469598103934665603u64 ^ salt, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(1099511628211)
@@ -150,7 +152,7 @@ struct App {
     cal: Arc<Calendar>,
 }
 
-pub fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
+pub(super) fn router(world: Arc<World>, control: Arc<SimControl>) -> Router {
     let app = App {
         world,
         control,

@@ -17,8 +17,11 @@ use super::world::{
 /// none) and the fault injected into it, if any.
 #[derive(Clone, Debug)]
 pub struct Generated {
+    /// The province's record.
     pub dossier: SimDossier,
+    /// The portal's row; `None` when the portal has none (a lost push).
     pub national: Option<NationalRow>,
+    /// The fault injected into it, with the discrepancy it must produce; `None` when none.
     pub truth: Option<GroundTruth>,
 }
 
@@ -38,6 +41,7 @@ pub struct WorldStream {
 }
 
 impl WorldStream {
+    /// A stream of the world `params` describes; nothing is generated until it is iterated.
     pub fn new(params: WorldParams) -> WorldStream {
         let mut rng = Rng::new(params.seed);
         let now = truncate_seconds(params.now);
@@ -82,6 +86,8 @@ impl WorldStream {
         }
     }
 
+    /// The world the dossiers belong to: its parameters, agencies and procedures, with no
+    /// dossiers, national rows or truth.
     pub fn frame(&self) -> &World {
         &self.frame
     }

@@ -13,7 +13,7 @@ use crate::model::{LocalTime, Status};
 
 /// A small, stable PRNG (SplitMix64): the world must not change when a crate updates.
 #[derive(Clone, Debug)]
-pub struct Rng(u64);
+pub(super) struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
@@ -46,18 +46,24 @@ impl Rng {
     }
 }
 
+/// A unit of the simulated province that handles dossiers: a department (sở) or a commune or
+/// ward (xã, phường), as after 2025-07-01.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Agency {
     /// Electronic id of the unit (synthetic, in the national shape).
     pub code: String,
+    /// Its Vietnamese name, e.g. "Sở Tư pháp" or "Xã Mường Nhé".
     pub name: String,
     /// `so` (department) or `xa` (commune/ward).
     pub level: String,
 }
 
+/// An administrative procedure (TTHC) the simulated units handle.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Procedure {
+    /// The national procedure code (`MaTTHC`), e.g. `1.001193`.
     pub code: String,
+    /// Its Vietnamese name, e.g. "Đăng ký khai sinh".
     pub name: String,
     /// Statutory time in working days.
     pub working_days: u32,
@@ -68,10 +74,15 @@ pub struct Procedure {
 /// Applicant data: personal data the daemon must never store or log.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Applicant {
+    /// The applicant's full name (synthetic).
     pub fullname: String,
+    /// A 12-digit citizen identity number (synthetic).
     pub identity_number: String,
+    /// A phone number (synthetic).
     pub phone: String,
+    /// A postal address (synthetic).
     pub address: String,
+    /// An e-mail address (synthetic).
     pub email: String,
 }
 
@@ -80,31 +91,42 @@ pub struct Applicant {
 pub struct SimDossier {
     /// The provincial system's id (iGate ObjectId shape).
     pub id: String,
+    /// The provincial system's own code (`HSyy.nnnnnn`).
     pub local_code: String,
     /// The national code the province holds (after a `code_rewritten` fault: the bad one).
     pub national_code: String,
+    /// Its procedure: an index into [`World::procedures`].
     pub procedure: usize,
+    /// Its handling unit: an index into [`World::agencies`].
     pub agency: usize,
     /// 0 direct, 1 online, 2 postal.
     pub channel: u8,
+    /// When the applicant applied (status 1).
     pub applied_at: LocalTime,
+    /// When it was received (status 2); `None` while only applied, or when refused.
     pub received_at: Option<LocalTime>,
+    /// The due date (`NgayHenTra`), after any rescheduling; `None` before reception.
     pub due_at: Option<LocalTime>,
     /// Set when the due date was rescheduled: the due date before.
     pub original_due_at: Option<LocalTime>,
     /// When the due date was rescheduled.
     pub rescheduled_at: Option<LocalTime>,
+    /// When processing finished (status 9); `None` before.
     pub finished_at: Option<LocalTime>,
+    /// When the result was handed over (status 10); `None` before.
     pub returned_at: Option<LocalTime>,
     /// Status history, oldest first; the last entry is the current status.
     pub history: Vec<(LocalTime, Status)>,
     /// Provincial label override (an `unmapped_label` fault writes a label no table knows).
     pub label_override: Option<String>,
+    /// The official handling it (synthetic name): the province's `handler`.
     pub handler: String,
+    /// The applicant's data, which the simulators send and tthc-sync must drop.
     pub applicant: Applicant,
 }
 
 impl SimDossier {
+    /// The current status: the last of `history` (1, submitted, when empty).
     pub fn status(&self) -> Status {
         self.history
             .last()
@@ -116,6 +138,7 @@ impl SimDossier {
         let status_at = self.status_since();
         self.rescheduled_at.map_or(status_at, |r| r.max(status_at))
     }
+    /// When the current status was set (the application time when there is no history).
     pub fn status_since(&self) -> LocalTime {
         self.history.last().map(|h| h.0).unwrap_or(self.applied_at)
     }
@@ -124,18 +147,27 @@ impl SimDossier {
 /// What the national portal holds of one dossier.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct NationalRow {
+    /// The national dossier code (`MaHoSo`).
     pub code: String,
+    /// The national procedure code (`MaTTHC`).
     pub procedure_code: String,
+    /// The status the portal shows (`MaTrangThai`).
     pub status: Status,
     /// When the portal got this status (the push's time). Not in `TraCuuHoSo` replies: the
     /// portal uses it for its own published scores.
     #[serde(default)]
     pub status_at: Option<LocalTime>,
+    /// Received at (`NgayTiepNhan`).
     pub received_at: Option<LocalTime>,
+    /// Due at (`NgayHenTra`).
     pub due_at: Option<LocalTime>,
+    /// Processing finished at (`NgayKetThucXuLy`).
     pub finished_at: Option<LocalTime>,
+    /// Result returned at (`NgayTra`).
     pub returned_at: Option<LocalTime>,
+    /// The handling unit's code (`MaDonViXuLy`).
     pub unit_code: String,
+    /// The handling unit's name (`DonViXuLy`).
     pub unit_name: String,
 }
 
@@ -163,6 +195,7 @@ pub enum Fault {
 }
 
 impl Fault {
+    /// The faults injected at `WorldParams::fault_rate`, drawn in this order.
     pub const ALL: [Fault; 7] = [
         Fault::PushLost,
         Fault::StatusStale,
@@ -177,15 +210,23 @@ impl Fault {
 /// One line of the ground truth: the fault and the discrepancy kind it must produce.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct GroundTruth {
+    /// The dossier's key as tthc-sync stores it: the provincial id, or `nat:<code>` for
+    /// [`Fault::OnlyOnNational`].
     pub dossier_id: String,
+    /// The dossier's national code.
     pub dossier_code: String,
+    /// The fault injected.
     pub fault: Fault,
+    /// The discrepancy kind the fault must produce (docs/domain.md §7).
     pub expected_kind: String,
 }
 
+/// What a world is generated from.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct WorldParams {
+    /// The seed: the same parameters give the same world.
     pub seed: u64,
+    /// How many provincial dossiers.
     pub dossiers: usize,
     /// Fraction of dossiers that get a sync fault.
     pub fault_rate: f64,
@@ -200,6 +241,7 @@ pub struct WorldParams {
 }
 
 impl WorldParams {
+    /// Parameters with dossiers received over the last 60 days and none only on the portal.
     pub fn new(seed: u64, dossiers: usize, fault_rate: f64, now: LocalTime) -> WorldParams {
         WorldParams {
             seed,
@@ -212,14 +254,21 @@ impl WorldParams {
     }
 }
 
+/// A synthetic province with both portals' views of its dossiers, and the faults injected
+/// between them.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct World {
+    /// What it was generated from.
     pub params: WorldParams,
+    /// The units (the same for every world).
     pub agencies: Vec<Agency>,
+    /// The procedures (the same for every world).
     pub procedures: Vec<Procedure>,
+    /// The province's dossiers, as the provincial simulator serves them.
     pub dossiers: Vec<SimDossier>,
     /// The national view, by national code (a lost push has no row).
     pub national: HashMap<String, NationalRow>,
+    /// Every injected fault with the discrepancy it must produce.
     pub truth: Vec<GroundTruth>,
 }
 
@@ -589,9 +638,11 @@ impl World {
         kind
     }
 
+    /// The unit handling `d`.
     pub fn agency(&self, d: &SimDossier) -> &Agency {
         &self.agencies[d.agency]
     }
+    /// The procedure of `d`.
     pub fn procedure(&self, d: &SimDossier) -> &Procedure {
         &self.procedures[d.procedure]
     }

@@ -16,52 +16,92 @@ use crate::lifecycle::{Action, Existing, State};
 use crate::model::{fmt_time, LocalTime};
 use crate::reconcile::{Finding, Kind};
 
-/// One discrepancy as staff and tools see it.
+/// One discrepancy as staff and tools see it: a row of the `discrepancy` table
+/// (docs/schema.md), times and enums as stored text.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct DiscrepancyRow {
+    /// The stable id staff use (`tthc-sync discrepancy show ID`).
     pub id: i64,
+    /// The provincial dossier's id; `nat:<national code>` for `missing_on_provincial`, which
+    /// has no provincial dossier.
     pub dossier_id: String,
+    /// The code staff know the dossier by: the national code, else the local code.
     pub dossier_code: String,
+    /// The discrepancy kind (docs/domain.md §7), e.g. `closed_locally_open_nationally`.
     pub kind: String,
+    /// `open`, `acknowledged` or `resolved`.
     pub state: String,
+    /// `low`, `medium`, `high` or `critical` (docs/discrepancies.md).
     pub severity: String,
+    /// Points of the month's 20-point score regained if the portal were corrected to the
+    /// province's view (docs/domain.md §3); 0 when it costs nothing or was not judged.
     pub score_impact: f64,
+    /// The month (`YYYY-MM`) the impact counts in; `None` when unknown.
     pub period: Option<String>,
+    /// The handling agency's code, as the province records it (`missing_on_provincial`: the
+    /// portal's unit).
     pub agency_code: Option<String>,
+    /// The handling agency's name, as the province records it (`missing_on_provincial`: the
+    /// portal's unit).
     pub agency_name: Option<String>,
+    /// The province's value of what was compared, as text (`provincial_value`).
     pub provincial: String,
+    /// The portal's value of what was compared, as text (`national_value`).
     pub national: String,
+    /// When a comparison first saw it (stored time text).
     pub first_seen: String,
+    /// The last comparison that saw it (stored time text).
     pub last_seen: String,
-    /// Each side's timeliness verdict in `period`, and the rule version (when judged).
+    /// The province's timeliness verdict in `period` under the national rule (`early`,
+    /// `on_time`, `late`, …); `None` when not judged.
     pub provincial_verdict: Option<String>,
+    /// The portal's verdict in `period`, `absent` when the portal does not have the dossier;
+    /// `None` when not judged.
     pub national_verdict: Option<String>,
+    /// The rule the verdicts were judged under (`nd61-2018` or `nd118-2025`, docs/domain.md
+    /// §2); `None` when not judged.
     pub rule_version: Option<String>,
 }
 
+/// Which discrepancies [`Store::discrepancies`] lists (`tthc-sync discrepancies`); an empty or
+/// `None` field does not filter.
 #[derive(Clone, Debug, Default)]
 pub struct DiscrepancyFilter {
+    /// Only these states (any of them).
     pub states: Vec<State>,
+    /// Only this kind.
     pub kind: Option<Kind>,
+    /// Only this agency, matched exactly against the dossier's agency code or name (not the
+    /// unit in force: docs/domain.md §5).
     pub agency: Option<String>,
 }
 
-/// One event of a discrepancy's history.
+/// One event of a discrepancy's history: a row of `discrepancy_event`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EventRow {
+    /// When it happened (stored time text).
     pub at: String,
+    /// `opened`, `acknowledged`, `resolved`, `auto_resolved` or `reopened`.
     pub event: String,
+    /// `tthc-sync` for the sync's own changes, else the name given with `--by`.
     pub actor: String,
+    /// Why, as given with `--note`; `None` for the sync's own changes.
     pub note: Option<String>,
+    /// The `sync_run` that made the change; `None` for a manual one.
     pub run_id: Option<i64>,
 }
 
 /// Counts by discrepancy action applied.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
+    /// Discrepancies opened (new findings).
     pub opened: u64,
+    /// Resolved discrepancies seen again and reopened.
     pub reopened: u64,
+    /// Discrepancies resolved automatically: the comparison no longer sees them.
     pub resolved: u64,
+    /// Open or acknowledged discrepancies seen again: values and last seen updated, state
+    /// kept.
     pub refreshed: u64,
 }
 
@@ -320,6 +360,8 @@ impl Store {
         })
     }
 
+    /// The discrepancies `f` selects, largest score impact first, then by severity, then the
+    /// oldest.
     pub fn discrepancies(&self, f: &DiscrepancyFilter) -> Result<Vec<DiscrepancyRow>> {
         let mut sql = format!(
             "SELECT {} FROM discrepancy WHERE 1 = 1",
@@ -359,6 +401,7 @@ impl Store {
         })
     }
 
+    /// The discrepancy with this id, if any.
     pub fn discrepancy(&self, id: i64) -> Result<Option<DiscrepancyRow>> {
         self.read(|c| {
             c.query_row(
@@ -373,6 +416,7 @@ impl Store {
         })
     }
 
+    /// The history of the discrepancy with this id, oldest first (empty when there is none).
     pub fn discrepancy_events(&self, id: i64) -> Result<Vec<EventRow>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(

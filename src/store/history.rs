@@ -9,11 +9,19 @@ use super::{Result, Store};
 /// One observed change of one side of a dossier.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct HistoryRow {
+    /// When tthc-sync saw the change (stored time text): a pull or look-up time, not when
+    /// the change was made.
     pub observed_at: String,
+    /// The national status code 1–10 (docs/domain.md §1); `None` when unmapped, or on the
+    /// portal's side when it did not have the dossier.
     pub status_code: Option<i64>,
+    /// The status exactly as the source wrote it.
     pub status_raw: Option<String>,
+    /// The due date (`NgayHenTra`) then.
     pub due_at: Option<String>,
+    /// The processing-finished time (`NgayKetThucXuLy`) then.
     pub finished_at: Option<String>,
+    /// The result-returned time (`NgayTra`) then.
     pub returned_at: Option<String>,
 }
 

@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use super::StoreError;
 
-/// Held while it lives.
+/// The one-writer lock on `<database>.lock`: held while this value lives, released when it
+/// is dropped or the process ends.
 #[derive(Debug)]
 pub struct RunLock {
     _file: File,
-    path: PathBuf,
 }
 
 impl RunLock {
@@ -51,11 +51,7 @@ impl RunLock {
                 }
             });
         }
-        Ok(RunLock { _file: file, path })
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
+        Ok(RunLock { _file: file })
     }
 }
 

@@ -14,7 +14,7 @@
 //! (`report.rs`); the one-writer lock (`lock.rs`) and the migrations (`schema.rs`).
 //!
 //! Every SQLite error leaves the store as a [`StoreError`] naming the database file: the
-//! methods run their SQL through [`Store::read`] or [`Store::write`] (there is deliberately no
+//! methods run their SQL through `Store::read` or `Store::write` (there is deliberately no
 //! `From<rusqlite::Error>`, so an error cannot leave without the file's name).
 
 use std::path::Path;
@@ -71,7 +71,7 @@ pub use national::{LookupResult, StoredNational};
 pub use passes::{FullPass, Marks, PassRecord};
 pub use provincial::PageStats;
 pub use published_scores::PublishedScore;
-pub use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
+pub(crate) use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
 pub use runs::{Outcome, RunCounts};
 pub use schema::MIGRATIONS;
 
@@ -87,62 +87,128 @@ pub enum StoreError {
          was rolled back and what was stored before is kept; run again)",
         secs = BUSY_TIMEOUT.as_secs()
     )]
-    Busy { db: String, sqlite: rusqlite::Error },
+    Busy {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// The disk is full (SQLite could not grow the file, its journal or a temporary file).
     #[error(
         "database {db}: {sqlite} (the disk is full: the interrupted step was rolled back and \
          what was stored before is kept; free space and run again)"
     )]
-    DiskFull { db: String, sqlite: rusqlite::Error },
+    DiskFull {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// The file or its directory cannot be written by this process.
     #[error(
         "database {db}: {sqlite} (the database file or its directory is read-only for this \
          process: check permissions, ownership and the mount; nothing was written)"
     )]
-    ReadOnly { db: String, sqlite: rusqlite::Error },
+    ReadOnly {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// SQLite cannot open the file (or its journal, WAL or shared-memory file).
     #[error(
         "database {db}: {sqlite} (cannot open it: does its directory exist and is it writable \
          by this process?)"
     )]
-    CannotOpen { db: String, sqlite: rusqlite::Error },
+    CannotOpen {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// The directory the database would be created in does not exist.
     #[error(
         "database {db}: its directory {dir} does not exist (create it, writable by this \
          process, or choose another path)"
     )]
-    NoDirectory { db: String, dir: String },
+    NoDirectory {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The missing directory.
+        dir: String,
+    },
     /// The file is damaged, or not a SQLite database.
     #[error(
         "database {db}: {sqlite} (the file is damaged or is not a SQLite database: check the \
          path; `sqlite3 <file> 'PRAGMA integrity_check'` shows what is wrong)"
     )]
-    Corrupt { db: String, sqlite: rusqlite::Error },
+    Corrupt {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// Any other SQLite error.
     #[error("database {db}: {sqlite}")]
-    Sql { db: String, sqlite: rusqlite::Error },
+    Sql {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
+    /// The database was migrated by a newer tthc-sync: its schema version is past
+    /// [`MIGRATIONS`].
     #[error(
         "database {db}: schema version {found} is newer than this program knows ({known}); \
          upgrade tthc-sync"
     )]
-    TooNew { db: String, found: i64, known: i64 },
+    TooNew {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The database's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The last version this program knows (the number of migrations).
+        known: i64,
+    },
     /// A stored value this program cannot read.
     #[error("database {db}: {what} (was it written by another tool?)")]
-    BadValue { db: String, what: String },
+    BadValue {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// Which value, where, and what was found.
+        what: String,
+    },
     /// Another process holds the run lock (`<database>.lock`).
     #[error(
         "another tthc-sync (the service?) is syncing {db}: it holds {lock}; wait for it, or \
          stop the service first"
     )]
-    Locked { db: String, lock: String },
+    Locked {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The lock file (`<database>.lock`).
+        lock: String,
+    },
     /// A file other than the database could not be read, written or locked.
     #[error("{what}: {io}")]
-    Io { what: String, io: std::io::Error },
+    Io {
+        /// What was being done, naming the file.
+        what: String,
+        /// The I/O error.
+        io: std::io::Error,
+    },
+    /// The row a command names does not exist (e.g. no discrepancy with that id); the message
+    /// names it.
     #[error("{0}")]
     NotFound(String),
     /// A manual state change the lifecycle does not allow (docs/discrepancies.md).
     #[error("discrepancy {id} {why}")]
-    InvalidTransition { id: i64, why: String },
+    InvalidTransition {
+        /// The discrepancy's id.
+        id: i64,
+        /// Why the change is refused (e.g. "is already resolved").
+        why: String,
+    },
     /// An argument the store refuses (e.g. an empty `--by`).
     #[error("{0}")]
     InvalidInput(String),
@@ -164,6 +230,7 @@ impl StoreError {
     }
 }
 
+/// The store's result: every error is a [`StoreError`] naming the database.
 pub type Result<T> = std::result::Result<T, StoreError>;
 
 /// How long a statement waits for another connection's lock before failing with "database is
@@ -176,6 +243,9 @@ const CACHE_SIZE: i64 = -65536;
 /// What an in-memory database is called in messages.
 const IN_MEMORY: &str = ":memory:";
 
+/// The SQLite database of both views, the discrepancies and the runs (docs/schema.md): one
+/// connection, opened and migrated by [`Store::open`]. One process writes at a time
+/// ([`RunLock`]); others may read (WAL).
 pub struct Store {
     conn: Connection,
     /// The database file as it was named when opened (`:memory:` for an in-memory store):
@@ -265,6 +335,8 @@ impl Store {
         Ok(())
     }
 
+    /// The schema version of the database: how many of [`MIGRATIONS`] are applied
+    /// (`PRAGMA user_version`).
     pub fn schema_version(&self) -> Result<i64> {
         self.read(|c| c.pragma_query_value(None, "user_version", |r| r.get(0)))
     }

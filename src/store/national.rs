@@ -11,25 +11,35 @@ use crate::model::{
 };
 use crate::plan::Candidate;
 
-/// The stored national side of a dossier.
+/// The stored national side of a dossier: a row of `national_dossier`, the portal's view as
+/// of the last successful look-up or listing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredNational {
+    /// Whether the portal has the dossier: `false` after a successful reply with no rows (the
+    /// only way a dossier is "not found", docs/domain.md §8).
     pub found: bool,
+    /// The portal's view (only the look-up fields; empty apart from the code when not found).
     pub dossier: NationalDossier,
+    /// The last successful look-up or listing (`last_lookup_at`).
     pub looked_up_at: LocalTime,
 }
 
 /// One look-up's result, to store.
 #[derive(Clone, Debug)]
 pub struct LookupResult {
+    /// The provincial dossier looked up (`lookup_state.dossier_id`).
     pub dossier_id: String,
+    /// The national code (`MaHoSo`) it was looked up by.
     pub code: String,
+    /// When the look-up was made.
     pub at: LocalTime,
     /// `Ok((outcome, raw reply rows as JSON))` or `Err(reason)`.
     pub result: std::result::Result<(LookupOutcome, String), String>,
 }
 
 impl Store {
+    /// How many codes the portal's view holds as found, and as not found (a successful reply
+    /// with no rows).
     pub fn national_count(&self) -> Result<(u64, u64)> {
         self.read(|c| {
             c.query_row(
@@ -89,6 +99,8 @@ impl Store {
         })
     }
 
+    /// The portal's stored view of this national code, if it was ever successfully looked up
+    /// or listed.
     pub fn national_by_code(&self, code: &str) -> Result<Option<StoredNational>> {
         self.read(|c| {
             c.query_row(

@@ -13,16 +13,26 @@ use crate::scoring::Tally;
 /// What a reconciliation pass leaves for the next one (see [`Store::apply_reconciliation`]).
 #[derive(Clone, Debug, PartialEq)]
 pub enum PassRecord {
+    /// A full pass: every dossier re-judged and the month tallies recounted.
     Full {
+        /// The fingerprint of what verdicts depend on besides the data (version and rules
+        /// revision, holiday calendar, reconcile settings): a change forces the next full pass.
         basis: String,
+        /// The highest `provincial_dossier` rowid the pass saw (rows above it are new).
         top_pid: i64,
         /// The marks as they stood before the pass read anything.
         marks: Marks,
+        /// The provincial view's tallies per month (`month_tally`), which score impacts are
+        /// computed against.
         tallies: HashMap<YearMonth, Tally>,
+        /// What the pass could not judge (a year with no holiday file); `None` when nothing.
         calendar_problem: Option<String>,
     },
+    /// A pass over the marked and new dossiers only; the last full pass's tallies are kept.
     Changed {
+        /// The highest `provincial_dossier` rowid the pass saw.
         top_pid: i64,
+        /// The marks as they stood before the pass read anything.
         marks: Marks,
     },
 }
@@ -39,10 +49,13 @@ pub struct Marks {
 /// The last full reconciliation, as [`Store::last_full_pass`] reads it back.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FullPass {
+    /// When it ran (`reconcile_pass.full_at`).
     pub at: LocalTime,
+    /// Its basis fingerprint ([`PassRecord::Full`]): a different one now forces a full pass.
     pub basis: String,
     /// The highest provincial rowid reconciled by any pass since.
     pub top_pid: i64,
+    /// The provincial view's tallies per month it counted (`month_tally`).
     pub tallies: HashMap<YearMonth, Tally>,
     /// Dossiers it could not judge (a year with no holiday file), as reported then.
     pub calendar_problem: Option<String>,

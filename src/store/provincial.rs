@@ -10,8 +10,12 @@ use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier}
 /// Counts of one provincial page stored.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PageStats {
+    /// Rows on the page.
     pub rows: u64,
+    /// Dossiers stored for the first time.
     pub new: u64,
+    /// Known dossiers whose row changed (a new row hash): history appended, marked for
+    /// reconciliation.
     pub changed: u64,
 }
 
@@ -48,6 +52,7 @@ impl Store {
         })
     }
 
+    /// How many dossiers the provincial view holds.
     pub fn provincial_count(&self) -> Result<u64> {
         let n = self.read(|c| {
             c.query_row("SELECT count(*) FROM provincial_dossier", [], |r| {
@@ -67,6 +72,8 @@ impl Store {
         })
     }
 
+    /// The provincial dossier known by `code`: its national code (or local code when it has
+    /// none), its local code, or its provincial id.
     pub fn provincial_by_code(&self, code: &str) -> Result<Option<ProvincialDossier>> {
         self.read(|c| {
             c.query_row(

@@ -11,23 +11,35 @@ use crate::model::{fmt_time, LocalTime, YearMonth};
 pub struct PublishedScore {
     /// `legacy` or `progress_tree`.
     pub api: String,
+    /// The year of the month scored.
     pub year: i32,
+    /// The month scored, 1–12.
     pub month: u32,
     /// The row key: the unit's id as the reply names it (`tinh:<ID>` for a legacy province).
     pub unit_key: String,
+    /// The unit's code (`MA_COQUAN`), when the reply gives one.
     pub unit_code: Option<String>,
+    /// The unit's name, when the reply gives one.
     pub unit_name: Option<String>,
     /// The province's own row (legacy: the configured `p_tinh_id`; 2026: the tree's parent).
     /// Not stored: read back as `false`.
     pub is_province: bool,
+    /// Dossiers received in the month (2026 form, `totalReceived`).
     pub total_received: Option<i64>,
+    /// Dossiers the portal counts on time (2026 form, `totalOnTime`).
     pub total_on_time: Option<i64>,
+    /// Dossiers the portal counts overdue (2026 form, `totalOverdue`).
     pub total_overdue: Option<i64>,
+    /// Dossiers completed (2026 form, `totalCompleted`).
     pub total_completed: Option<i64>,
     /// "Tiến độ giải quyết", out of `max_score` (20).
     pub tdgq_score: Option<f64>,
+    /// The maximum of `tdgq_score`: 20 in the legacy form, `maxScore` in the 2026 form;
+    /// `None` when the reply gives none (read as 20).
     pub max_score: Option<f64>,
+    /// The whole 766 score out of 100 (legacy form, `TONG_SCORE`).
     pub total_score: Option<f64>,
+    /// The unit's rank in the reply (legacy form, `ROW_STT`).
     pub rank: Option<i64>,
     /// The reply row as received.
     pub raw_json: String,

@@ -16,7 +16,7 @@ use crate::model::{
 
 /// One provincial dossier with the portal's view of it (when a look-up found it).
 #[derive(Clone, Debug, PartialEq)]
-pub struct ReportDossier {
+pub(crate) struct ReportDossier {
     pub provincial: ProvincialDossier,
     /// `None`: never looked up, not found, or the province's code is not one the portal can
     /// match.
@@ -25,7 +25,7 @@ pub struct ReportDossier {
 
 /// An open or acknowledged discrepancy, as the report needs it.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ReportDiscrepancy {
+pub(crate) struct ReportDiscrepancy {
     pub dossier_id: String,
     pub kind: String,
     pub score_impact: f64,
@@ -36,7 +36,7 @@ pub struct ReportDiscrepancy {
 
 /// One row of `published_score`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct PublishedScoreRow {
+pub(crate) struct PublishedScoreRow {
     pub api: String,
     pub year: i32,
     pub month: u32,
@@ -81,7 +81,7 @@ impl Store {
     /// Calls `f` for every provincial dossier received by `received_by`, with its national
     /// view, streaming (nothing is collected; one record is reused from row to row, its
     /// strings keeping their buffers). Raw JSON and row hashes are not read.
-    pub fn for_each_report_dossier(
+    pub(crate) fn for_each_report_dossier(
         &self,
         received_by: LocalTime,
         f: impl FnMut(&ReportDossier),
@@ -92,7 +92,7 @@ impl Store {
     /// [`Store::for_each_report_dossier`] for the provincial rows whose rowid is in
     /// `first..=last`, in rowid order (so consecutive ranges, in order, give the same
     /// sequence as the whole table).
-    pub fn for_each_report_dossier_in(
+    pub(crate) fn for_each_report_dossier_in(
         &self,
         received_by: LocalTime,
         first: i64,
@@ -138,7 +138,7 @@ impl Store {
     }
 
     /// Open and acknowledged discrepancies.
-    pub fn report_discrepancies(&self) -> Result<Vec<ReportDiscrepancy>> {
+    pub(crate) fn report_discrepancies(&self) -> Result<Vec<ReportDiscrepancy>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT dossier_id, kind, score_impact, period, provincial_value, national_value
@@ -159,7 +159,7 @@ impl Store {
     }
 
     /// Every published score row (a few hundred a year at most).
-    pub fn all_published_scores(&self) -> Result<Vec<PublishedScoreRow>> {
+    pub(crate) fn all_published_scores(&self) -> Result<Vec<PublishedScoreRow>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT api, year, month, unit_key, unit_code, unit_name, tdgq_score, max_score
@@ -182,7 +182,7 @@ impl Store {
     }
 
     /// Every row of the `agency` table.
-    pub fn agencies(&self) -> Result<Vec<AgencyRecord>> {
+    pub(crate) fn agencies(&self) -> Result<Vec<AgencyRecord>> {
         type Stored = (
             String,
             String,

@@ -15,12 +15,17 @@ const CHECKPOINT_WAIT: Duration = Duration::from_secs(1);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
+    /// Every step completed (`sync --once` exits 0).
     Ok,
+    /// Completed with give-ups (a page or look-ups that failed, a year with no holiday
+    /// file), listed in the run's `problems`; what was stored is kept (exit 2).
     Partial,
+    /// A step failed and the run stopped; the error is recorded (exit 1).
     Failed,
 }
 
 impl Outcome {
+    /// The value stored in `sync_run.outcome`: `ok`, `partial` or `failed`.
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -33,12 +38,19 @@ impl Outcome {
 /// What a finished run did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RunCounts {
+    /// Provincial rows read by the pull.
     pub provincial_rows: u64,
+    /// Of those, dossiers new or changed (a new row hash).
     pub provincial_changed: u64,
+    /// `TraCuuHoSo` look-ups made.
     pub lookups: u64,
+    /// Look-ups that failed (an error, never "not found"): those dossiers keep their view.
     pub lookup_errors: u64,
+    /// Discrepancies opened.
     pub opened: u64,
+    /// Discrepancies reopened.
     pub reopened: u64,
+    /// Discrepancies resolved automatically.
     pub resolved: u64,
     /// Why the run is partial: one line per give-up.
     pub problems: Vec<String>,
@@ -53,6 +65,8 @@ pub struct RunCounts {
 }
 
 impl Store {
+    /// Records the start of a run of `job` (`sync`, `housekeeping`, …) as `running`, and
+    /// returns its id.
     pub fn begin_run(&self, job: &str, started_at: LocalTime) -> Result<i64> {
         self.read(|c| {
             c.execute(
@@ -63,6 +77,8 @@ impl Store {
         })
     }
 
+    /// Records how run `run_id` ended: its outcome, counts and problems, and the error that
+    /// stopped it if any.
     pub fn finish_run(
         &self,
         run_id: i64,
@@ -164,7 +180,7 @@ impl Store {
     /// readers of older snapshots to finish, so with the usual 30 s busy timeout one long
     /// reader would lock every writer out for 30 s, and a writer with the same timeout could
     /// fail with "database is locked". The checkpoint therefore waits at most
-    /// [`CHECKPOINT_WAIT`], then settles for what it could copy (`busy = 1`).
+    /// `CHECKPOINT_WAIT` (1 s), then settles for what it could copy (`busy = 1`).
     pub fn housekeeping(&self) -> Result<(i64, i64, i64)> {
         self.read(|c| {
             c.execute_batch("PRAGMA optimize;")?;
