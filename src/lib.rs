@@ -20,6 +20,8 @@
 //! - the service: [`daemon`] (schedules, health endpoint, systemd);
 //! - the simulators of both portals (`sim`) and `tthc-sync demo` (`demo`).
 
+#![warn(missing_docs)]
+
 pub mod calendar;
 pub mod clock;
 pub mod config;

@@ -25,7 +25,7 @@ pub struct ProvincialConfig {
     pub client_id: String,
     /// The service account's login name on the provincial system.
     pub username: String,
-    /// Password source: exactly one of these three ([`SecretRef`]). A file holding it.
+    /// Password source: exactly one of these three ([`SecretRef`](super::SecretRef)). A file holding it.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// A systemd credential name holding it.
@@ -134,7 +134,7 @@ pub struct NationalConfig {
     pub madonvi: String,
     /// The service account's login name on the adapter.
     pub username: String,
-    /// Password source: exactly one of these three ([`SecretRef`]). A file holding it.
+    /// Password source: exactly one of these three ([`SecretRef`](super::SecretRef)). A file holding it.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
     /// A systemd credential name holding it.
@@ -267,7 +267,7 @@ fn default_scores_page_size() -> u32 {
 }
 
 impl ScoresConfig {
-    /// The API named by `scores.api` (valid after [`Config::validate`]).
+    /// The API named by `scores.api` (valid after [`Config::validate`](super::Config::validate)).
     pub fn api(&self) -> ScoresApi {
         ScoresApi::parse(&self.api).unwrap_or(ScoresApi::ProgressTree)
     }

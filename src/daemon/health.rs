@@ -63,9 +63,8 @@ pub struct HealthSnapshot {
     pub national_lookups_total: u64,
     /// Open discrepancies by kind (a gauge: recomputed after each reconciliation).
     pub open_discrepancies: BTreeMap<String, u64>,
-    /// The national view's age; `None` until set, and then `/metrics` leaves its gauges out.
-    /// The service does not set it yet: a sync records its freshness on its `sync_run` row
-    /// (`freshness_p50_s`, `freshness_p95_s`) only.
+    /// The national view's age as the last sync measured it (also on its `sync_run` row);
+    /// `None` until a sync has measured it, and then `/metrics` leaves its gauges out.
     pub national_freshness: Option<Freshness>,
     /// HTTP errors (after retries) by host.
     pub http_errors: BTreeMap<String, u64>,

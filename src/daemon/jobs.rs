@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use super::health::Freshness;
 use super::schedule::JobOutcome;
 use crate::config::Config;
 use crate::model::LocalTime;
@@ -67,6 +68,8 @@ pub(super) struct JobRun {
     pub report: JobReport,
     /// National look-ups made (sync only).
     pub lookups: u64,
+    /// The national view's age after the run (sync only, when it was measured).
+    pub freshness: Option<Freshness>,
 }
 
 /// Runs one job to its end and records it.
@@ -76,6 +79,7 @@ pub(super) async fn run(job: Job, store: &mut Store, cfg: &Config, clients: &Cli
         other => JobRun {
             report: recorded(other, store, cfg).await,
             lookups: 0,
+            freshness: None,
         },
     }
 }
@@ -88,6 +92,13 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
             let c = &r.counts;
             JobRun {
                 lookups: c.lookups,
+                freshness: c
+                    .freshness_p50_s
+                    .zip(c.freshness_p95_s)
+                    .map(|(p50, p95)| Freshness {
+                        p50_seconds: p50 as f64,
+                        p95_seconds: p95 as f64,
+                    }),
                 report: JobReport {
                     outcome: job_outcome(r.outcome),
                     summary: format!(
@@ -111,6 +122,7 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
         }
         Err(e) => JobRun {
             lookups: 0,
+            freshness: None,
             report: JobReport {
                 outcome: JobOutcome::Failed,
                 summary: e.to_string(),

@@ -133,6 +133,7 @@ struct Done {
     job: Job,
     report: JobReport,
     lookups: u64,
+    freshness: Option<health::Freshness>,
     open_by_kind: Option<Vec<(String, u64)>>,
     active: Arc<Active>,
 }
@@ -330,13 +331,14 @@ impl Service {
 
     fn finished(&mut self, joined: Result<(tokio::task::Id, Done), tokio::task::JoinError>) {
         let now = now_vn();
-        let (job, report, lookups, open, active) = match joined {
+        let (job, report, lookups, freshness, open, active) = match joined {
             Ok((id, done)) => {
                 self.task_jobs.remove(&id);
                 (
                     done.job,
                     done.report,
                     done.lookups,
+                    done.freshness,
                     done.open_by_kind,
                     Some(done.active),
                 )
@@ -355,7 +357,7 @@ impl Service {
                     outcome: JobOutcome::Failed,
                     summary: why,
                 };
-                (job, report, 0, None, None)
+                (job, report, 0, None, None, None)
             }
         };
         // A job removed by a reload while it ran is simply no longer scheduled.
@@ -364,6 +366,9 @@ impl Service {
             let mut h = self.health.write().unwrap_or_else(|e| e.into_inner());
             h.record_run(job.name(), report.outcome, now);
             h.national_lookups_total += lookups;
+            if freshness.is_some() {
+                h.national_freshness = freshness;
+            }
             if let Some(open) = open {
                 h.open_discrepancies = open.into_iter().collect();
             }
@@ -612,7 +617,11 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
     let mut store = store.lock_owned().await;
     let t0 = Instant::now();
     tracing::info!(target: "daemon", job = job.name(), "job started");
-    let JobRun { report, lookups } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
+    let JobRun {
+        report,
+        lookups,
+        freshness,
+    } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
     drop(store);
     if report.outcome == JobOutcome::Failed {
@@ -626,6 +635,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         job,
         report,
         lookups,
+        freshness,
         open_by_kind,
         active,
     }

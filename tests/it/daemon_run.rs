@@ -417,6 +417,20 @@ async fn speaks_the_notify_protocol_and_serves_health() {
         metrics.contains("# TYPE tthc_sync_http_errors_total counter"),
         "{metrics}"
     );
+    // The last sync's freshness of the national view, as it stored it on its run.
+    let p95 = metrics
+        .lines()
+        .find(|l| l.starts_with("tthc_sync_national_view_freshness_p95_seconds "))
+        .unwrap_or_else(|| panic!("no freshness gauge: {metrics}"));
+    let stored = fx.query_i64(
+        "SELECT freshness_p95_s FROM sync_run WHERE job = 'sync' AND freshness_p95_s IS NOT NULL
+         ORDER BY id DESC LIMIT 1",
+    );
+    assert_eq!(
+        p95.rsplit(' ').next(),
+        Some(stored.to_string().as_str()),
+        "{metrics}"
+    );
 
     // SIGHUP: RELOADING=1, then READY=1 again.
     svc.signal("HUP");
