@@ -1,0 +1,175 @@
+//! The discrepancy vocabulary ([`Kind`]) and how urgent a finding is ([`Severity`]).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The discrepancy vocabulary (docs/domain.md §7). Stored as its `as_str()` form: other tools
+/// read it. Severity, causes and what to do: docs/discrepancies.md.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// `missing_on_national`: received in the province, and a successful look-up says the
+    /// portal has no such dossier.
+    MissingOnNational,
+    /// `missing_on_provincial`: the portal lists (`DanhSachHoSo`) a dossier of the province's
+    /// units that the province does not have.
+    MissingOnProvincial,
+    /// `status_mismatch`: the statuses differ, and no more specific status kind applies.
+    StatusMismatch,
+    /// `collapsed_status`: the province shows 5, 6 or 8, the portal 9.
+    CollapsedStatus,
+    /// `closed_locally_open_nationally`: terminal in the province, not on the portal (which
+    /// will count it overdue).
+    ClosedLocallyOpenNationally,
+    /// `due_date_mismatch`: the due dates (`NgayHenTra`) differ.
+    DueDateMismatch,
+    /// `finish_date_mismatch`: same status, the processing-finished times differ or one is
+    /// missing.
+    FinishDateMismatch,
+    /// `received_date_mismatch`: the received times (`NgayTiepNhan`) differ.
+    ReceivedDateMismatch,
+    /// `timeliness_mismatch`: on time on one side, overdue on the other, and no other finding
+    /// explains it.
+    TimelinessMismatch,
+    /// `unmapped_status`: the provincial status is not in the profile's status table.
+    UnmappedStatus,
+    /// `bad_dossier_code`: the national code is empty or not of the national shape, so it
+    /// cannot be looked up.
+    BadDossierCode,
+    /// `missing_due_date`: received, no due date on either side, and the source does not say
+    /// the procedure has none.
+    MissingDueDate,
+}
+
+impl Kind {
+    /// Every kind, in the order the vocabulary lists them.
+    pub const ALL: [Kind; 12] = [
+        Kind::MissingOnNational,
+        Kind::MissingOnProvincial,
+        Kind::StatusMismatch,
+        Kind::CollapsedStatus,
+        Kind::ClosedLocallyOpenNationally,
+        Kind::DueDateMismatch,
+        Kind::FinishDateMismatch,
+        Kind::ReceivedDateMismatch,
+        Kind::TimelinessMismatch,
+        Kind::UnmappedStatus,
+        Kind::BadDossierCode,
+        Kind::MissingDueDate,
+    ];
+
+    /// The stable name (`missing_on_national`, …) stored in `discrepancy.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::MissingOnNational => "missing_on_national",
+            Kind::MissingOnProvincial => "missing_on_provincial",
+            Kind::StatusMismatch => "status_mismatch",
+            Kind::CollapsedStatus => "collapsed_status",
+            Kind::ClosedLocallyOpenNationally => "closed_locally_open_nationally",
+            Kind::DueDateMismatch => "due_date_mismatch",
+            Kind::FinishDateMismatch => "finish_date_mismatch",
+            Kind::ReceivedDateMismatch => "received_date_mismatch",
+            Kind::TimelinessMismatch => "timeliness_mismatch",
+            Kind::UnmappedStatus => "unmapped_status",
+            Kind::BadDossierCode => "bad_dossier_code",
+            Kind::MissingDueDate => "missing_due_date",
+        }
+    }
+
+    /// The kind of a stored name; `None` for a name not in the vocabulary.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Vietnamese label for staff-facing output.
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            Kind::MissingOnNational => "Chưa có trên Cổng DVCQG",
+            Kind::MissingOnProvincial => "Chỉ có trên Cổng DVCQG",
+            Kind::StatusMismatch => "Trạng thái lệch",
+            Kind::CollapsedStatus => "Trạng thái 5/6/8 đẩy thành 9",
+            Kind::ClosedLocallyOpenNationally => "Đã xong tại tỉnh, còn mở trên Cổng",
+            Kind::DueDateMismatch => "Hạn trả lệch",
+            Kind::FinishDateMismatch => "Ngày kết thúc xử lý lệch",
+            Kind::ReceivedDateMismatch => "Ngày tiếp nhận lệch",
+            Kind::TimelinessMismatch => "Đúng hạn/quá hạn lệch",
+            Kind::UnmappedStatus => "Trạng thái chưa ánh xạ",
+            Kind::BadDossierCode => "Mã hồ sơ không hợp lệ",
+            Kind::MissingDueDate => "Thiếu hạn trả",
+        }
+    }
+
+    /// Kinds decided from the provincial view alone (no look-up needed).
+    pub fn is_provincial_only(self) -> bool {
+        matches!(
+            self,
+            Kind::UnmappedStatus | Kind::BadDossierCode | Kind::MissingDueDate
+        )
+    }
+
+    pub(super) fn base_severity(self) -> Severity {
+        match self {
+            Kind::ClosedLocallyOpenNationally => Severity::Critical,
+            Kind::MissingOnNational
+            | Kind::BadDossierCode
+            | Kind::TimelinessMismatch
+            | Kind::DueDateMismatch => Severity::High,
+            Kind::StatusMismatch
+            | Kind::FinishDateMismatch
+            | Kind::ReceivedDateMismatch
+            | Kind::UnmappedStatus
+            | Kind::MissingDueDate
+            | Kind::MissingOnProvincial => Severity::Medium,
+            Kind::CollapsedStatus => Severity::Low,
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How urgently a discrepancy needs fixing, ordered low to critical. Each kind has a base
+/// severity (docs/discrepancies.md); a finding whose correction would gain points is raised
+/// to `Critical`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// A known, explainable vendor habit (`collapsed_status`); no urgency without an impact.
+    Low,
+    /// A data fault to fix (status, finish or received date, unmapped status, missing due
+    /// date, `missing_on_provincial`).
+    Medium,
+    /// Likely to cost points or hides the dossier from the portal (`missing_on_national`,
+    /// `bad_dossier_code`, `due_date_mismatch`, `timeliness_mismatch`).
+    High,
+    /// `closed_locally_open_nationally` (the portal will count it overdue), or any finding
+    /// whose correction would gain points: fix first.
+    Critical,
+}
+
+impl Severity {
+    /// The stored name: `low`, `medium`, `high` or `critical`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    /// The severity of a stored name; `None` for any other text.
+    pub fn parse(s: &str) -> Option<Severity> {
+        [
+            Severity::Low,
+            Severity::Medium,
+            Severity::High,
+            Severity::Critical,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
+    }
+}
