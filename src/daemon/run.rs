@@ -135,6 +135,9 @@ struct Done {
     lookups: u64,
     freshness: Option<health::Freshness>,
     open_by_kind: Option<Vec<(String, u64)>>,
+    /// Dossiers whose national look-ups have failed for longer than
+    /// `national.lookup_failing_after_hours` (recomputed after every job, like `open_by_kind`).
+    lookups_failing: Option<u64>,
     active: Arc<Active>,
 }
 
@@ -331,7 +334,7 @@ impl Service {
 
     fn finished(&mut self, joined: Result<(tokio::task::Id, Done), tokio::task::JoinError>) {
         let now = now_vn();
-        let (job, report, lookups, freshness, open, active) = match joined {
+        let (job, report, lookups, freshness, open, failing, active) = match joined {
             Ok((id, done)) => {
                 self.task_jobs.remove(&id);
                 (
@@ -340,6 +343,7 @@ impl Service {
                     done.lookups,
                     done.freshness,
                     done.open_by_kind,
+                    done.lookups_failing,
                     Some(done.active),
                 )
             }
@@ -357,7 +361,7 @@ impl Service {
                     outcome: JobOutcome::Failed,
                     summary: why,
                 };
-                (job, report, 0, None, None, None)
+                (job, report, 0, None, None, None, None)
             }
         };
         // A job removed by a reload while it ran is simply no longer scheduled.
@@ -371,6 +375,9 @@ impl Service {
             }
             if let Some(open) = open {
                 h.open_discrepancies = open.into_iter().collect();
+            }
+            if failing.is_some() {
+                h.national_lookups_failing = failing;
             }
             if let Some(active) = &active {
                 for (host, n) in active.new_http_errors() {
@@ -623,6 +630,8 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         freshness,
     } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
+    let failing_since = sync::local_now() - active.cfg.national.lookup_failing_after();
+    let lookups_failing = store.failing_lookup_count(failing_since).ok();
     drop(store);
     if report.outcome == JobOutcome::Failed {
         tracing::error!(target: "daemon", job = job.name(), outcome = %report.outcome,
@@ -637,6 +646,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         lookups,
         freshness,
         open_by_kind,
+        lookups_failing,
         active,
     }
 }

@@ -40,11 +40,15 @@ pub enum Kind {
     /// `missing_due_date`: received, no due date on either side, and the source does not say
     /// the procedure has none.
     MissingDueDate,
+    /// `lookup_failing`: the portal has failed to answer for this dossier's code for longer
+    /// than `national.lookup_failing_after_hours` (a question for the portal's operators; it
+    /// is about the look-up, not the data, and costs no points by itself).
+    LookupFailing,
 }
 
 impl Kind {
     /// Every kind, in the order the vocabulary lists them.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::MissingOnNational,
         Kind::MissingOnProvincial,
         Kind::StatusMismatch,
@@ -57,6 +61,7 @@ impl Kind {
         Kind::UnmappedStatus,
         Kind::BadDossierCode,
         Kind::MissingDueDate,
+        Kind::LookupFailing,
     ];
 
     /// The stable name (`missing_on_national`, …) stored in `discrepancy.kind`.
@@ -74,6 +79,7 @@ impl Kind {
             Kind::UnmappedStatus => "unmapped_status",
             Kind::BadDossierCode => "bad_dossier_code",
             Kind::MissingDueDate => "missing_due_date",
+            Kind::LookupFailing => "lookup_failing",
         }
     }
 
@@ -97,6 +103,7 @@ impl Kind {
             Kind::UnmappedStatus => "Trạng thái chưa ánh xạ",
             Kind::BadDossierCode => "Mã hồ sơ không hợp lệ",
             Kind::MissingDueDate => "Thiếu hạn trả",
+            Kind::LookupFailing => "Tra cứu trên Cổng DVCQG lỗi kéo dài",
         }
     }
 
@@ -121,7 +128,7 @@ impl Kind {
             | Kind::UnmappedStatus
             | Kind::MissingDueDate
             | Kind::MissingOnProvincial => Severity::Medium,
-            Kind::CollapsedStatus => Severity::Low,
+            Kind::CollapsedStatus | Kind::LookupFailing => Severity::Low,
         }
     }
 }
@@ -138,7 +145,8 @@ impl fmt::Display for Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Severity {
-    /// A known, explainable vendor habit (`collapsed_status`); no urgency without an impact.
+    /// A known, explainable vendor habit (`collapsed_status`), or a look-up the portal keeps
+    /// failing (`lookup_failing`); no urgency without an impact.
     Low,
     /// A data fault to fix (status, finish or received date, unmapped status, missing due
     /// date, `missing_on_provincial`).

@@ -20,6 +20,7 @@ pub fn kind_label_vi(kind: &str) -> &str {
         "unmapped_status" => "Trạng thái chưa có trong bảng ánh xạ",
         "bad_dossier_code" => "Mã hồ sơ trống hoặc Cổng DVCQG không nhận ra",
         "missing_due_date" => "Thiếu hạn trả kết quả ở cả hai hệ thống",
+        "lookup_failing" => "Cổng DVCQG không trả lời tra cứu hồ sơ trong thời gian dài",
         other => other,
     }
 }

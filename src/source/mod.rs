@@ -14,6 +14,16 @@ pub enum SourceError {
     /// The HTTP call failed under the policy (transport, status, retries spent, breaker open).
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// No session could be opened because the login call itself failed under the HTTP policy
+    /// (transport, status, retries spent, breaker open): nothing is known of the call the
+    /// session was for.
+    #[error("{portal}: no session (the login call failed): {source}")]
+    Session {
+        /// `provincial` or `national`.
+        portal: &'static str,
+        /// Why the login call failed.
+        source: crate::http::HttpError,
+    },
     /// The portal refused the service account's credentials, or the login reply had no
     /// token or session.
     #[error("{portal}: login failed: {message}")]

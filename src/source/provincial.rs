@@ -151,6 +151,7 @@ impl ProvincialClient {
                 headers: auth,
                 body: Body::None,
                 label: label.clone(),
+                key: None,
             };
             let mut reply = self.http.send_json(&req).await?;
             if reply.status == 401 && attempt == 0 {
@@ -254,6 +255,7 @@ impl ProvincialClient {
                     headers: vec![],
                     body: Body::Form(form),
                     label: "token".into(),
+                    key: None,
                 }
             }
             AuthStyle::Token => Request {
@@ -263,6 +265,7 @@ impl ProvincialClient {
                 body: Body::Json(serde_json::json!({
                     "email": self.cfg.username, "password": self.password })),
                 label: "token".into(),
+                key: None,
             },
             AuthStyle::Basic => unreachable!("basic auth has no login"),
         };

@@ -264,4 +264,12 @@ CREATE TABLE month_tally (
     computed_at         TEXT NOT NULL
 ) STRICT;
 "#,
+    // 6: a dossier whose look-ups keep failing (the planner backs it off; reported after
+    // national.lookup_failing_after_hours).
+    r#"
+ALTER TABLE lookup_state ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE lookup_state ADD COLUMN failing_since TEXT;
+ALTER TABLE lookup_state ADD COLUMN last_error_class TEXT;
+CREATE INDEX lookup_state_failing ON lookup_state(failing_since) WHERE consecutive_failures > 0;
+"#,
 ];

@@ -18,6 +18,7 @@ mod faults_secrets;
 mod faults_tls;
 mod http_logging;
 mod http_policy;
+mod lookup_failing;
 mod national_list;
 mod provincial_profiles;
 mod reconcile_cases;
