@@ -664,7 +664,7 @@ mod tests {
             Scenario {
                 name: "a budget that does not reach the failing tier leaves it out",
                 cands: vec![
-                    ("failing-changed", failing(4, 6000, changed(9000))),
+                    ("failing-changed", failing(4, 300, changed(9000))),
                     ("r1", quiet(100)),
                     ("r2", quiet(200)),
                 ],

@@ -8,8 +8,9 @@
 //!   (`lookup_state`), which the planner backs off;
 //! - **the portal's**: a look-up never sent (the circuit breaker refused it, no session could
 //!   be opened) is not stored at all and goes back to the queue; a failure among those that
-//!   opened the breaker (no look-up succeeded after it before the breaker opened) is recorded
-//!   as tried but not counted: the portal was down, not the record;
+//!   opened the breaker (no look-up succeeded after it before the breaker opened), or of a run
+//!   in which several look-ups failed and none succeeded, is recorded as tried but not
+//!   counted: the portal was down, not the record;
 //! - **the run's**: a refused login stops the run's look-ups (the account must not be locked);
 //!   nothing is stored for the dossiers.
 //!
@@ -88,15 +89,18 @@ pub(super) async fn look_up(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
     // only within that time.
     let deadline = tokio::time::Instant::now() + budget.cycle;
     let national = &clients.national;
-    let mut queue: VecDeque<(String, String)> = chosen
-        .into_iter()
-        .map(|i| (ids[i].clone(), cands[i].code.clone()))
-        .collect();
+    let mut queue: VecDeque<(String, String)> =
+        interleave_failing(chosen, |i| cands[i].failures > 0)
+            .into_iter()
+            .map(|i| (ids[i].clone(), cands[i].code.clone()))
+            .collect();
     let mut set = tokio::task::JoinSet::new();
     let mut batch: Vec<LookupResult> = Vec::new();
     // Failures since the last successful look-up: the dossiers' own unless the breaker opens
     // before a look-up succeeds again.
     let mut unconfirmed: Vec<LookupResult> = Vec::new();
+    // Whether any look-up of this run got an answer from the portal.
+    let mut answered = false;
     let mut errors_by_reason: HashMap<String, u64> = HashMap::new();
     let mut session_failures: HashMap<String, u64> = HashMap::new();
     let mut session_streak = 0u32;
@@ -149,6 +153,7 @@ pub(super) async fn look_up(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
                 (probing, session_streak) = (false, 0);
                 // The portal answered: the failures before this one were the dossiers' own.
                 batch.append(&mut unconfirmed);
+                answered = true;
                 batch.push(LookupResult {
                     dossier_id,
                     code,
@@ -210,7 +215,16 @@ pub(super) async fn look_up(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
             batch.clear();
         }
     }
-    // No look-up succeeded after these, and the breaker did not open: the dossiers' own.
+    // No look-up succeeded after these, and the breaker did not open: the dossiers' own, unless
+    // no look-up of the run succeeded and several failed (the portal answered nobody, e.g. an
+    // `error_code` for every call, which the HTTP breaker cannot see).
+    if !answered && unconfirmed.len() > 1 {
+        for r in &mut unconfirmed {
+            if let Err(f) = &mut r.result {
+                f.counted = false;
+            }
+        }
+    }
     batch.append(&mut unconfirmed);
     cx.store.store_lookups(cx.run_id, &batch)?;
     let mut reasons: Vec<_> = errors_by_reason.into_iter().collect();
@@ -252,6 +266,33 @@ pub(super) async fn look_up(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
         None => {}
     }
     Ok(())
+}
+
+/// The planned look-ups in the order they are sent: the plan's, with the dossiers whose
+/// look-ups keep failing (planned last) spread evenly among the others. Sent one after the
+/// other they would fail in a row and open the circuit breaker, which would then take their
+/// failures for the portal's; the whole plan is sent within the cycle anyway.
+fn interleave_failing(chosen: Vec<usize>, failing: impl Fn(usize) -> bool) -> Vec<usize> {
+    let (bad, good): (Vec<usize>, Vec<usize>) = chosen.into_iter().partition(|&i| failing(i));
+    if bad.is_empty() || good.is_empty() {
+        return good.into_iter().chain(bad).collect();
+    }
+    let step = good.len() as f64 / (bad.len() + 1) as f64;
+    let mut out = Vec::with_capacity(good.len() + bad.len());
+    let mut bad = bad.into_iter();
+    let mut next_at = step;
+    for (k, i) in good.into_iter().enumerate() {
+        out.push(i);
+        while (k + 1) as f64 >= next_at {
+            match bad.next() {
+                Some(b) => out.push(b),
+                None => break,
+            }
+            next_at += step;
+        }
+    }
+    out.extend(bad);
+    out
 }
 
 /// Opens, refreshes and resolves `lookup_failing` (rules: `reconcile::check_failing`) and
@@ -301,6 +342,19 @@ pub(super) fn report_failing(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
 mod tests {
     use super::*;
     use crate::http::HttpError;
+
+    #[test]
+    fn failing_look_ups_are_spread_among_the_others() {
+        let failing = |i: usize| i >= 100;
+        let order = interleave_failing((0..10).chain(100..103).collect(), failing);
+        assert_eq!(order, [0, 1, 2, 100, 3, 4, 101, 5, 6, 7, 102, 8, 9]);
+        // Nothing readable: as planned.
+        assert_eq!(interleave_failing(vec![100, 101], failing), [100, 101]);
+        assert_eq!(interleave_failing(vec![1, 2], failing), [1, 2]);
+        // More failing than readable: as evenly as they go.
+        let order = interleave_failing(vec![0, 1, 100, 101, 102, 103, 104], failing);
+        assert_eq!(order, [0, 100, 101, 102, 1, 103, 104]);
+    }
 
     #[test]
     fn whose_fault() {

@@ -202,10 +202,11 @@ async fn one_percent_always_failing_never_stalls_the_others() {
         .iter()
         .all(|d| d.severity == "low" && d.score_impact == 0.0 && d.state == "open"));
 
-    // The portal answers again: the next look-up of each resolves it.
+    // The portal answers again: the next look-up of each, past its back-off (at most 4 h
+    // after a fifth failure in the last cycle), resolves it.
     bad.sims.control.knobs().national_failing_codes.clear();
     bad.cfg.national.lookups_per_cycle = 1_000_000;
-    bad.advance(CYCLE_MIN);
+    bad.advance(4 * 60 + CYCLE_MIN);
     let b = bad.cycle().await;
     assert_eq!(b.lookups_failing, 0, "{b:?}");
     for d in &lf {
