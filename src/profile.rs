@@ -1,8 +1,13 @@
 //! Provincial vendor profiles as data: auth and paging styles, field paths, date formats, the
-//! status table and the personal-data keys to drop. Built-in presets live in
+//! status table, and what of a row may be stored. Built-in presets live in
 //! `config/profiles/*.toml`; a province may ship its own file instead (`provincial.profile_file`).
 //!
-//! Mapping a row is pure: JSON in, canonical record out.
+//! Mapping a row is pure: JSON in, canonical record out. What is stored of the raw row is an
+//! allowlist: the values at the paths the profile maps (`fields`) and at its `keep` paths
+//! (keys known to be impersonal), scalars only. Everything else — an applicant block under a
+//! key no list names, a nested e-form, a field whose text is itself JSON — is never stored
+//! nor logged (docs/domain.md §6). [`Profile::unlisted_paths`] names (names only) what a row
+//! carried beyond the lists, for diagnosis.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -99,6 +104,38 @@ pub struct FieldPaths {
     pub supplement_requested_at: String,
 }
 
+impl FieldPaths {
+    /// Every field that is a path, as `(name, path)`, in declaration order (empty paths
+    /// included; `national_code_alt_if` is a condition, read by `Profile::alt_condition`).
+    fn paths(&self) -> [(&'static str, &str); 23] {
+        [
+            ("id", &self.id),
+            ("local_code", &self.local_code),
+            ("national_code", &self.national_code),
+            ("national_code_override", &self.national_code_override),
+            ("procedure_code", &self.procedure_code),
+            ("procedure_name", &self.procedure_name),
+            ("agency_code", &self.agency_code),
+            ("agency_name", &self.agency_name),
+            ("status", &self.status),
+            ("sub_status", &self.sub_status),
+            ("national_code_alt", &self.national_code_alt),
+            ("postal", &self.postal),
+            ("lock_state", &self.lock_state),
+            ("status_label", &self.status_label),
+            ("channel", &self.channel),
+            ("received_at", &self.received_at),
+            ("due_at", &self.due_at),
+            ("finished_at", &self.finished_at),
+            ("returned_at", &self.returned_at),
+            ("updated_at", &self.updated_at),
+            ("no_due_date", &self.no_due_date),
+            ("handler", &self.handler),
+            ("supplement_requested_at", &self.supplement_requested_at),
+        ]
+    }
+}
+
 /// A vendor profile: how to talk to one kind of one-stop system and how to read its rows
 /// (docs/profiles.md). A file of `config/profiles/` or `provincial.profile_file`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -130,7 +167,16 @@ pub struct Profile {
     /// Sub-status field value → national code, looked up before `statuses` (OpenCPS).
     #[serde(default)]
     pub sub_statuses: BTreeMap<String, u8>,
-    /// Keys dropped at any depth before anything is stored or logged (personal data).
+    /// Paths of raw values known to hold nothing personal, stored in
+    /// `provincial_dossier.raw_json` beside the mapped fields for diagnosis (same syntax as
+    /// `fields`; scalars only: a path to an object or array keeps nothing). Nothing outside
+    /// `fields` and `keep` is ever stored (docs/profiles.md, "Adding a kept key").
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Keys that hold citizens' personal data, dropped at any depth before a row is read: a
+    /// second guard behind the allowlist. A `fields` or `keep` path through one of them is
+    /// refused when the profile is loaded.
+    #[serde(default)]
     pub personal_data: Vec<String>,
     /// Extra request headers: header name → the `[provincial]` config key holding its value
     /// (`group_id` or `tenant`). E.g. OpenCPS `groupId = "group_id"`, td `tenant = "tenant"`.
@@ -144,6 +190,11 @@ pub struct Profile {
     /// that rows need not normalize the table.
     #[serde(skip)]
     normalized: NormalizedStatuses,
+    /// Every path whose value may be stored: the mapped `fields` (and the path of
+    /// `national_code_alt_if`), then `keep`; sorted, without duplicates. Filled by
+    /// [`Profile::parse`].
+    #[serde(skip)]
+    listed: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -268,6 +319,37 @@ impl Profile {
                 )));
             }
         }
+        let mut listed: Vec<String> = Vec::new();
+        let alt_path = p.alt_condition().map(|(path, _)| path.to_string());
+        let mapped = p
+            .fields
+            .paths()
+            .into_iter()
+            .map(|(name, path)| (format!("fields.{name}"), path.to_string()))
+            .chain(alt_path.map(|path| ("fields.national_code_alt_if".to_string(), path)));
+        let kept = p
+            .keep
+            .iter()
+            .enumerate()
+            .map(|(i, path)| (format!("keep[{i}]"), path.clone()));
+        for (key, path) in mapped.chain(kept) {
+            if path.is_empty() {
+                if key.starts_with("keep") {
+                    return Err(bad(format!("{key} is empty: name a path such as `a.b[0].c`")));
+                }
+                continue;
+            }
+            if let Some(k) = path_names(&path).find(|k| p.personal_data.iter().any(|d| d == k)) {
+                return Err(bad(format!(
+                    "{key} = \"{path}\" goes through `{k}`, a personal_data key: it would \
+                     never be read"
+                )));
+            }
+            listed.push(path);
+        }
+        listed.sort();
+        listed.dedup();
+        p.listed = listed;
         Ok(p)
     }
 
@@ -325,10 +407,46 @@ impl Profile {
         })
     }
 
-    /// Drops personal data, then maps the row. Returns the record and the cleaned raw JSON.
+    /// Every path whose value may be stored (the mapped `fields`, the path of
+    /// `national_code_alt_if`, and `keep`), sorted.
+    pub fn listed_paths(&self) -> &[String] {
+        &self.listed
+    }
+
+    /// What may be stored of a row: a JSON object from each listed path (as written in the
+    /// profile, e.g. `"dossierStatus.name"`) to its value, for the paths that hold a string,
+    /// number, boolean or null. Objects and arrays are never copied, so nothing the lists do
+    /// not name can ride along. Keys are sorted: the same values give the same text.
+    pub fn stored_json(&self, row: &Value) -> String {
+        let mut kept = serde_json::Map::new();
+        for path in &self.listed {
+            if let Some(v) = get(row, path).filter(|v| !v.is_object() && !v.is_array()) {
+                kept.insert(path.clone(), v.clone());
+            }
+        }
+        Value::Object(kept).to_string()
+    }
+
+    /// The paths of a row's values that are neither mapped nor kept (names only, never a
+    /// value), sorted: what a new vendor version added, for diagnosis. A leaf is a string,
+    /// number, boolean, null, or an empty object or array; array items are written `[n]`.
+    /// A key that a listed path reaches only in part (`a` of `a.b`) is reported by its own
+    /// unlisted leaves.
+    pub fn unlisted_paths(&self, row: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut path = String::new();
+        collect_unlisted(row, &mut path, &self.listed, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Drops the personal-data keys, then maps the row. Returns the record and what may be
+    /// stored of the row ([`Profile::stored_json`]); the row hash is that text's, so it
+    /// changes exactly when a mapped or kept value does.
     pub fn map_row(&self, mut row: Value) -> Result<(ProvincialDossier, String), MapError> {
         drop_keys(&mut row, &self.personal_data);
-        let raw = serde_json::to_string(&row).unwrap_or_default();
+        let raw = self.stored_json(&row);
         let f = &self.fields;
         let s = |path: &str| get_str(&row, path);
         let date = |name: &str, path: &str| match get_str(&row, path) {
@@ -473,6 +591,41 @@ pub fn get_str(v: &Value, path: &str) -> Option<String> {
     }
 }
 
+/// The key names along a path (`a.b[0].c` → `a`, `b`, `c`).
+fn path_names(path: &str) -> impl Iterator<Item = &str> {
+    path.split('.')
+        .map(|part| part.split('[').next().unwrap_or(""))
+        .filter(|name| !name.is_empty())
+}
+
+/// Pushes onto `out` the path of every leaf under `v` (at `path`) that no listed path names.
+fn collect_unlisted(v: &Value, path: &mut String, listed: &[String], out: &mut Vec<String>) {
+    let is_listed = |p: &str| listed.binary_search_by(|l| l.as_str().cmp(p)).is_ok();
+    let at = path.len();
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, child) in map {
+                if at > 0 {
+                    path.push('.');
+                }
+                path.push_str(k);
+                collect_unlisted(child, path, listed, out);
+                path.truncate(at);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, child) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                collect_unlisted(child, path, listed, out);
+                path.truncate(at);
+            }
+        }
+        // A listed path to an object or array keeps nothing, so its leaves are unlisted.
+        _ if !is_listed(path) || v.is_object() || v.is_array() => out.push(path.clone()),
+        _ => {}
+    }
+}
+
 /// Removes every object key named in `keys`, at any depth.
 pub fn drop_keys(v: &mut Value, keys: &[String]) {
     match v {
@@ -539,6 +692,120 @@ mod tests {
         assert_eq!(d.handler.as_deref(), Some("Cán bộ B"));
         assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
         assert!(!raw.contains("applicant"));
+    }
+
+    /// Personal data where no list names it — an e-form block, deep nesting, a field whose
+    /// text is JSON, an array of people, a renamed block — never reaches the stored JSON, for
+    /// every preset; the mapped and kept values do, and only they.
+    #[test]
+    fn only_mapped_and_kept_values_are_stored() {
+        let hidden = json!({
+            "eForm": {"data": {"hoTenNguoiYeuCau": "PII-NAME-1", "soCCCD": "PII-ID-1"}},
+            "deep": [{"a": {"b": [{"c": "PII-DEEP-2"}]}}],
+            "eFormJson": "{\"applicantName\":\"PII-JSON-3\",\"cmnd\":\"PII-JSON-ID-3\"}",
+            "nguoiNop": [{"ten": "PII-LIST-4"}, {"ten": "PII-LIST-5"}],
+            "applicantV2": {"fullName": "PII-RENAMED-6"},
+        });
+        let rows = [
+            json!({"id": "1", "code": "HS1", "nationCode": "000.00.11.H18-240814-0001",
+                "dossierStatus": {"id": 4, "name": "Đang xử lý"}, "appliedDate": "x",
+                "updatedDate": "2024-08-14T10:00:00.000+0700",
+                "currentTask": [{"assignee": {"fullname": "Cán bộ B"}}]}),
+            json!({"dossierId": 1, "dossierNo": "000.00.11.H18-240814-0001", "systemId": 1,
+                "dossierStatus": "processing", "modifiedDate": "14/08/2024 10:00:00",
+                "durationCount": 5}),
+            json!({"Id": "1", "MaHoSo": "000.00.11.H18-240814-0001", "TrangThaiHoSoId": 4,
+                "LastModifiedOn": "2024-08-14T11:00:00", "NguoiDangXuLy": "Cán bộ B",
+                "NgayNopHoSo": "2024-08-14T09:00:00"}),
+        ];
+        for ((name, _), row) in BUILTIN.iter().zip(rows) {
+            let p = Profile::builtin(name).unwrap();
+            let mut full = row.clone();
+            for (k, v) in hidden.as_object().unwrap() {
+                full[k] = v.clone();
+            }
+            let (_, raw) = p.map_row(full.clone()).unwrap();
+            assert!(!raw.contains("PII-"), "{name}: {raw}");
+            let stored: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap();
+            assert!(stored.len() >= 3, "{name}: {raw}");
+            for (path, v) in &stored {
+                assert!(p.listed_paths().contains(path), "{name}: {path} is not listed");
+                assert_eq!(get(&full, path), Some(v), "{name}: {path}");
+            }
+            // The unlisted paths name every hidden value, never a value.
+            let unlisted = p.unlisted_paths(&full);
+            for want in ["eForm.data.hoTenNguoiYeuCau", "deep[0].a.b[0].c", "eFormJson",
+                "nguoiNop[1].ten", "applicantV2.fullName"] {
+                assert!(unlisted.iter().any(|u| u == want), "{name}: {want} in {unlisted:?}");
+            }
+            assert!(unlisted.iter().all(|u| !u.contains("PII-")), "{unlisted:?}");
+            // The row hash sees the stored values only: the hidden blocks change nothing.
+            let (plain, _) = p.map_row(row).unwrap();
+            let (with_hidden, _) = p.map_row(full).unwrap();
+            assert_eq!(plain.row_hash, with_hidden.row_hash, "{name}");
+        }
+    }
+
+    #[test]
+    fn the_row_hash_sees_every_mapped_and_kept_value() {
+        let p = Profile::builtin("igate").unwrap();
+        let base = json!({"id": "1", "dossierStatus": {"id": 4, "name": "Đang xử lý"},
+            "updatedDate": "2024-08-14T10:00:00.000+0700", "appliedDate": "a",
+            "currentTask": [{"assignee": {"fullname": "Cán bộ B"}}], "other": 1});
+        let hash = |edit: &dyn Fn(&mut Value)| {
+            let mut row = base.clone();
+            edit(&mut row);
+            p.map_row(row).unwrap().0.row_hash
+        };
+        let h0 = hash(&|_| {});
+        // Mapped (the status, the handler) and kept (the status id, appliedDate) values.
+        assert_ne!(h0, hash(&|r| r["dossierStatus"]["name"] = json!("Có kết quả")));
+        assert_ne!(h0, hash(&|r| r["currentTask"][0]["assignee"]["fullname"] = json!("C")));
+        assert_ne!(h0, hash(&|r| r["dossierStatus"]["id"] = json!(9)));
+        assert_ne!(h0, hash(&|r| r["appliedDate"] = json!("b")));
+        // Neither mapped nor kept: not stored, so not a change of the stored row.
+        assert_eq!(h0, hash(&|r| r["other"] = json!(2)));
+    }
+
+    #[test]
+    fn unlisted_paths_name_leaves_beyond_the_lists() {
+        let p = Profile::builtin("igate").unwrap();
+        let row = json!({"id": "1", "procedure": {"code": "c", "secret": "s", "translate":
+            [{"name": "n", "languageId": 228}]}, "dossierStatus": {"name": "x", "id": {}},
+            "empty": [], "nul": null});
+        assert_eq!(
+            p.unlisted_paths(&row),
+            ["dossierStatus.id", "empty", "nul", "procedure.secret",
+                "procedure.translate[0].languageId"]
+        );
+    }
+
+    #[test]
+    fn keep_paths_are_checked() {
+        let base = BUILTIN[0].1;
+        let with_keep = |keep: &str| {
+            base.replace(
+                "keep = [\"appliedDate\", \"dossierStatus.id\", \"procedure.id\", \"agency.id\"]",
+                &format!("keep = {keep}"),
+            )
+        };
+        let err = Profile::parse("x", &with_keep("[\"\"]")).unwrap_err().to_string();
+        assert!(err.contains("keep[0] is empty"), "{err}");
+        let err = Profile::parse("x", &with_keep("[\"a\", \"applicant.data.fullname\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("keep[1]") && err.contains("`applicant`"), "{err}");
+        let err = Profile::parse(
+            "x",
+            &base.replace("handler = \"currentTask[0].assignee.fullname\"",
+                "handler = \"applicant.data.fullname\""),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("fields.handler"), "{err}");
+        // A profile written before `keep` existed still loads: nothing beyond `fields` is kept.
+        let old = Profile::parse("old", &with_keep("[]").replace("keep = []", "")).unwrap();
+        assert!(old.keep.is_empty() && old.listed_paths().contains(&"nationCode".to_string()));
     }
 
     #[test]

@@ -154,6 +154,10 @@ pub struct Knobs {
     pub provincial_duplicate_rows: bool,
     /// igate dates are written in UTC with a `+0000` offset.
     pub provincial_utc_offsets: bool,
+    /// Every provincial row also carries its applicant's data where no profile list names it,
+    /// as an independently written system might ([`provincial::hidden_personal_data`]): an
+    /// e-form block, a deeper nesting, an array of people, a field whose text is JSON.
+    pub provincial_hidden_personal_data: bool,
     /// `DanhSachHoSo` answers HTTP 500, every time.
     pub national_list_failing: bool,
 }

@@ -311,6 +311,38 @@ fn render_td(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Val
     })
 }
 
+/// The personal data an independently written system may carry under keys no profile lists
+/// (the [`super::Knobs::provincial_hidden_personal_data`] knob): the applicant's name, ID
+/// number, phone, e-mail and address ([`hidden_values`]) in an e-form block, nested three
+/// levels down, in an array of people, under a renamed applicant block, and inside a field
+/// whose text is itself JSON.
+pub fn hidden_personal_data(d: &SimDossier) -> Value {
+    let [name, id, phone, email, address] = hidden_values(d);
+    let person = json!({"hoTen": name, "soCCCD": id, "soDienThoai": phone, "thuDienTu": email,
+        "diaChiThuongTru": address});
+    json!({
+        "eForm": {"data": {"hoTenNguoiYeuCau": name, "giayTo": {"so": id,
+            "lienHe": {"dienThoai": phone, "email": email, "noiO": address}}}},
+        "thanhPhanHoSo": [{"tenTep": format!("CCCD {id}.pdf"), "nguoiKy": person.clone()}],
+        "thongTinBoSung": json!({"nguoiNop": person}).to_string(),
+        "applicantInfo": {"fullName": name, "idNumber": id},
+    })
+}
+
+/// The values [`hidden_personal_data`] hides, each distinctive (a test looks for them in
+/// database files and logs): the applicant's name marked with the dossier's id (plain names
+/// share a pool with officials'), ID number, phone, e-mail and address.
+pub fn hidden_values(d: &SimDossier) -> [String; 5] {
+    let a = &d.applicant;
+    [
+        format!("{} Ẩn{}", a.fullname, d.id),
+        a.identity_number.clone(),
+        a.phone.clone(),
+        a.email.clone(),
+        a.address.clone(),
+    ]
+}
+
 fn issue_token(app: &App) -> (String, String) {
     let n = app.counter.fetch_add(1, Ordering::SeqCst);
     let access = format!("access-{n}");
@@ -528,9 +560,13 @@ async fn list_page(
             }
         }
     }
-    let (utc, duplicate) = {
+    let (utc, duplicate, hidden) = {
         let k = app.control.knobs();
-        (k.provincial_utc_offsets, k.provincial_duplicate_rows)
+        (
+            k.provincial_utc_offsets,
+            k.provincial_duplicate_rows,
+            k.provincial_hidden_personal_data,
+        )
     };
     let w = &app.world;
     let order = app.control.order(w);
@@ -548,11 +584,19 @@ async fn list_page(
         .map(|&i| {
             let d = &w.dossiers[i];
             let updated = app.control.updated_at(d);
-            match app.profile {
+            let mut row = match app.profile {
                 SimProfile::Igate => render_igate(w, d, updated, utc),
                 SimProfile::Opencps => render_opencps(w, i, d, updated),
                 SimProfile::Td => render_td(w, i, d, updated),
+            };
+            if hidden {
+                if let (Value::Object(row), Value::Object(more)) =
+                    (&mut row, hidden_personal_data(d))
+                {
+                    row.extend(more);
+                }
             }
+            row
         })
         .collect();
     app.control.maybe_bump(w, page, &order);

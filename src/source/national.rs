@@ -94,8 +94,9 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
     })
 }
 
-/// The fields of a reply row that are kept as raw JSON (docs/domain.md §8). Anything else
-/// an adapter sends — applicant names, ID numbers, phones — is dropped before storing.
+/// The fields of a reply row that are kept as raw JSON: the ones [`parse_row`] reads
+/// (docs/domain.md §8). Anything else an adapter sends — applicant names, ID numbers, phones —
+/// is dropped before storing.
 const KEPT_FIELDS: &[&str] = &[
     "MaHoSo",
     "MaTTHC",
@@ -109,12 +110,17 @@ const KEPT_FIELDS: &[&str] = &[
     "MaDonViXuLy",
 ];
 
-/// A reply row as stored: only [`KEPT_FIELDS`].
+/// A reply row as stored: only [`KEPT_FIELDS`], and only when they hold a string, a number
+/// or null — what [`parse_row`] reads. An object or array under a kept name (an adapter that
+/// nests the applicant there) is not copied.
 fn kept(row: &Value) -> Value {
     match row {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| KEPT_FIELDS.contains(&k.as_str()))
+                .filter(|(k, v)| {
+                    KEPT_FIELDS.contains(&k.as_str())
+                        && matches!(v, Value::String(_) | Value::Number(_) | Value::Null)
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -444,13 +450,14 @@ mod tests {
             assert_eq!(d.core.due_at, None);
         }
         let with_pii = json!({"result": [{"MaHoSo": code, "MaTrangThai": "4",
-            "TenNguoiNop": "Lò Văn A", "SoCMND": "011100000001", "NgayTiepNhan": ""}]});
+            "TenNguoiNop": "Lò Văn A", "SoCMND": "011100000001", "NgayTiepNhan": "",
+            "DonViXuLy": {"ten": "x", "nguoiNop": "Lò Thị C"},
+            "NgayTra": ["Lò Thị D"]}]});
         let (_, raw) = parse_lookup(code, &with_pii).unwrap();
         assert!(raw.contains(code) && raw.contains("MaTrangThai"));
-        assert!(
-            !raw.contains("Lò Văn A") && !raw.contains("011100000001"),
-            "{raw}"
-        );
+        for pii in ["Lò Văn A", "011100000001", "Lò Thị C", "Lò Thị D"] {
+            assert!(!raw.contains(pii), "{pii} kept: {raw}");
+        }
         let (out, _) = parse_lookup(code, &json!({"result": []})).unwrap();
         assert_eq!(out, LookupOutcome::NotFound);
         assert!(parse_lookup(code, &json!({"message": "x"})).is_err());

@@ -325,6 +325,16 @@ impl Store {
                 known,
             });
         }
+        let pending = &MIGRATIONS[version as usize..];
+        // Rows to scrub exist only in a database that had a schema before.
+        let scrubs = version > 0
+            && pending
+                .iter()
+                .any(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS));
+        if scrubs {
+            // What the scrub frees is zeroed, not merely marked free.
+            self.read(|c| c.pragma_update(None, "secure_delete", true))?;
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             self.write(|tx| {
                 tx.execute_batch(sql)?;
@@ -332,7 +342,32 @@ impl Store {
             })?;
             tracing::info!(target: "store", version = i + 1, "applied migration");
         }
+        if scrubs {
+            self.rebuild_after_scrub();
+        }
         Ok(())
+    }
+
+    /// After a migration that emptied stored raw rows: rebuild the file (pages freed by
+    /// earlier versions were never zeroed and may still hold the old text), write it back from
+    /// the WAL and truncate the WAL. A failure leaves the data scrubbed and only the free
+    /// pages unrebuilt: it is logged with what to run, and the service goes on.
+    fn rebuild_after_scrub(&mut self) {
+        let t0 = std::time::Instant::now();
+        let rebuilt = self.read(|c| {
+            c.execute_batch("VACUUM")?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            c.pragma_update(None, "secure_delete", false)
+        });
+        match rebuilt {
+            Ok(()) => tracing::info!(target: "store", db = %self.db,
+                ms = t0.elapsed().as_millis() as u64,
+                "raw rows of earlier versions emptied; database file rebuilt"),
+            Err(e) => tracing::warn!(target: "store", error = %e,
+                "raw rows of earlier versions emptied, but the file could not be rebuilt: \
+                 freed pages may still hold them; stop the service and run \
+                 `sqlite3 <database> VACUUM`"),
+        }
     }
 
     /// The schema version of the database: how many of [`MIGRATIONS`] are applied
@@ -490,6 +525,7 @@ mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     #[test]
     fn sqlite_errors_are_classified_and_name_the_database() {
@@ -619,6 +655,75 @@ mod tests {
         assert_eq!(stats.new, 1);
         assert!(t0.elapsed() >= held - Duration::from_millis(50));
         release.join().unwrap();
+    }
+
+    /// A database of the version before the scrub, whose raw rows hold personal data (large
+    /// rows overflowing their pages, rewritten several times so that freed pages hold old
+    /// copies), once opened by this version holds none of it: not in a column, not in a freed
+    /// page of the file, not in the WAL.
+    #[test]
+    fn the_upgrade_leaves_no_old_raw_row_in_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let scrub = MIGRATIONS
+            .iter()
+            .position(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS))
+            .unwrap();
+        {
+            let conn = Connection::open(&db).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for m in &MIGRATIONS[..scrub] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", scrub as i64).unwrap();
+            for round in 0..3 {
+                for i in 0..50 {
+                    let raw = format!(
+                        "{{\"applicant\":\"PII-OLD-{i}\",\"eForm\":\"{}\"}}",
+                        format!("PII-EFORM-{i}-").repeat(200 + round * 50)
+                    );
+                    conn.execute(
+                        "INSERT INTO provincial_dossier (dossier_id, code, local_code, channel,
+                            status_raw, has_due_date, updated_at, row_hash, raw_json, source,
+                            first_seen, last_seen, last_changed)
+                         VALUES (?1, ?1, ?1, 'online', '4', 1, 't', 'h', ?2, 's', 't', 't', 't')
+                         ON CONFLICT (dossier_id) DO UPDATE SET raw_json = excluded.raw_json",
+                        params![format!("d{i}"), raw],
+                    )
+                    .unwrap();
+                    conn.execute(
+                        "INSERT OR REPLACE INTO national_dossier (code, found, raw_json,
+                            first_seen, last_lookup_at, last_changed)
+                         VALUES (?1, 1, ?2, 't', 't', 't')",
+                        params![format!("n{i}"), format!("[{{\"DonViXuLy\":{raw}}}]")],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let bytes = |path: &Path| std::fs::read(path).unwrap_or_default();
+        let holds = |hay: &[u8]| hay.windows(8).any(|w| w == b"PII-OLD-" || w == b"PII-EFOR");
+        assert!(holds(&[bytes(&db), bytes(&dir.path().join("t.db-wal"))].concat()));
+
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let (empty, null): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM provincial_dossier WHERE raw_json = ''),
+                        (SELECT count(*) FROM national_dossier WHERE raw_json IS NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((empty, null), (50, 50));
+        // While the store is still open: the file and its WAL as they are on disk.
+        for name in ["t.db", "t.db-wal", "t.db-shm"] {
+            let b = bytes(&dir.path().join(name));
+            assert!(!holds(&b), "{name} still holds an old raw row");
+        }
+        drop(store);
+        assert!(!holds(&bytes(&db)), "t.db after close");
     }
 
     #[test]
