@@ -26,6 +26,20 @@ fn find<'a>(hay: &[u8], values: &'a [(String, String)]) -> Option<&'a (String, S
         .find(|(_, v)| hay.windows(v.len()).any(|w| w == v.as_bytes()))
 }
 
+/// `text` without its terminal colour sequences (`ESC [ … m`), so fields read as `key=value`.
+fn without_colours(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|&c| c == 'm');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 fn file(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_default()
 }
@@ -162,11 +176,11 @@ async fn one_profile(profile: SimProfile, logs: &Capture) -> usize {
     })
     .await
     .unwrap();
-    let text = format!(
+    let text = without_colours(&format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
-    );
+    ));
     assert_eq!(out.status.code(), Some(0), "{profile:?}: {text}");
     assert!(text.contains("mode=Sweep"), "{profile:?}: a sweep ran: {text}");
     for (what, v) in hidden.iter().chain(&officials) {
