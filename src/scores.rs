@@ -256,7 +256,11 @@ struct ScoresClient {
 impl ScoresClient {
     fn new(cfg: &ScoresConfig) -> Result<ScoresClient, ScoresError> {
         Ok(ScoresClient {
-            http: HttpClient::new(&cfg.http)?,
+            http: HttpClient::new(&crate::http::HttpPolicy {
+                max_body_bytes: (cfg.http.max_body_bytes)
+                    .or(Some(crate::http::LIST_MAX_BODY_BYTES)),
+                ..cfg.http.clone()
+            })?,
             cfg: cfg.clone(),
         })
     }

@@ -3,9 +3,12 @@
 //! explicit burst, a per-host circuit breaker, counters, and errors that say which host and
 //! what went wrong.
 //!
-//! Retryable: transport errors (connect, timeout, reset, truncated body), HTTP 408, 429 and
-//! 5xx, and a 2xx whose body is not JSON. Never retried: other 4xx (the caller decides, e.g.
-//! re-login on 401).
+//! Retryable: transport errors (connect, timeout, reset, truncated body, a body over
+//! `max_body_bytes`), HTTP 408, 429 and 5xx, and a 2xx whose body is not JSON. Never retried:
+//! other 4xx (the caller decides, e.g. re-login on 401).
+//!
+//! Bodies are read as a stream (decompressed as they come) and stop at `max_body_bytes`: a
+//! huge reply or a decompression bomb costs at most that much memory.
 //!
 //! TLS: certificates are always verified (rustls, built-in web PKI roots); `ca_file` adds a
 //! PEM bundle to the roots. There is deliberately no way to accept invalid certificates.
@@ -61,7 +64,21 @@ pub struct HttpPolicy {
     pub retry_after_max_secs: u64,
     /// PEM bundle of extra CA certificates to trust (added to the built-in roots).
     pub ca_file: Option<PathBuf>,
+    /// Largest reply body read, in bytes, counted after decompression; a longer one fails
+    /// as `body_too_large` (retried like any other failure, never stored). `None`: the
+    /// portal's default ([`NATIONAL_MAX_BODY_BYTES`] for the national adapter,
+    /// [`LIST_MAX_BODY_BYTES`] for the provincial list and the scores).
+    pub max_body_bytes: Option<u64>,
 }
+
+/// Default `national.http.max_body_bytes`: a look-up reply is a few rows, a unit's
+/// `DanhSachHoSo` listing a few thousand (8 MiB).
+pub const NATIONAL_MAX_BODY_BYTES: u64 = 8 << 20;
+/// Default `provincial.http.max_body_bytes` and `scores.http.max_body_bytes`: a page of
+/// up to a few hundred full rows (32 MiB).
+pub const LIST_MAX_BODY_BYTES: u64 = 32 << 20;
+/// Bounds of `max_body_bytes` (1 KiB to 1 GiB).
+const MAX_BODY_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1 << 10..=1 << 30;
 
 impl Default for HttpPolicy {
     fn default() -> Self {
@@ -79,6 +96,7 @@ impl Default for HttpPolicy {
             breaker_statuses: vec![403, 429],
             retry_after_max_secs: 120,
             ca_file: None,
+            max_body_bytes: None,
         }
     }
 }
@@ -156,6 +174,17 @@ impl HttpPolicy {
         if self.retry_after_max_secs < 1 {
             return Err(format!("{} must be ≥ 1", key("retry_after_max_secs")));
         }
+        if let Some(n) = self
+            .max_body_bytes
+            .filter(|n| !MAX_BODY_BYTES_RANGE.contains(n))
+        {
+            return Err(format!(
+                "{} must be between {} and {} bytes, not {n}",
+                key("max_body_bytes"),
+                MAX_BODY_BYTES_RANGE.start(),
+                MAX_BODY_BYTES_RANGE.end()
+            ));
+        }
         if self
             .ca_file
             .as_ref()
@@ -172,7 +201,7 @@ impl HttpPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// No usable reply: timeout, refused connection, untrusted certificate, reset, truncated
-    /// body. Retryable.
+    /// body, a body over `max_body_bytes`. Retryable.
     #[error("{host}: {what}")]
     Transport {
         /// The host.
@@ -235,6 +264,7 @@ const WHAT_CONNECT: &str = "cannot connect";
 const WHAT_CERTIFICATE: &str = "TLS certificate not trusted";
 const WHAT_RESET: &str = "connection reset or closed";
 const WHAT_TRUNCATED: &str = "body truncated";
+const WHAT_TOO_LARGE: &str = "body too large";
 
 impl HttpError {
     fn retryable(&self) -> bool {
@@ -259,6 +289,8 @@ impl HttpError {
                 FailReason::Connect
             } else if what.starts_with(WHAT_TRUNCATED) {
                 FailReason::Truncated
+            } else if what.starts_with(WHAT_TOO_LARGE) {
+                FailReason::BodyTooLarge
             } else {
                 FailReason::Reset
             }),
@@ -637,10 +669,14 @@ impl HttpClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, SystemTime::now()));
-        let bytes = resp
-            .bytes()
+        let cap = self
+            .shared
+            .policy
+            .max_body_bytes
+            .unwrap_or(NATIONAL_MAX_BODY_BYTES);
+        let bytes = read_capped(resp, cap)
             .await
-            .map_err(|e| fail(transport(host, e, true)))?;
+            .map_err(|e| fail(e.into_error(host, cap)))?;
         if status == 408 || status == 429 || (500..600).contains(&status) {
             return Err(Failure {
                 error: HttpError::Status {
@@ -673,6 +709,47 @@ impl HttpClient {
             })),
         }
     }
+}
+
+/// Why a body could not be read whole.
+enum BodyError {
+    /// The connection broke.
+    Transport(reqwest::Error),
+    /// More than the cap (after decompression), or a `Content-Length` above it.
+    TooLarge,
+}
+
+impl BodyError {
+    fn into_error(self, host: &str, cap: u64) -> HttpError {
+        match self {
+            BodyError::Transport(e) => transport(host, e, true),
+            BodyError::TooLarge => HttpError::Transport {
+                host: host.to_string(),
+                what: format!(
+                    "{WHAT_TOO_LARGE}: more than {cap} bytes after decompression \
+                     (max_body_bytes); not read further"
+                ),
+            },
+        }
+    }
+}
+
+/// The reply's body, read chunk by chunk (decompressed by reqwest as it comes), stopping as
+/// soon as it would exceed `cap` bytes: a huge reply or a decompression bomb costs at most
+/// `cap` bytes of memory.
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, BodyError> {
+    // Known only when the body is not compressed (reqwest drops it when it decompresses).
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A reqwest error as `HttpError::Transport`, its `what` starting with the reason's prefix.

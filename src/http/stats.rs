@@ -22,6 +22,8 @@ pub enum FailReason {
     Truncated,
     /// A 2xx whose body is not JSON (e.g. a gateway's HTML error page).
     BadBody,
+    /// A reply body longer than the client's `max_body_bytes` (after decompression).
+    BodyTooLarge,
 }
 
 impl fmt::Display for FailReason {
@@ -34,6 +36,7 @@ impl fmt::Display for FailReason {
             FailReason::Reset => f.write_str("reset"),
             FailReason::Truncated => f.write_str("truncated"),
             FailReason::BadBody => f.write_str("bad_body"),
+            FailReason::BodyTooLarge => f.write_str("body_too_large"),
         }
     }
 }

@@ -213,6 +213,8 @@ impl NationalClient {
     pub fn new(cfg: &NationalConfig, password: String) -> Result<NationalClient, SourceError> {
         let policy = crate::http::HttpPolicy {
             rate_per_second: cfg.lookups_per_second,
+            max_body_bytes: (cfg.http.max_body_bytes)
+                .or(Some(crate::http::NATIONAL_MAX_BODY_BYTES)),
             ..cfg.http.clone()
         };
         Ok(NationalClient {

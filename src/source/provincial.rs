@@ -94,7 +94,11 @@ impl ProvincialClient {
         password: String,
     ) -> Result<ProvincialClient, SourceError> {
         Ok(ProvincialClient {
-            http: HttpClient::new(&cfg.http)?,
+            http: HttpClient::new(&crate::http::HttpPolicy {
+                max_body_bytes: (cfg.http.max_body_bytes)
+                    .or(Some(crate::http::LIST_MAX_BODY_BYTES)),
+                ..cfg.http.clone()
+            })?,
             cfg: cfg.clone(),
             profile,
             password,

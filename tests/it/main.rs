@@ -16,6 +16,7 @@ mod faults_bad_input;
 mod faults_matrix;
 mod faults_secrets;
 mod faults_tls;
+mod http_bounded;
 mod http_logging;
 mod http_policy;
 mod national_list;

@@ -293,6 +293,7 @@ fn http_table(h: &HttpPolicy) -> Table {
         breaker_statuses,
         retry_after_max_secs,
         ca_file,
+        max_body_bytes,
     } = h;
     let mut t = Table::new();
     put(&mut t, "connect_timeout_secs", *connect_timeout_secs);
@@ -313,6 +314,7 @@ fn http_table(h: &HttpPolicy) -> Table {
     put(&mut t, "breaker_statuses", statuses);
     put(&mut t, "retry_after_max_secs", int(*retry_after_max_secs));
     put_opt(&mut t, "ca_file", ca_file.as_deref().map(path));
+    put_opt(&mut t, "max_body_bytes", max_body_bytes.map(int));
     t
 }
 
