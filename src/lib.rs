@@ -38,6 +38,7 @@ pub mod model;
 pub mod plan;
 pub mod profile;
 pub mod pull;
+mod quote;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;

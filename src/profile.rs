@@ -225,7 +225,7 @@ pub enum MapError {
     BadDate {
         /// The canonical field, e.g. `due_at`.
         field: String,
-        /// The text found.
+        /// The text found, quoted bounded: at most 40 characters, then its length.
         value: String,
         /// The formats tried, separated by ` | `.
         formats: String,
@@ -402,7 +402,7 @@ impl Profile {
         }
         Err(MapError::BadDate {
             field: field.into(),
-            value: v.into(),
+            value: crate::quote::bounded(v, 40),
             formats: self.date_formats.join(" | "),
         })
     }

@@ -217,7 +217,8 @@ pub enum HttpError {
         host: String,
         /// The HTTP status.
         status: u16,
-        /// The first 120 bytes of the reply's body, whitespace collapsed.
+        /// The start of the reply's body, whitespace collapsed, at most 120 characters and
+        /// then its length (`crate::quote`).
         excerpt: String,
     },
     /// A 2xx reply whose body is not JSON (a proxy's HTML page, broken JSON). Retryable.
@@ -381,10 +382,14 @@ fn describe(bytes: &[u8]) -> String {
     }
 }
 
+/// A non-2xx body, quoted bounded (an error page's text says what went wrong).
 fn excerpt(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    crate::quote::bounded(&s, EXCERPT_CHARS)
 }
+
+/// Longest quote of a non-2xx body in an error, in characters.
+const EXCERPT_CHARS: usize = 120;
 
 /// One host's shared state: rate limit, in-flight limit, breaker and counters.
 struct Host {

@@ -278,7 +278,7 @@ impl NationalClient {
                 "HTTP {}, error_code {}: {} (check national.username and the password source)",
                 reply.status,
                 v.get("error_code").map(code_str).unwrap_or_default(),
-                v.get("message").and_then(Value::as_str).unwrap_or("")
+                crate::quote::bounded(v.get("message").and_then(Value::as_str).unwrap_or(""), 120)
             ),
         })
     }
@@ -343,13 +343,10 @@ impl NationalClient {
             };
             let reply = self.http.send_json(&req).await?;
             let v = reply.value;
-            let message = v
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let raw_message = v.get("message").and_then(Value::as_str).unwrap_or("");
+            let message = crate::quote::bounded(raw_message, 120);
             let ok = v.get("error_code").is_some_and(is_success);
-            if reply.status == 401 || (!ok && is_session_problem(&message)) {
+            if reply.status == 401 || (!ok && is_session_problem(raw_message)) {
                 if attempt == 0 {
                     tracing::info!(target: "national", service, "session refused; logging in again");
                     refused = Some(session);

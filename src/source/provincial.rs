@@ -286,7 +286,6 @@ impl ProvincialClient {
             .or_else(|| v.get("token"))
             .and_then(Value::as_str)
             .ok_or_else(|| login_err("reply has no access_token/token".into()))?;
-        let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(300);
         Ok(Token {
             access: access.to_string(),
             refresh: v
@@ -294,14 +293,31 @@ impl ProvincialClient {
                 .or_else(|| v.get("refreshToken"))
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            expires_at: Instant::now() + Duration::from_secs(expires_in),
+            expires_at: Instant::now() + token_lifetime(v.get("expires_in")),
         })
     }
 }
 
+/// A non-2xx JSON reply, quoted bounded (`crate::quote`).
 fn excerpt(v: &Value) -> String {
-    let s = v.to_string();
-    s.chars().take(160).collect()
+    crate::quote::bounded(&v.to_string(), 120)
+}
+
+/// Shortest and longest token lifetime believed, whatever `expires_in` says: a token is
+/// renewed 30 s before it expires, so a lifetime under a minute would mean a login per page;
+/// one over a day (or a huge number, which would overflow the clock) is cut to a day. A
+/// token refused earlier is renewed anyway (401 → login).
+const TOKEN_SECONDS: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// The token's lifetime from a login reply's `expires_in` (seconds; 300 when absent or not
+/// a number), clamped to [`TOKEN_SECONDS`]. Pure.
+fn token_lifetime(expires_in: Option<&Value>) -> Duration {
+    let secs = expires_in
+        .and_then(Value::as_f64)
+        .filter(|s| s.is_finite())
+        .unwrap_or(300.0)
+        .clamp(*TOKEN_SECONDS.start() as f64, *TOKEN_SECONDS.end() as f64);
+    Duration::from_secs(secs as u64)
 }
 
 #[cfg(test)]
@@ -324,5 +340,29 @@ mod tests {
         }
         let err = parse_page(&p, &json!({"rows": []}), 2).unwrap_err();
         assert!(err.contains("content"), "{err}");
+    }
+
+    /// A huge `expires_in` once panicked every cycle (`Instant + Duration` overflow); a tiny
+    /// one meant a login per page.
+    #[test]
+    fn token_lifetime_is_clamped() {
+        let secs = |v: Value| token_lifetime(Some(&v)).as_secs();
+        assert_eq!(secs(json!(3600)), 3600);
+        assert_eq!(secs(json!(1e300)), 86_400);
+        assert_eq!(secs(json!(u64::MAX)), 86_400);
+        assert_eq!(secs(json!(0)), 60);
+        assert_eq!(secs(json!(-5)), 60);
+        assert_eq!(secs(json!(5)), 60);
+        assert_eq!(secs(json!("3600")), 300);
+        assert_eq!(token_lifetime(None).as_secs(), 300);
+        // The sum that panicked before.
+        let _ = Instant::now() + token_lifetime(Some(&json!(u64::MAX)));
+    }
+
+    #[test]
+    fn a_non_2xx_body_is_quoted_bounded() {
+        let v = json!({"message": "x".repeat(10_000)});
+        let q = excerpt(&v);
+        assert!(q.chars().count() < 150 && q.ends_with("(10014 characters)"), "{q}");
     }
 }
