@@ -218,3 +218,35 @@ fn unknown_key_and_inline_password_are_rejected() {
         .to_string();
     assert!(err.contains("password"), "{err}");
 }
+
+/// Every URL that carries credentials refuses `http://` unless its host is loopback, and the
+/// error names the key; https and loopback http are accepted.
+#[test]
+fn credentials_never_travel_in_clear() {
+    let with_scores = EXAMPLE;
+    let urls = [
+        ("provincial.api_url", "api_url = \"https://"),
+        ("provincial.sso_url", "sso_url = \"https://"),
+        ("national.adapter_url", "adapter_url = \"https://"),
+        ("scores.portal_url", "portal_url = \"https://"),
+    ];
+    for (key, from) in urls {
+        assert!(with_scores.contains(from), "example lacks {from}");
+        let to = from.replace("https://", "http://");
+        let text = with_scores.replacen(from, &to, 1);
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key) && err.contains("in clear"), "{err}");
+        for local in ["127.0.0.1:8080", "localhost", "[::1]:9000", "127.1.2.3"] {
+            let to = format!("{to}{local}/x\"\n#");
+            let text = with_scores.replacen(from, &to, 1);
+            Config::parse(&text, Path::new("x.toml"))
+                .unwrap_or_else(|e| panic!("{key} = {local}: {e}"));
+        }
+    }
+    assert!(Config::parse(EXAMPLE, Path::new("x.toml"))
+        .unwrap()
+        .scores
+        .is_some());
+}

@@ -209,8 +209,8 @@ pub enum HttpError {
         /// What happened, starting with one of the fixed phrases [`HttpError::reason`] reads.
         what: String,
     },
-    /// A retryable status (408, 429, 5xx), or another non-2xx status whose body is not JSON
-    /// (not retried).
+    /// A retryable status (408, 429, 5xx), another non-2xx status whose body is not JSON, or
+    /// a redirect out of the request's origin, which is not followed (neither retried).
     #[error("{host}: HTTP {status}: {excerpt}")]
     Status {
         /// The host.
@@ -457,6 +457,7 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs_f64(policy.connect_timeout_secs))
             .timeout(Duration::from_secs_f64(policy.request_timeout_secs))
             .user_agent(concat!("tthc-sync/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy())
             .tls_built_in_root_certs(true);
         if let Some(path) = &policy.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
@@ -682,6 +683,14 @@ impl HttpClient {
         let bytes = read_capped(resp, cap)
             .await
             .map_err(|e| fail(e.into_error(host, cap)))?;
+        if (300..400).contains(&status) {
+            // A redirect the policy did not follow: its body is not the portal's reply.
+            return Err(fail(HttpError::Status {
+                host: host.to_string(),
+                status,
+                excerpt: REDIRECT_REFUSED.to_string(),
+            }));
+        }
         if status == 408 || status == 429 || (500..600).contains(&status) {
             return Err(Failure {
                 error: HttpError::Status {
@@ -715,6 +724,30 @@ impl HttpClient {
         }
     }
 }
+
+/// Redirects are followed only within the origin of the request (same scheme, host and
+/// port), at most 5: never from https to http, never to another host. reqwest drops the
+/// `Authorization` and `Cookie` headers on a cross-host redirect, but a 307/308 re-sends the
+/// body — a login form or JSON with the password — and a header such as a session or a
+/// `groupId` goes along; so a redirect out of the origin is not followed at all and the call
+/// fails with its 3xx status ([`REDIRECT_REFUSED`]).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The excerpt of the error for a redirect that was not followed.
+const REDIRECT_REFUSED: &str =
+    "redirect not followed: only redirects within the same scheme, host and port are (check the URL in the config)";
 
 /// Why a body could not be read whole.
 enum BodyError {

@@ -18,6 +18,7 @@ mod faults_secrets;
 mod faults_tls;
 mod http_bounded;
 mod http_logging;
+mod http_redirects;
 mod http_policy;
 mod national_list;
 mod personal_data;
