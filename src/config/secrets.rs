@@ -44,6 +44,7 @@ impl SecretRef {
                 .map_err(|e| invalid(key, format!("cannot read {}: {e}", p.display())))
         };
         if let Some(p) = &self.password_file {
+            private(p).map_err(|why| invalid(&key.replace("password_*", "password_file"), why))?;
             return read_file(p);
         }
         if let Some(name) = &self.password_credential {
@@ -64,6 +65,27 @@ impl SecretRef {
         }
         Err(invalid(key, "no password source"))
     }
+}
+
+/// Refuses a password file that anyone but its owner may read or write (any group or other
+/// permission bit, as ssh refuses such a key file): the password would not be secret.
+fn private(path: &Path) -> Result<(), String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let meta = std::fs::metadata(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "{} is open to others than its owner (mode {mode:04o}): the password is not \
+                 secret; run `chmod 600 {}` (or use password_credential)",
+                path.display(),
+                path.display()
+            ));
+        }
+    }
+    Ok(())
 }
 
 macro_rules! secret_accessor {

@@ -250,3 +250,36 @@ fn credentials_never_travel_in_clear() {
         .scores
         .is_some());
 }
+
+/// A password file anyone but its owner may read is refused, naming the key and the fix;
+/// mode 0600 and 0400 are read.
+#[cfg(unix)]
+#[test]
+fn a_password_file_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let secret = SecretRef {
+        password_file: Some(file.clone()),
+        ..SecretRef::default()
+    };
+    for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = secret
+            .resolve("national.password_*")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("national.password_file")
+                && err.contains(&format!("mode {mode:04o}"))
+                && err.contains("chmod 600")
+                && !err.contains("s3cret"),
+            "{err}"
+        );
+    }
+    for mode in [0o600, 0o400] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(secret.resolve("national.password_*").unwrap(), "s3cret");
+    }
+}
