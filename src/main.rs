@@ -290,7 +290,8 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
 }
 
-/// The database for review commands: `--database`, else the config's.
+/// The database for review commands: `--database`, else the config's. Never migrated: an
+/// older database is refused, saying to run the service or `sync --once`.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
     let path = match &cli.database {
         Some(p) => p.clone(),
@@ -302,7 +303,7 @@ fn open_store(cli: &Cli) -> anyhow::Result<Store> {
             path.display()
         );
     }
-    Ok(Store::open(&path)?)
+    Ok(Store::open_current(&path)?)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {

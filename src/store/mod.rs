@@ -17,7 +17,7 @@
 //! methods run their SQL through `Store::read` or `Store::write` (there is deliberately no
 //! `From<rusqlite::Error>`, so an error cannot leave without the file's name).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, Row, Transaction, TransactionBehavior};
@@ -156,6 +156,33 @@ pub enum StoreError {
         /// SQLite's error.
         sqlite: rusqlite::Error,
     },
+    /// A command that never migrates (a review command) found a database older than this
+    /// program: the service or `sync --once` upgrades it.
+    #[error(
+        "database {db}: schema version {found} is older than this program's ({known}); run \
+         the service or `tthc-sync sync --once` to upgrade it (this command never migrates)"
+    )]
+    TooOld {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The database's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The version this program needs (the number of migrations).
+        known: i64,
+    },
+    /// The backup taken before a migration could not be written: nothing was migrated.
+    #[error(
+        "database {db}: cannot take the backup {backup} before migrating: {sqlite} \
+         (nothing was migrated; free space next to the database)"
+    )]
+    Backup {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The backup file.
+        backup: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
     /// The database was migrated by a newer tthc-sync: its schema version is past
     /// [`MIGRATIONS`].
     #[error(
@@ -254,8 +281,50 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies pending migrations.
+    /// Opens (creating if needed) the database and applies pending migrations, after a
+    /// backup of a database that had a schema ([`Store::backup_path`]).
     pub fn open(path: &Path) -> Result<Store> {
+        let mut store = Store::connect(path)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for a command that must never migrate it (the review
+    /// commands): a schema older than this program's is refused ([`StoreError::TooOld`]),
+    /// as is a newer one.
+    pub fn open_current(path: &Path) -> Result<Store> {
+        let store = Store::connect(path)?;
+        let version = store.schema_version()?;
+        let known = MIGRATIONS.len() as i64;
+        let db = store.db.clone();
+        match version.cmp(&known) {
+            std::cmp::Ordering::Less => Err(StoreError::TooOld {
+                db,
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+                db,
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Equal => Ok(store),
+        }
+    }
+
+    /// The file a migration from `version` backs the database up to, next to it:
+    /// `<database>.v<version>.backup` (`.v<version>.<n>.backup` when that exists).
+    pub fn backup_path(db: &Path, version: i64) -> PathBuf {
+        let name = db.file_name().unwrap_or_default().to_string_lossy();
+        let at = |suffix: String| db.with_file_name(format!("{name}.v{version}{suffix}.backup"));
+        (1..)
+            .map(|n| if n == 1 { at(String::new()) } else { at(format!(".{n}")) })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| at(String::new()))
+    }
+
+    /// Opens the database file (creating it) and sets the connection up; no migration.
+    fn connect(path: &Path) -> Result<Store> {
         let db = path.display().to_string();
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -268,7 +337,6 @@ impl Store {
         let conn = Connection::open(path).map_err(|e| StoreError::sqlite(&db, e))?;
         let mut store = Store { conn, db };
         store.configure()?;
-        store.migrate()?;
         Ok(store)
     }
 
@@ -326,6 +394,9 @@ impl Store {
             });
         }
         let pending = &MIGRATIONS[version as usize..];
+        if version > 0 && !pending.is_empty() && self.db != IN_MEMORY {
+            self.backup_before_migrating(version, pending)?;
+        }
         // Rows to scrub exist only in a database that had a schema before.
         let scrubs = version > 0
             && pending
@@ -344,6 +415,31 @@ impl Store {
         }
         if scrubs {
             self.rebuild_after_scrub();
+        }
+        Ok(())
+    }
+
+    /// `VACUUM INTO` [`Store::backup_path`]: a consistent copy of the database as it is before
+    /// the pending migrations, logged with its path.
+    fn backup_before_migrating(&mut self, version: i64, pending: &[&str]) -> Result<()> {
+        let backup = Store::backup_path(Path::new(&self.db), version);
+        let shown = backup.display().to_string();
+        self.conn
+            .execute("VACUUM INTO ?1", [&shown])
+            .map_err(|sqlite| StoreError::Backup {
+                db: self.db.clone(),
+                backup: shown.clone(),
+                sqlite,
+            })?;
+        tracing::info!(target: "store", db = %self.db, backup = %shown, from = version,
+            to = MIGRATIONS.len(), "database backed up before migrating");
+        if pending
+            .iter()
+            .any(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS))
+        {
+            tracing::warn!(target: "store", backup = %shown,
+                "the backup holds raw rows of the earlier version, which may hold citizens' \
+                 personal data: delete it once the upgrade is checked");
         }
         Ok(())
     }
@@ -740,5 +836,52 @@ mod tests {
             err.contains(&db.display().to_string()) && err.contains("upgrade tthc-sync"),
             "{err}"
         );
+    }
+
+    /// A database one migration behind: a review command's open refuses it, naming what to
+    /// run, and changes nothing; the service's open backs it up next to it (a consistent copy
+    /// at the old version, numbered when one exists) and then migrates.
+    #[test]
+    fn review_commands_never_migrate_and_a_migration_is_backed_up_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let old = MIGRATIONS.len() - 1;
+        let version = |path: &Path| -> i64 {
+            Connection::open(path)
+                .unwrap()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap()
+        };
+        let make_old = || {
+            let conn = Connection::open(&db).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for m in &MIGRATIONS[..old] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", old as i64).unwrap();
+        };
+        make_old();
+        let err = Store::open_current(&db).err().unwrap().to_string();
+        assert!(
+            err.contains(&db.display().to_string())
+                && err.contains("sync --once")
+                && err.contains("never migrates"),
+            "{err}"
+        );
+        assert_eq!(version(&db), old as i64, "the review open changed nothing");
+
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(store);
+        let backup = dir.path().join(format!("t.db.v{old}.backup"));
+        assert_eq!(version(&backup), old as i64);
+        Store::open_current(&db).unwrap();
+
+        // A second upgrade from the same version keeps the first backup.
+        std::fs::remove_file(&db).unwrap();
+        make_old();
+        drop(Store::open(&db).unwrap());
+        assert!(dir.path().join(format!("t.db.v{old}.2.backup")).exists());
+        assert_eq!(version(&backup), old as i64);
     }
 }
