@@ -290,13 +290,24 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
 }
 
+/// The database of the review commands: `--database`, else the config's.
+fn db_path(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
+    Ok(match &cli.database {
+        Some(p) => p.clone(),
+        None => load_config(cli)?.service.database,
+    })
+}
+
+/// The effective uid of this process.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
 /// The database for review commands: `--database`, else the config's. Never migrated: an
 /// older database is refused, saying to run the service or `sync --once`.
 fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let path = match &cli.database {
-        Some(p) => p.clone(),
-        None => load_config(cli)?.service.database,
-    };
+    let path = db_path(cli)?;
     if !path.exists() {
         bail!(
             "database {} does not exist (run `tthc-sync sync --once` first, or pass --database)",
@@ -345,6 +356,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
             let db = &cfg.service.database;
+            tthc_sync::store::refuse_root_writer(db, euid())?;
             let mut store = Store::open(db)?;
             let _lock = tthc_sync::store::RunLock::acquire(db)?;
             // With the lock held no other cycle runs: a run still `running` was abandoned.
@@ -379,6 +391,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Discrepancy { action } => {
+            if !matches!(action, DiscrepancyAction::Show { .. }) {
+                tthc_sync::store::refuse_root_writer(&db_path(&cli)?, euid())?;
+            }
             let mut store = open_store(&cli)?;
             match action {
                 DiscrepancyAction::Show { id, format } => {

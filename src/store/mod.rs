@@ -66,7 +66,7 @@ mod schema;
 
 pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow};
 pub use history::HistoryRow;
-pub use lock::RunLock;
+pub use lock::{refuse_root_writer, RunLock};
 pub use national::{LookupResult, StoredNational};
 pub use passes::{FullPass, Marks, PassRecord};
 pub use provincial::PageStats;
@@ -169,6 +169,18 @@ pub enum StoreError {
         found: i64,
         /// The version this program needs (the number of migrations).
         known: i64,
+    },
+    /// A writing command run as root on a database another user owns (`store::refuse_root_writer`).
+    #[error(
+        "database {db} belongs to uid {owner} (the service's user), and this command runs as \
+         root: the lock, WAL and SHM files it creates would be root's and the service could \
+         not open them; run it as the owner: sudo -u '#{owner}' tthc-sync …"
+    )]
+    ForeignOwner {
+        /// The database file.
+        db: String,
+        /// The owner's uid.
+        owner: u32,
     },
     /// The backup taken before a migration could not be written: nothing was migrated.
     #[error(
