@@ -335,7 +335,9 @@ impl Profile {
         for (key, path) in mapped.chain(kept) {
             if path.is_empty() {
                 if key.starts_with("keep") {
-                    return Err(bad(format!("{key} is empty: name a path such as `a.b[0].c`")));
+                    return Err(bad(format!(
+                        "{key} is empty: name a path such as `a.b[0].c`"
+                    )));
                 }
                 continue;
             }
@@ -729,14 +731,25 @@ mod tests {
             let stored: serde_json::Map<String, Value> = serde_json::from_str(&raw).unwrap();
             assert!(stored.len() >= 3, "{name}: {raw}");
             for (path, v) in &stored {
-                assert!(p.listed_paths().contains(path), "{name}: {path} is not listed");
+                assert!(
+                    p.listed_paths().contains(path),
+                    "{name}: {path} is not listed"
+                );
                 assert_eq!(get(&full, path), Some(v), "{name}: {path}");
             }
             // The unlisted paths name every hidden value, never a value.
             let unlisted = p.unlisted_paths(&full);
-            for want in ["eForm.data.hoTenNguoiYeuCau", "deep[0].a.b[0].c", "eFormJson",
-                "nguoiNop[1].ten", "applicantV2.fullName"] {
-                assert!(unlisted.iter().any(|u| u == want), "{name}: {want} in {unlisted:?}");
+            for want in [
+                "eForm.data.hoTenNguoiYeuCau",
+                "deep[0].a.b[0].c",
+                "eFormJson",
+                "nguoiNop[1].ten",
+                "applicantV2.fullName",
+            ] {
+                assert!(
+                    unlisted.iter().any(|u| u == want),
+                    "{name}: {want} in {unlisted:?}"
+                );
             }
             assert!(unlisted.iter().all(|u| !u.contains("PII-")), "{unlisted:?}");
             // The row hash sees the stored values only: the hidden blocks change nothing.
@@ -759,8 +772,14 @@ mod tests {
         };
         let h0 = hash(&|_| {});
         // Mapped (the status, the handler) and kept (the status id, appliedDate) values.
-        assert_ne!(h0, hash(&|r| r["dossierStatus"]["name"] = json!("Có kết quả")));
-        assert_ne!(h0, hash(&|r| r["currentTask"][0]["assignee"]["fullname"] = json!("C")));
+        assert_ne!(
+            h0,
+            hash(&|r| r["dossierStatus"]["name"] = json!("Có kết quả"))
+        );
+        assert_ne!(
+            h0,
+            hash(&|r| r["currentTask"][0]["assignee"]["fullname"] = json!("C"))
+        );
         assert_ne!(h0, hash(&|r| r["dossierStatus"]["id"] = json!(9)));
         assert_ne!(h0, hash(&|r| r["appliedDate"] = json!("b")));
         // Neither mapped nor kept: not stored, so not a change of the stored row.
@@ -775,8 +794,13 @@ mod tests {
             "empty": [], "nul": null});
         assert_eq!(
             p.unlisted_paths(&row),
-            ["dossierStatus.id", "empty", "nul", "procedure.secret",
-                "procedure.translate[0].languageId"]
+            [
+                "dossierStatus.id",
+                "empty",
+                "nul",
+                "procedure.secret",
+                "procedure.translate[0].languageId"
+            ]
         );
     }
 
@@ -789,16 +813,23 @@ mod tests {
                 &format!("keep = {keep}"),
             )
         };
-        let err = Profile::parse("x", &with_keep("[\"\"]")).unwrap_err().to_string();
+        let err = Profile::parse("x", &with_keep("[\"\"]"))
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("keep[0] is empty"), "{err}");
         let err = Profile::parse("x", &with_keep("[\"a\", \"applicant.data.fullname\"]"))
             .unwrap_err()
             .to_string();
-        assert!(err.contains("keep[1]") && err.contains("`applicant`"), "{err}");
+        assert!(
+            err.contains("keep[1]") && err.contains("`applicant`"),
+            "{err}"
+        );
         let err = Profile::parse(
             "x",
-            &base.replace("handler = \"currentTask[0].assignee.fullname\"",
-                "handler = \"applicant.data.fullname\""),
+            &base.replace(
+                "handler = \"currentTask[0].assignee.fullname\"",
+                "handler = \"applicant.data.fullname\"",
+            ),
         )
         .unwrap_err()
         .to_string();

@@ -30,6 +30,9 @@ mod tests {
         assert_eq!(bounded("Lỗi hệ thống", 12), "Lỗi hệ thống");
         assert_eq!(bounded("Lỗi hệ thống", 3), "Lỗi… (12 characters)");
         let long = "x".repeat(1_000_000);
-        assert_eq!(bounded(&long, 80), format!("{}… (1000000 characters)", &long[..80]));
+        assert_eq!(
+            bounded(&long, 80),
+            format!("{}… (1000000 characters)", &long[..80])
+        );
     }
 }

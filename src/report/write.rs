@@ -143,7 +143,10 @@ mod tests {
         write_file(&tmp, &path, b"report").unwrap();
         assert_eq!(std::fs::read_to_string(&victim_tmp).unwrap(), "root:x:0:0");
         assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root:!:1");
-        assert!(std::fs::symlink_metadata(&path).unwrap().file_type().is_file());
+        assert!(std::fs::symlink_metadata(&path)
+            .unwrap()
+            .file_type()
+            .is_file());
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "report");
         assert!(!tmp.exists());
         // Written again over its own earlier version.

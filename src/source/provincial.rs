@@ -363,6 +363,9 @@ mod tests {
     fn a_non_2xx_body_is_quoted_bounded() {
         let v = json!({"message": "x".repeat(10_000)});
         let q = excerpt(&v);
-        assert!(q.chars().count() < 150 && q.ends_with("(10014 characters)"), "{q}");
+        assert!(
+            q.chars().count() < 150 && q.ends_with("(10014 characters)"),
+            "{q}"
+        );
     }
 }

@@ -330,7 +330,13 @@ impl Store {
         let name = db.file_name().unwrap_or_default().to_string_lossy();
         let at = |suffix: String| db.with_file_name(format!("{name}.v{version}{suffix}.backup"));
         (1..)
-            .map(|n| if n == 1 { at(String::new()) } else { at(format!(".{n}")) })
+            .map(|n| {
+                if n == 1 {
+                    at(String::new())
+                } else {
+                    at(format!(".{n}"))
+                }
+            })
             .find(|p| !p.exists())
             .unwrap_or_else(|| at(String::new()))
     }
@@ -783,7 +789,8 @@ mod tests {
             for m in &MIGRATIONS[..scrub] {
                 conn.execute_batch(m).unwrap();
             }
-            conn.pragma_update(None, "user_version", scrub as i64).unwrap();
+            conn.pragma_update(None, "user_version", scrub as i64)
+                .unwrap();
             for round in 0..3 {
                 for i in 0..50 {
                     let raw = format!(
@@ -811,7 +818,9 @@ mod tests {
         }
         let bytes = |path: &Path| std::fs::read(path).unwrap_or_default();
         let holds = |hay: &[u8]| hay.windows(8).any(|w| w == b"PII-OLD-" || w == b"PII-EFOR");
-        assert!(holds(&[bytes(&db), bytes(&dir.path().join("t.db-wal"))].concat()));
+        assert!(holds(
+            &[bytes(&db), bytes(&dir.path().join("t.db-wal"))].concat()
+        ));
 
         let store = Store::open(&db).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
@@ -870,7 +879,8 @@ mod tests {
             for m in &MIGRATIONS[..old] {
                 conn.execute_batch(m).unwrap();
             }
-            conn.pragma_update(None, "user_version", old as i64).unwrap();
+            conn.pragma_update(None, "user_version", old as i64)
+                .unwrap();
         };
         make_old();
         let err = Store::open_current(&db).err().unwrap().to_string();

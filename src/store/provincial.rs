@@ -329,7 +329,10 @@ mod tests {
             p.core.status_raw = "4".into();
             rows.push(p);
         }
-        let old: Vec<_> = rows.iter().map(|p| (p.clone(), "{\"whole\":1}".to_string())).collect();
+        let old: Vec<_> = rows
+            .iter()
+            .map(|p| (p.clone(), "{\"whole\":1}".to_string()))
+            .collect();
         store.store_provincial_page(1, "p", t, &old, None).unwrap();
         for p in &rows {
             for _ in 0..2 {
@@ -350,7 +353,10 @@ mod tests {
         // The upgrade's scrub (the migration found by its mark, whatever its number).
         let scrub = crate::store::MIGRATIONS
             .iter()
-            .find(|m| m.trim_start().starts_with(super::super::schema::SCRUBS_RAW_ROWS))
+            .find(|m| {
+                m.trim_start()
+                    .starts_with(super::super::schema::SCRUBS_RAW_ROWS)
+            })
             .unwrap();
         store.conn().execute_batch(scrub).unwrap();
         let history = count(&store, "SELECT count(*) FROM provincial_history");
@@ -372,7 +378,10 @@ mod tests {
             count(&store, "SELECT count(*) FROM provincial_history"),
             history + 1
         );
-        assert_eq!(count(&store, "SELECT count(*) FROM reconcile_dirty"), marks + 1);
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM reconcile_dirty"),
+            marks + 1
+        );
         let stored: Vec<(String, String)> = store
             .conn()
             .prepare("SELECT row_hash, raw_json FROM provincial_dossier ORDER BY dossier_id")

@@ -93,7 +93,11 @@ async fn assert_too_large(client: &HttpClient, url: &str, hits: &AtomicU32, cap:
         text.contains(&format!("more than {cap} bytes")) && text.contains("max_body_bytes"),
         "{text}"
     );
-    assert_eq!(hits.load(Ordering::SeqCst), 3, "retried like any other failure");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        3,
+        "retried like any other failure"
+    );
     let h = client.stats().hosts[&host_key(url)].clone();
     assert_eq!(h.failures.get("body_too_large"), Some(&3));
 }
@@ -112,7 +116,10 @@ async fn a_gzip_bomb_is_cut_at_the_cap_after_decompression() {
     // The same document, small enough decompressed, is read.
     let (url, _) = serve(gzip(&json_of(cap as usize)), true).await;
     let reply = client(cap).send_json(&get(&url)).await.unwrap();
-    assert_eq!(reply.value["result"].as_str().unwrap().len(), cap as usize - 13);
+    assert_eq!(
+        reply.value["result"].as_str().unwrap().len(),
+        cap as usize - 13
+    );
 }
 
 #[tokio::test]

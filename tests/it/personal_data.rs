@@ -100,7 +100,11 @@ async fn one_profile(profile: SimProfile, logs: &Capture) -> usize {
         "{profile:?}: the simulator hides nothing"
     );
     assert!(
-        hidden.iter().filter(|(_, v)| served.contains(v.as_str())).count() >= 5 * 10
+        hidden
+            .iter()
+            .filter(|(_, v)| served.contains(v.as_str()))
+            .count()
+            >= 5 * 10
             && d0.iter().all(|v| !v.is_empty()),
         "{profile:?}: hidden values are not served"
     );
@@ -182,7 +186,10 @@ async fn one_profile(profile: SimProfile, logs: &Capture) -> usize {
         String::from_utf8_lossy(&out.stderr)
     ));
     assert_eq!(out.status.code(), Some(0), "{profile:?}: {text}");
-    assert!(text.contains("mode=Sweep"), "{profile:?}: a sweep ran: {text}");
+    assert!(
+        text.contains("mode=Sweep"),
+        "{profile:?}: a sweep ran: {text}"
+    );
     for (what, v) in hidden.iter().chain(&officials) {
         assert!(
             !text.contains(v.as_str()),
