@@ -271,7 +271,20 @@ fn xlsx_snapshot() {
         (serial - (45488.0 + 552.0 / 1440.0)).abs() < 1e-6,
         "{received}"
     );
+    // Cells hold the rounded value they show: 0,25 working days → 0.3 ("0.0"), 20/600 points
+    // → 0.03 ("0.00").
+    let s3 = dump_cells(get("xl/worksheets/sheet3.xml"), &strings);
+    assert!(
+        s3.iter()
+            .any(|c| c.starts_with("I5 ") && c.ends_with(" 0.3")),
+        "{s3:?}"
+    );
     let s4 = dump_cells(get("xl/worksheets/sheet4.xml"), &strings);
+    assert!(
+        s4.iter()
+            .any(|c| c.starts_with("H4 ") && c.ends_with(" 0.03")),
+        "{s4:?}"
+    );
     assert!(s4
         .iter()
         .any(|c| c.contains("\"closed_locally_open_nationally\"")));
@@ -347,4 +360,12 @@ fn unexplained_gap_is_shown() {
         md.contains("| Phần chênh lệch chưa giải thích được | — | — | +0,03 |"),
         "{md}"
     );
+    // The total adds the remainder: it is the score difference, +0,2 (19,9 − 19,7).
+    assert!(md.contains("| **Cộng** |  | **5** | **+0,2** |"), "{md}");
+    let csv = String::from_utf8(render(&r, Format::Csv).unwrap().remove(0).1).unwrap();
+    assert!(
+        csv.contains("chenh_lech,unexplained,Phần chênh lệch chưa giải thích được,diem,0.0333\r\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("chenh_lech,total,Cộng,diem,0.2\r\n"), "{csv}");
 }
