@@ -89,9 +89,7 @@ impl Kind {
             Kind::MissingOnNational => "Chưa có trên Cổng DVCQG",
             Kind::MissingOnProvincial => "Có trên Cổng DVCQG nhưng không có tại tỉnh",
             Kind::StatusMismatch => "Trạng thái không khớp",
-            Kind::CollapsedStatus => {
-                "Trạng thái bị gộp thành \"Đã xử lý xong\" trên Cổng DVCQG"
-            }
+            Kind::CollapsedStatus => "Trạng thái bị gộp thành \"Đã xử lý xong\" trên Cổng DVCQG",
             Kind::ClosedLocallyOpenNationally => {
                 "Đã kết thúc tại tỉnh, chưa kết thúc trên Cổng DVCQG"
             }
