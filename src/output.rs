@@ -71,9 +71,7 @@ fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn kind_vi(kind: &str) -> String {
-    Kind::parse(kind)
-        .map(|k| k.label_vi().to_string())
-        .unwrap_or_else(|| kind.to_string())
+    Kind::label_vi_of(kind).to_string()
 }
 
 fn state_vi(state: &str) -> &str {
