@@ -36,6 +36,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod model;
 pub mod plan;
+pub mod probe;
 pub mod profile;
 pub mod pull;
 pub mod reconcile;

@@ -289,7 +289,8 @@ impl Profile {
             .filter(|(p, _)| !p.is_empty())
     }
 
-    fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
+    /// The status `raw` (and `sub`, looked up first) maps to, as [`Profile::map_row`] reads it.
+    pub(crate) fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
         let lookup = |table: &BTreeMap<String, u8>, norm: &HashMap<String, u8>, v: &str| {
             // The common case, a label written exactly as in the table, needs no normalizing.
             table

@@ -91,7 +91,7 @@ pub(super) fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimPr
     let r = match profile {
         SimProfile::Igate => r
             .route(
-                "/auth/realms/digo/protocol/openid-connect/token",
+                "/auth/realms/{realm}/protocol/openid-connect/token",
                 post(igate_token),
             )
             .route("/pa/dossier/search", get(igate_search)),
@@ -334,11 +334,28 @@ fn unauthorized() -> Response {
 
 async fn igate_token(
     State(app): State<App>,
+    axum::extract::Path(realm): axum::extract::Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     app.control.hit("token");
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
+    }
+    // Keycloak's answers to an unknown realm and to an unknown client.
+    if realm != super::SIM_REALM {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "Realm does not exist"})),
+        )
+            .into_response();
+    }
+    if form.get("client_id").map(String::as_str) != Some(super::SIM_CLIENT_ID) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client",
+                "error_description": "Invalid client or Invalid client credentials"})),
+        )
+            .into_response();
     }
     let password = app.control.knobs().provincial_password().to_string();
     let ok = match form.get("grant_type").map(String::as_str) {
@@ -528,9 +545,13 @@ async fn list_page(
             }
         }
     }
-    let (utc, duplicate) = {
+    let (utc, duplicate, edit) = {
         let k = app.control.knobs();
-        (k.provincial_utc_offsets, k.provincial_duplicate_rows)
+        (
+            k.provincial_utc_offsets,
+            k.provincial_duplicate_rows,
+            k.provincial_row_edit,
+        )
     };
     let w = &app.world;
     let order = app.control.order(w);
@@ -548,11 +569,15 @@ async fn list_page(
         .map(|&i| {
             let d = &w.dossiers[i];
             let updated = app.control.updated_at(d);
-            match app.profile {
+            let mut row = match app.profile {
                 SimProfile::Igate => render_igate(w, d, updated, utc),
                 SimProfile::Opencps => render_opencps(w, i, d, updated),
                 SimProfile::Td => render_td(w, i, d, updated),
+            };
+            if let Some(edit) = edit {
+                edit(i, &mut row);
             }
+            row
         })
         .collect();
     app.control.maybe_bump(w, page, &order);

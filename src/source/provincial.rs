@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::SourceError;
+use super::{LoginProblem, SourceError};
 use crate::config::ProvincialConfig;
 use crate::http::{Body, HttpClient, Request};
 use crate::profile::{AuthStyle, PagingStyle, Profile};
@@ -175,6 +175,7 @@ impl ProvincialClient {
         }
         Err(SourceError::Login {
             portal: PORTAL,
+            problem: LoginProblem::Other,
             message: "token refused again right after a fresh login".into(),
         })
     }
@@ -226,8 +227,9 @@ impl ProvincialClient {
     }
 
     async fn login(&self, refresh: Option<String>) -> Result<Token, SourceError> {
-        let login_err = |message: String| SourceError::Login {
+        let login_err = |problem: LoginProblem, message: String| SourceError::Login {
             portal: PORTAL,
+            problem,
             message,
         };
         let req = match self.profile.auth {
@@ -248,8 +250,9 @@ impl ProvincialClient {
                 Request {
                     method: reqwest::Method::POST,
                     url: format!(
-                        "{}/auth/realms/digo/protocol/openid-connect/token",
-                        sso.trim_end_matches('/')
+                        "{}/auth/realms/{}/protocol/openid-connect/token",
+                        sso.trim_end_matches('/'),
+                        self.cfg.realm
                     ),
                     headers: vec![],
                     body: Body::Form(form),
@@ -271,17 +274,23 @@ impl ProvincialClient {
             if refresh.is_some() {
                 return Box::pin(self.login(None)).await;
             }
-            return Err(login_err(format!(
-                "HTTP {} (check provincial.username and the password source)",
-                reply.status
-            )));
+            let problem = login_refusal(self.profile.auth, reply.status, &reply.value);
+            return Err(login_err(
+                problem,
+                format!("HTTP {}: {}", reply.status, problem.advice(PORTAL)),
+            ));
         }
         let v = &reply.value;
         let access = v
             .get("access_token")
             .or_else(|| v.get("token"))
             .and_then(Value::as_str)
-            .ok_or_else(|| login_err("reply has no access_token/token".into()))?;
+            .ok_or_else(|| {
+                login_err(
+                    LoginProblem::NoSession,
+                    "reply has no access_token/token".into(),
+                )
+            })?;
         let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(300);
         Ok(Token {
             access: access.to_string(),
@@ -295,6 +304,21 @@ impl ProvincialClient {
     }
 }
 
+/// What a refused provincial login points at, from the reply's status and its OAuth2 `error`
+/// (Keycloak: 404 for an unknown realm, `invalid_client`/`unauthorized_client` for the client,
+/// `invalid_grant` for the user's credentials).
+pub fn login_refusal(auth: AuthStyle, status: u16, reply: &Value) -> LoginProblem {
+    let error = reply.get("error").and_then(Value::as_str).unwrap_or("");
+    match (auth, status, error) {
+        (AuthStyle::Oauth2Password, _, "invalid_client" | "unauthorized_client") => {
+            LoginProblem::Client
+        }
+        (AuthStyle::Oauth2Password, 404, _) => LoginProblem::Realm,
+        (_, 400 | 401 | 403, _) => LoginProblem::Credentials,
+        _ => LoginProblem::Other,
+    }
+}
+
 fn excerpt(v: &Value) -> String {
     let s = v.to_string();
     s.chars().take(160).collect()
@@ -304,6 +328,53 @@ fn excerpt(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn login_refusals_name_the_setting() {
+        let o = AuthStyle::Oauth2Password;
+        let cases = [
+            (
+                o,
+                404,
+                json!({"error": "Realm does not exist"}),
+                LoginProblem::Realm,
+            ),
+            (o, 404, Value::Null, LoginProblem::Realm),
+            (
+                o,
+                401,
+                json!({"error": "invalid_client"}),
+                LoginProblem::Client,
+            ),
+            (
+                o,
+                400,
+                json!({"error": "unauthorized_client"}),
+                LoginProblem::Client,
+            ),
+            (
+                o,
+                401,
+                json!({"error": "invalid_grant"}),
+                LoginProblem::Credentials,
+            ),
+            (
+                AuthStyle::Token,
+                401,
+                Value::Null,
+                LoginProblem::Credentials,
+            ),
+            (AuthStyle::Token, 404, Value::Null, LoginProblem::Other),
+            (o, 418, Value::Null, LoginProblem::Other),
+        ];
+        for (auth, status, reply, want) in cases {
+            assert_eq!(
+                login_refusal(auth, status, &reply),
+                want,
+                "{status} {reply}"
+            );
+        }
+    }
 
     #[test]
     fn page_ends() {

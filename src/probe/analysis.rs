@@ -1,0 +1,718 @@
+//! What a sample of replies says about the profile and the config: pure functions over JSON.
+//! Nothing here keeps or returns a value of a row — only paths, key names, counts and
+//! *shapes* (a type, a length, a date pattern such as `dd/MM/yyyy HH:mm:ss`). The one
+//! exception is the status labels: they are the vendor's vocabulary, not citizens' data, and
+//! the profile's `[statuses]` table is written in them.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::{is_well_formed_national_code, Status};
+use crate::profile::{drop_keys, get, get_str, FieldPaths, Profile};
+
+/// The canonical fields that hold a timestamp, read with the profile's `date_formats`.
+const DATE_FIELDS: &[&str] = &[
+    "received_at",
+    "due_at",
+    "finished_at",
+    "returned_at",
+    "updated_at",
+    "supplement_requested_at",
+];
+
+/// Every field of `fields` that is a path, as `(name, path)`, in declaration order (empty
+/// paths included). `national_code_alt_if` is a condition, not a path.
+pub fn field_paths(f: &FieldPaths) -> Vec<(&'static str, &str)> {
+    vec![
+        ("id", &f.id),
+        ("local_code", &f.local_code),
+        ("national_code", &f.national_code),
+        ("national_code_override", &f.national_code_override),
+        ("procedure_code", &f.procedure_code),
+        ("procedure_name", &f.procedure_name),
+        ("agency_code", &f.agency_code),
+        ("agency_name", &f.agency_name),
+        ("status", &f.status),
+        ("sub_status", &f.sub_status),
+        ("national_code_alt", &f.national_code_alt),
+        ("postal", &f.postal),
+        ("lock_state", &f.lock_state),
+        ("status_label", &f.status_label),
+        ("channel", &f.channel),
+        ("received_at", &f.received_at),
+        ("due_at", &f.due_at),
+        ("finished_at", &f.finished_at),
+        ("returned_at", &f.returned_at),
+        ("updated_at", &f.updated_at),
+        ("no_due_date", &f.no_due_date),
+        ("handler", &f.handler),
+        ("supplement_requested_at", &f.supplement_requested_at),
+    ]
+    .into_iter()
+    .map(|(n, p)| (n, p.as_str()))
+    .collect()
+}
+
+/// The date pattern of a text, in the notation engineers and vendors write
+/// (`yyyy-MM-ddTHH:mm:ss.SSS+zzzz`, `dd/MM/yyyy HH:mm`), or `None` when it does not look like
+/// a date: at least a year, a month and a day; digits only where the pattern has them.
+pub fn date_pattern(s: &str) -> Option<String> {
+    let s = s.trim();
+    // Compact forms: 14 digits (yyyyMMddHHmmss) or 8 (yyyyMMdd).
+    if s.bytes().all(|b| b.is_ascii_digit()) {
+        return match s.len() {
+            14 => Some("yyyyMMddHHmmss".into()),
+            8 if s.starts_with("19") || s.starts_with("20") => Some("yyyyMMdd".into()),
+            _ => None,
+        };
+    }
+    // Split into digit runs and the separators between them.
+    let mut runs: Vec<(usize, String)> = Vec::new(); // (digits, separator before)
+    let mut sep = String::new();
+    let mut digits = 0;
+    for c in s.chars() {
+        if c.is_ascii_digit() {
+            if digits == 0 {
+                runs.push((0, std::mem::take(&mut sep)));
+            }
+            digits += 1;
+            if let Some(last) = runs.last_mut() {
+                last.0 = digits;
+            }
+        } else {
+            digits = 0;
+            sep.push(c);
+        }
+    }
+    let tail = sep;
+    if runs.len() < 3 || !runs[0].1.is_empty() {
+        return None;
+    }
+    let year_first = runs[0].0 == 4;
+    let date_sep = &runs[1].1;
+    if !matches!(date_sep.as_str(), "-" | "/" | ".") || runs[2].1 != *date_sep {
+        return None;
+    }
+    let (d0, d1, d2) = if year_first {
+        ("yyyy", "MM", "dd")
+    } else if runs[2].0 == 4 && runs[0].0 <= 2 {
+        ("dd", "MM", "yyyy")
+    } else {
+        return None;
+    };
+    let width = |tok: &str, n: usize| {
+        if n == tok.len() {
+            tok.to_string()
+        } else {
+            tok[..1].repeat(n.max(1))
+        }
+    };
+    let mut out = format!(
+        "{}{date_sep}{}{date_sep}{}",
+        width(d0, runs[0].0),
+        width(d1, runs[1].0),
+        width(d2, runs[2].0)
+    );
+    let mut time = ["HH", "mm", "ss"].into_iter();
+    let mut times = 0;
+    let mut in_zone = false;
+    for (n, sep) in &runs[3..] {
+        let sep = sep.as_str();
+        let token = if in_zone || sep.ends_with('+') || (sep.ends_with('-') && times > 0) {
+            in_zone = true;
+            "z".repeat(*n)
+        } else if (sep == "." || sep == ",") && times == 3 {
+            "S".repeat(*n)
+        } else {
+            times += 1;
+            width(time.next()?, *n)
+        };
+        out.push_str(sep);
+        out.push_str(&token);
+    }
+    out.push_str(&tail);
+    Some(out)
+}
+
+/// The shape of a value: its type and, for text, a date pattern, a national dossier code,
+/// `digits(N)` or `text(N chars)`. Never the value.
+pub fn shape_of(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(_) => "boolean".into(),
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer".into(),
+        Value::Number(_) => "number".into(),
+        Value::String(s) if s.trim().is_empty() => "empty text".into(),
+        Value::String(s) => {
+            if let Some(p) = date_pattern(s) {
+                format!("date {p}")
+            } else if is_well_formed_national_code(s) {
+                "national dossier code".into()
+            } else if s.bytes().all(|b| b.is_ascii_digit()) {
+                format!("digits({})", s.len())
+            } else {
+                format!("text({} chars)", s.chars().count())
+            }
+        }
+        Value::Array(a) => format!("array({})", a.len()),
+        Value::Object(o) => format!("object({} keys)", o.len()),
+    }
+}
+
+/// The most frequent entry of a tally (ties: the first in order).
+fn commonest(tally: &BTreeMap<String, usize>) -> Option<String> {
+    tally
+        .iter()
+        .max_by(|a, b| a.1.cmp(b.1).then_with(|| b.0.cmp(a.0)))
+        .map(|(k, _)| k.clone())
+}
+
+/// One profile field over the sample.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FieldCoverage {
+    /// The canonical field, e.g. `due_at`.
+    pub field: &'static str,
+    /// Its path in the profile.
+    pub path: String,
+    /// Rows where the path exists (even as null or empty text).
+    pub present: usize,
+    /// Rows where it holds a non-empty value.
+    pub filled: usize,
+    /// The commonest shape of its non-empty values.
+    pub shape: Option<String>,
+}
+
+/// One status value seen.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StatusSeen {
+    /// The status (and sub-status, `status/sub`) as the vendor writes it.
+    pub label: String,
+    /// Rows carrying it.
+    pub rows: usize,
+    /// The national code it maps to, when the profile maps it.
+    pub maps_to: Option<u8>,
+    /// For an unmapped label, the national code its words suggest (to be confirmed).
+    pub suggested: Option<u8>,
+}
+
+/// A date value no configured format reads.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct UnparsedDate {
+    /// The canonical field.
+    pub field: &'static str,
+    /// The value's shape (a date pattern when it looks like a date).
+    pub shape: String,
+    /// Rows with this field in this shape.
+    pub rows: usize,
+}
+
+/// What a sample of provincial rows says about the profile.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ProvincialFindings {
+    /// Rows examined.
+    pub rows: usize,
+    /// Rows that are not JSON objects.
+    pub not_objects: usize,
+    /// Each field of the profile that has a path.
+    pub coverage: Vec<FieldCoverage>,
+    /// Status values seen, commonest first.
+    pub statuses: Vec<StatusSeen>,
+    /// Date values no `date_formats` entry reads, by field and shape.
+    pub unparsed_dates: Vec<UnparsedDate>,
+    /// Paths of values the profile neither maps nor keeps, with the rows carrying them: may
+    /// hold personal data.
+    pub unlisted: Vec<(String, usize)>,
+    /// `personal_data` keys seen (dropped before anything is read), with their rows.
+    pub personal_seen: Vec<(String, usize)>,
+    /// Rows whose national code is empty or absent.
+    pub without_national_code: usize,
+    /// Rows whose national code is not `<unit>-<yyMMdd>-<seq>`, by the code's shape.
+    pub malformed_national_codes: Vec<(String, usize)>,
+}
+
+/// The national status code a vendor label's words suggest, when they clearly do: the
+/// national labels themselves, then the usual words of one-stop systems. `None` when unsure.
+pub fn suggest_status(label: &str) -> Option<u8> {
+    if let Some(s) = Status::from_label_vi(label) {
+        return Some(s.code());
+    }
+    let l = label.trim().to_lowercase();
+    let has = |w: &str| l.contains(w);
+    let code = if has("rút") {
+        7
+    } else if has("dừng") || has("hủy") || has("huỷ") {
+        8
+    } else if has("từ chối") || has("không tiếp nhận") || has("không được tiếp nhận")
+    {
+        3
+    } else if has("bổ sung") {
+        5
+    } else if has("nghĩa vụ tài chính") || has("thanh toán") || has("nộp phí") {
+        6
+    } else if has("đã trả") || has("trả kết quả") {
+        10
+    } else if has("có kết quả") || has("hoàn thành") || has("xử lý xong") {
+        9
+    } else if has("xử lý") || has("duyệt") || has("thẩm định") || has("ký") {
+        4
+    } else if has("đã tiếp nhận") || has("được tiếp nhận") {
+        2
+    } else if has("chờ tiếp nhận") || has("mới") || has("đăng ký") {
+        1
+    } else {
+        return None;
+    };
+    Some(code)
+}
+
+/// The national code the profile maps `status` (and `sub`) to, as `map_row` would.
+fn mapped_status(profile: &Profile, status: &str, sub: Option<&str>) -> Option<u8> {
+    profile.status_of(status, sub).map(Status::code)
+}
+
+/// Pushes the path of every leaf under `v` (at `path`) that no listed path names; a listed
+/// path to an object or array keeps nothing, so its leaves are unlisted. Array items are
+/// written `[n]`.
+fn collect_unlisted(v: &Value, path: &mut String, listed: &[String], out: &mut Vec<String>) {
+    let at = path.len();
+    match v {
+        Value::Object(map) if !map.is_empty() => {
+            for (k, child) in map {
+                if at > 0 {
+                    path.push('.');
+                }
+                path.push_str(k);
+                collect_unlisted(child, path, listed, out);
+                path.truncate(at);
+            }
+        }
+        Value::Array(items) if !items.is_empty() => {
+            for (i, child) in items.iter().enumerate() {
+                path.push_str(&format!("[{i}]"));
+                collect_unlisted(child, path, listed, out);
+                path.truncate(at);
+            }
+        }
+        _ if v.is_object() || v.is_array() || !listed.iter().any(|l| l == path) => {
+            out.push(path.clone())
+        }
+        _ => {}
+    }
+}
+
+/// The paths of a row's values that the profile neither maps (`fields`, and the path of
+/// `national_code_alt_if`) nor keeps (`keep`), sorted: names only, never a value. The row's
+/// `personal_data` keys are dropped first (they are never read). On merge with the profile's
+/// own `keep` list this is `Profile::unlisted_paths`.
+pub fn unlisted_paths(profile: &Profile, keep: &[String], row: &Value) -> Vec<String> {
+    let mut row = row.clone();
+    drop_keys(&mut row, &profile.personal_data);
+    let mut listed: Vec<String> = field_paths(&profile.fields)
+        .into_iter()
+        .map(|(_, p)| p.to_string())
+        .filter(|p| !p.is_empty())
+        .chain(keep.iter().cloned())
+        .collect();
+    if let Some((p, _)) = profile.fields.national_code_alt_if.split_once('=') {
+        listed.push(p.trim().to_string());
+    }
+    let mut out = Vec::new();
+    collect_unlisted(&row, &mut String::new(), &listed, &mut out);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The `personal_data` keys present anywhere in a row.
+fn personal_keys(v: &Value, keys: &[String], out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => {
+            for (k, child) in map {
+                if keys.iter().any(|d| d == k) {
+                    out.push(k.clone());
+                } else {
+                    personal_keys(child, keys, out);
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|c| personal_keys(c, keys, out)),
+        _ => {}
+    }
+}
+
+/// The national code a row carries, as `Profile::map_row` chooses it (override, then the
+/// alternative when its condition holds, then `national_code`).
+pub fn national_code_of(profile: &Profile, row: &Value) -> Option<String> {
+    let f = &profile.fields;
+    let s = |path: &str| get_str(row, path);
+    let use_alt = f
+        .national_code_alt_if
+        .split_once('=')
+        .is_some_and(|(p, want)| s(p.trim()).is_some_and(|v| v.trim() == want.trim()));
+    s(&f.national_code_override)
+        .filter(|c| !c.trim().is_empty())
+        .or_else(|| {
+            s(if use_alt {
+                &f.national_code_alt
+            } else {
+                &f.national_code
+            })
+        })
+        .filter(|c| !c.trim().is_empty())
+}
+
+/// Examines a sample of provincial rows against the profile. `keep` is the profile's list of
+/// impersonal raw paths (`keep`), besides its mapped fields.
+pub fn analyse_rows(profile: &Profile, keep: &[String], rows: &[Value]) -> ProvincialFindings {
+    let mut f = ProvincialFindings {
+        rows: rows.len(),
+        ..Default::default()
+    };
+    let fields = field_paths(&profile.fields);
+    let mut present = vec![0usize; fields.len()];
+    let mut filled = vec![0usize; fields.len()];
+    let mut shapes: Vec<BTreeMap<String, usize>> = vec![BTreeMap::new(); fields.len()];
+    let mut statuses: BTreeMap<String, usize> = BTreeMap::new();
+    let mut unparsed: BTreeMap<(&'static str, String), usize> = BTreeMap::new();
+    let mut unlisted: BTreeMap<String, usize> = BTreeMap::new();
+    let mut personal: BTreeMap<String, usize> = BTreeMap::new();
+    let mut malformed: BTreeMap<String, usize> = BTreeMap::new();
+    for raw in rows {
+        if !raw.is_object() {
+            f.not_objects += 1;
+            continue;
+        }
+        let mut seen = Vec::new();
+        personal_keys(raw, &profile.personal_data, &mut seen);
+        seen.sort();
+        seen.dedup();
+        for k in seen {
+            *personal.entry(k).or_default() += 1;
+        }
+        let mut row = raw.clone();
+        drop_keys(&mut row, &profile.personal_data);
+        for (i, (name, path)) in fields.iter().enumerate() {
+            let Some(v) = get(&row, path) else { continue };
+            present[i] += 1;
+            let empty = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
+            if empty {
+                continue;
+            }
+            filled[i] += 1;
+            *shapes[i].entry(shape_of(v)).or_default() += 1;
+            if DATE_FIELDS.contains(name) {
+                if let Some(text) = get_str(&row, path) {
+                    if profile.parse_date(name, &text).is_err() {
+                        *unparsed.entry((name, shape_of(v))).or_default() += 1;
+                    }
+                }
+            }
+        }
+        let status = get_str(&row, &profile.fields.status).unwrap_or_default();
+        let sub = get_str(&row, &profile.fields.sub_status).filter(|s| !s.is_empty());
+        let label = match &sub {
+            Some(sub) => format!("{status}/{sub}"),
+            None => status,
+        };
+        *statuses.entry(label).or_default() += 1;
+        for p in unlisted_paths(profile, keep, &row) {
+            *unlisted.entry(p).or_default() += 1;
+        }
+        match national_code_of(profile, &row) {
+            None => f.without_national_code += 1,
+            Some(c) if !is_well_formed_national_code(&c) => {
+                *malformed.entry(code_shape(&c)).or_default() += 1
+            }
+            Some(_) => {}
+        }
+    }
+    f.coverage = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, path))| !path.is_empty())
+        .map(|(i, (name, path))| FieldCoverage {
+            field: name,
+            path: path.to_string(),
+            present: present[i],
+            filled: filled[i],
+            shape: commonest(&shapes[i]),
+        })
+        .collect();
+    f.statuses = statuses
+        .into_iter()
+        .map(|(label, rows)| {
+            let (status, sub) = match label.split_once('/') {
+                Some((s, sub)) if !profile.fields.sub_status.is_empty() => (s, Some(sub)),
+                _ => (label.as_str(), None),
+            };
+            let maps_to = mapped_status(profile, status, sub);
+            let suggested = maps_to.is_none().then(|| suggest_status(status)).flatten();
+            StatusSeen {
+                label: label.clone(),
+                rows,
+                maps_to,
+                suggested,
+            }
+        })
+        .collect();
+    f.statuses
+        .sort_by(|a, b| b.rows.cmp(&a.rows).then(a.label.cmp(&b.label)));
+    f.unparsed_dates = unparsed
+        .into_iter()
+        .map(|((field, shape), rows)| UnparsedDate { field, shape, rows })
+        .collect();
+    f.unlisted = unlisted.into_iter().collect();
+    f.personal_seen = personal.into_iter().collect();
+    f.malformed_national_codes = malformed.into_iter().collect();
+    f
+}
+
+/// The shape of a dossier code: digits as `9`, upper-case letters as `A`, lower-case as `a`,
+/// anything else kept (`000.00.11.H18-240814-0001` → `999.99.99.A99-999999-9999`).
+pub fn code_shape(code: &str) -> String {
+    code.chars()
+        .map(|c| {
+            if c.is_ascii_digit() {
+                '9'
+            } else if c.is_uppercase() {
+                'A'
+            } else if c.is_lowercase() {
+                'a'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+impl ProvincialFindings {
+    /// What the profile must be adapted for, one line each, naming the key to change; empty
+    /// when it covers everything seen.
+    pub fn to_adapt(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let with_rows = self.rows - self.not_objects;
+        if self.not_objects > 0 {
+            out.push(format!(
+                "{} of {} rows are not JSON objects: check rows_field",
+                self.not_objects, self.rows
+            ));
+        }
+        if with_rows > 0 {
+            for c in self.coverage.iter().filter(|c| c.present == 0) {
+                out.push(format!(
+                    "fields.{} = \"{}\": found in none of {with_rows} rows (renamed? set the \
+                     path the rows use)",
+                    c.field, c.path
+                ));
+            }
+        }
+        for s in self.statuses.iter().filter(|s| s.maps_to.is_none()) {
+            let hint = match s.suggested {
+                Some(code) => format!("suggested: \"{}\" = {code}", s.label),
+                None => format!("add \"{}\" = <national code 1..10>", s.label),
+            };
+            out.push(format!(
+                "status \"{}\" ({} rows) is not in [statuses]: {hint}",
+                s.label, s.rows
+            ));
+        }
+        for d in &self.unparsed_dates {
+            out.push(format!(
+                "fields.{}: {} rows hold a date no date_formats entry reads, shaped `{}`: add \
+                 its format to date_formats",
+                d.field, d.rows, d.shape
+            ));
+        }
+        for (path, rows) in &self.unlisted {
+            out.push(format!(
+                "key `{path}` ({rows} rows) is neither mapped nor kept: may hold personal \
+                 data: confirm and add to the profile (keep if impersonal, personal_data if not)"
+            ));
+        }
+        out
+    }
+
+    /// Rows without a national code or with a malformed one, one line each (they cannot be
+    /// looked up; the sync flags them, the profile may be reading the wrong path).
+    pub fn code_notes(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.without_national_code > 0 {
+            out.push(format!(
+                "{} of {} rows have no national code",
+                self.without_national_code, self.rows
+            ));
+        }
+        for (shape, rows) in &self.malformed_national_codes {
+            out.push(format!(
+                "{rows} rows have a malformed national code shaped `{shape}` (want \
+                 <unit>-<yyMMdd>-<seq>)"
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn date_patterns() {
+        for (s, want) in [
+            (
+                "2024-08-14T09:30:00.000+0700",
+                Some("yyyy-MM-ddTHH:mm:ss.SSS+zzzz"),
+            ),
+            ("2024-08-14T09:30:00", Some("yyyy-MM-ddTHH:mm:ss")),
+            ("2024-08-14T09:30:00Z", Some("yyyy-MM-ddTHH:mm:ssZ")),
+            (
+                "2024-08-14T09:30:00+07:00",
+                Some("yyyy-MM-ddTHH:mm:ss+zz:zz"),
+            ),
+            ("14/08/2024 09:30", Some("dd/MM/yyyy HH:mm")),
+            ("4/8/2024 9:30:00", Some("d/M/yyyy H:mm:ss")),
+            ("14-08-2024", Some("dd-MM-yyyy")),
+            ("20240814093000", Some("yyyyMMddHHmmss")),
+            ("Lò Văn A", None),
+            ("000.00.11.H18-240814-0001", None),
+            ("011100000001", None),
+            ("12/34", None),
+        ] {
+            assert_eq!(date_pattern(s).as_deref(), want, "{s}");
+        }
+    }
+
+    #[test]
+    fn shapes_never_hold_the_value() {
+        for (v, want) in [
+            (json!("Lò Văn A"), "text(8 chars)"),
+            (json!("011100000001"), "digits(12)"),
+            (json!("000.00.11.H18-240814-0001"), "national dossier code"),
+            (json!("2024-08-14T09:30:00"), "date yyyy-MM-ddTHH:mm:ss"),
+            (json!(4), "integer"),
+            (json!(""), "empty text"),
+            (json!({"a": 1}), "object(1 keys)"),
+        ] {
+            assert_eq!(shape_of(&v), want);
+        }
+        assert_eq!(code_shape("HS24.00001x"), "AA99.99999a");
+    }
+
+    #[test]
+    fn suggestions_from_labels() {
+        assert_eq!(suggest_status("Đang xử lý"), Some(4));
+        assert_eq!(suggest_status("Chờ phê duyệt"), Some(4));
+        assert_eq!(suggest_status("Yêu cầu bổ sung hồ sơ"), Some(5));
+        assert_eq!(suggest_status("Đã trả kết quả cho công dân"), Some(10));
+        assert_eq!(suggest_status("Công dân rút hồ sơ"), Some(7));
+        assert_eq!(suggest_status("Trạng thái lạ"), None);
+    }
+
+    fn row(i: u32) -> Value {
+        json!({"id": format!("id{i}"), "code": "HS1", "nationCode": "000.00.11.H18-240814-0001",
+            "procedure": {"code": "1.001193", "translate": [{"name": "Khai sinh"}]},
+            "agency": {"code": "000.00.11.H18", "name": "Xã A"},
+            "dossierStatus": {"name": "Đang xử lý"}, "applyMethod": {"id": 1},
+            "acceptedDate": "2024-08-14T09:30:00.000+0700", "appointmentDate": null,
+            "completedDate": null, "returnedDate": null,
+            "updatedDate": "2024-08-14T10:00:00.000+0700", "undefindedCompleteTime": false,
+            "currentTask": [{"assignee": {"fullname": "Cán bộ B"}}],
+            "applicant": {"data": {"fullname": "MARKER-NAME"}}})
+    }
+
+    #[test]
+    fn a_matching_sample_needs_nothing() {
+        let p = Profile::builtin("igate").unwrap();
+        let f = analyse_rows(&p, &[], &[row(1), row(2)]);
+        assert_eq!(f.to_adapt(), Vec::<String>::new(), "{f:?}");
+        assert!(f.code_notes().is_empty());
+        assert_eq!(f.personal_seen, [("applicant".to_string(), 2)]);
+        let due = f.coverage.iter().find(|c| c.field == "due_at").unwrap();
+        assert_eq!(
+            (due.present, due.filled, due.shape.as_deref()),
+            (2, 0, None)
+        );
+        let rec = f
+            .coverage
+            .iter()
+            .find(|c| c.field == "received_at")
+            .unwrap();
+        assert_eq!(
+            rec.shape.as_deref(),
+            Some("date yyyy-MM-ddTHH:mm:ss.SSS+zzzz")
+        );
+        assert_eq!(f.statuses[0].maps_to, Some(4));
+    }
+
+    #[test]
+    fn each_mismatch_is_named_and_no_value_appears() {
+        let p = Profile::builtin("igate").unwrap();
+        type Edit = fn(&mut Value);
+        let cases: [(Edit, &str); 6] = [
+            (
+                |r| r["dossierStatus"]["name"] = json!("Chờ phê duyệt"),
+                "status \"Chờ phê duyệt\" (1 rows) is not in [statuses]: suggested: \"Chờ phê duyệt\" = 4",
+            ),
+            (
+                |r| {
+                    let v = r.as_object_mut().unwrap().remove("appointmentDate").unwrap();
+                    r["dueDate"] = v;
+                },
+                "fields.due_at = \"appointmentDate\": found in none of 1 rows",
+            ),
+            (
+                |r| r["acceptedDate"] = json!("14/08/2024 09:30"),
+                "fields.received_at: 1 rows hold a date no date_formats entry reads, shaped \
+                 `date dd/MM/yyyy HH:mm`",
+            ),
+            (
+                |r| r["nguoiNop"] = json!({"hoTen": "MARKER-NAME-2", "cccd": "MARKER-ID"}),
+                "key `nguoiNop.cccd` (1 rows) is neither mapped nor kept: may hold personal data",
+            ),
+            (|r| r["nationCode"] = json!(""), ""),
+            (|r| r["nationCode"] = json!("hs-MARKER"), ""),
+        ];
+        for (edit, want) in cases {
+            let mut r = row(1);
+            edit(&mut r);
+            let f = analyse_rows(&p, &[], &[r]);
+            let text = format!("{:?}\n{}", f, f.to_adapt().join("\n"));
+            if want.is_empty() {
+                assert!(f.to_adapt().is_empty(), "{text}");
+                assert_eq!(f.code_notes().len(), 1, "{text}");
+            } else {
+                assert!(
+                    f.to_adapt().iter().any(|l| l.starts_with(want)),
+                    "{want}\n{text}"
+                );
+            }
+            assert!(!text.contains("MARKER"), "{text}");
+        }
+        // A kept path is not flagged.
+        let mut r = row(1);
+        r["extra"] = json!(1);
+        let f = analyse_rows(&p, &["extra".to_string()], &[r]);
+        assert!(f.to_adapt().is_empty(), "{:?}", f.to_adapt());
+    }
+
+    #[test]
+    fn unlisted_paths_name_leaves() {
+        let p = Profile::builtin("igate").unwrap();
+        let r = json!({"id": "1", "procedure": {"code": "c", "secret": "s", "translate":
+            [{"name": "n", "languageId": 228}]}, "dossierStatus": {"name": "x", "id": {}},
+            "empty": [], "nul": null, "applicant": {"x": 1}});
+        assert_eq!(
+            unlisted_paths(&p, &[], &r),
+            [
+                "dossierStatus.id",
+                "empty",
+                "nul",
+                "procedure.secret",
+                "procedure.translate[0].languageId"
+            ]
+        );
+    }
+}
