@@ -137,6 +137,22 @@ enum Command {
     },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
+    /// First contact, read-only: logs in to each side, samples provincial rows and national
+    /// look-ups, checks the published scores, and says what the profile or config must adapt.
+    /// Never writes the database; prints key names, counts and shapes, never a row's value.
+    /// Exit 0: the profile covers everything seen; 3: it needs adapting; 1: a side cannot be
+    /// reached.
+    Probe {
+        /// Provincial rows to sample (whole pages, newest first).
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+        /// National look-ups to make (at national.lookups_per_second).
+        #[arg(long, default_value_t = 20)]
+        lookups: usize,
+        /// Also write a redacted sample and a suggested profile to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
@@ -485,6 +501,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.national.password().resolve("national.password_*")?;
             println!("{}: ok", cli.config.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { rows, lookups, out } => {
+            let cfg = load_config(&cli)?;
+            let opts = tthc_sync::probe::ProbeOptions {
+                rows: *rows,
+                lookups: *lookups,
+                ..Default::default()
+            };
+            let report = tthc_sync::probe::probe(&cfg, &opts).await?;
+            output::print_probe(&report);
+            if let Some(dir) = out {
+                for path in tthc_sync::probe::write_files(&report, dir)? {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(ExitCode::from(report.exit_code()))
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;

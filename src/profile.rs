@@ -222,6 +222,11 @@ impl Profile {
         Profile::parse(name, text)
     }
 
+    /// The TOML text of a built-in preset, as shipped.
+    pub fn builtin_text(name: &str) -> Option<&'static str> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    }
+
     /// Reads a profile from TOML text and checks it (status codes 1–10, the required field
     /// paths, at least one date format, known header keys); `name` names it in errors.
     pub fn parse(name: &str, text: &str) -> Result<Profile, ProfileError> {

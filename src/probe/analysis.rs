@@ -554,6 +554,235 @@ impl ProvincialFindings {
     }
 }
 
+/// The date fields of a national reply row (docs/domain.md §8).
+const NATIONAL_DATES: &[&str] = &["NgayTiepNhan", "NgayHenTra", "NgayKetThucXuLy", "NgayTra"];
+
+/// What a sample of `TraCuuHoSo` replies looked like: where the rows sit, the forms of
+/// `error_code` and of the status, the date shapes, not-found replies, whether the codes
+/// match. Counts and shapes only.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct NationalFindings {
+    /// Look-ups sent.
+    pub asked: usize,
+    /// Replies by where their rows sit: `result`, `data`, or `neither`.
+    pub rows_in: BTreeMap<String, usize>,
+    /// Replies by the form of their `error_code`: `0` (a number), `"0"`, `"00"` (text), or
+    /// another code.
+    pub error_codes: BTreeMap<String, usize>,
+    /// Replies with a row for the code asked.
+    pub found: usize,
+    /// Success replies with no row: the portal does not have the dossier.
+    pub not_found: usize,
+    /// Replies whose rows are for another code than the one asked.
+    pub other_code: usize,
+    /// Replies with more than one row for the code asked.
+    pub duplicate_rows: usize,
+    /// Rows by how they give the status: `MaTrangThai code`, `TrangThaiHoSo code`,
+    /// `TrangThaiHoSo label`, `TrangThaiHoSo unknown label`, `none`.
+    pub status_forms: BTreeMap<String, usize>,
+    /// Date values by field and shape.
+    pub date_shapes: BTreeMap<String, usize>,
+    /// Date values tthc-sync cannot read, by field and shape.
+    pub unread_dates: BTreeMap<String, usize>,
+    /// Look-ups that failed, by the error's kind (never its text: it may quote a value).
+    pub failures: BTreeMap<String, usize>,
+}
+
+fn error_code_form(v: Option<&Value>) -> String {
+    match v {
+        None => "absent".into(),
+        Some(Value::Number(n)) => format!("{n} (number)"),
+        Some(Value::String(s))
+            if s.len() <= 8 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') =>
+        {
+            format!("\"{s}\" (text)")
+        }
+        Some(other) => shape_of(other),
+    }
+}
+
+impl NationalFindings {
+    /// Records the reply to a look-up of `code` (a success envelope or not).
+    pub fn record_reply(&mut self, code: &str, reply: &Value) {
+        self.asked += 1;
+        *self
+            .error_codes
+            .entry(error_code_form(reply.get("error_code")))
+            .or_default() += 1;
+        let (key, rows) = match (reply.get("result"), reply.get("data")) {
+            (Some(r @ Value::Array(_)), _) => ("result", r),
+            (_, Some(d @ Value::Array(_))) => ("data", d),
+            _ => ("neither", &Value::Null),
+        };
+        *self.rows_in.entry(key.into()).or_default() += 1;
+        let rows = rows.as_array().map(Vec::as_slice).unwrap_or(&[]);
+        if key == "neither" {
+            return;
+        }
+        if rows.is_empty() {
+            self.not_found += 1;
+            return;
+        }
+        let mine: Vec<&Value> = rows
+            .iter()
+            .filter(|r| get_str(r, "MaHoSo").is_some_and(|c| c.trim() == code))
+            .collect();
+        match mine.len() {
+            0 => self.other_code += 1,
+            1 => self.found += 1,
+            _ => {
+                self.found += 1;
+                self.duplicate_rows += 1
+            }
+        }
+        for row in rows {
+            let form = match (get_str(row, "MaTrangThai"), get_str(row, "TrangThaiHoSo")) {
+                (Some(c), _) if c.trim().parse::<u8>().is_ok() => "MaTrangThai code",
+                (_, Some(t)) if t.trim().parse::<u8>().is_ok() => "TrangThaiHoSo code",
+                (_, Some(t)) if Status::from_label_vi(&t).is_some() => "TrangThaiHoSo label",
+                (_, Some(_)) => "TrangThaiHoSo unknown label",
+                _ => "none",
+            };
+            *self.status_forms.entry(form.into()).or_default() += 1;
+            for field in NATIONAL_DATES {
+                let Some(v) = row.get(*field) else { continue };
+                let text = get_str(row, field).unwrap_or_default();
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let key = format!("{field}: {}", shape_of(v));
+                if crate::source::national::parse_date(&text).is_err() {
+                    *self.unread_dates.entry(key.clone()).or_default() += 1;
+                }
+                *self.date_shapes.entry(key).or_default() += 1;
+            }
+        }
+    }
+
+    /// Records a look-up that failed with `kind` (e.g. `HTTP 500`, `error_code 99`).
+    pub fn record_failure(&mut self, kind: String) {
+        self.asked += 1;
+        *self.failures.entry(kind).or_default() += 1;
+    }
+
+    /// What does not fit what tthc-sync reads, one line each.
+    pub fn to_adapt(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(n) = self.rows_in.get("neither") {
+            out.push(format!(
+                "{n} national replies have neither a `result` nor a `data` array: the adapter's \
+                 reply shape differs (report it with the redacted sample)"
+            ));
+        }
+        for (shape, n) in &self.unread_dates {
+            out.push(format!(
+                "{n} national dates shaped {shape} are not read by tthc-sync (report it with the \
+                 redacted sample)"
+            ));
+        }
+        if let Some(n) = self.status_forms.get("TrangThaiHoSo unknown label") {
+            out.push(format!(
+                "{n} national rows give the status as a label tthc-sync does not know (report \
+                 it with the redacted sample)"
+            ));
+        }
+        if self.other_code > 0 {
+            out.push(format!(
+                "{} national replies answered for another code than the one asked",
+                self.other_code
+            ));
+        }
+        out
+    }
+}
+
+/// The published scores check: reachable, rows, the province's own row found.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ScoresCheck {
+    /// The API (`legacy` or `progress_tree`).
+    pub api: String,
+    /// The month asked, `YYYY-MM`.
+    pub month: String,
+    /// Rows read, when the API answered.
+    pub rows: Option<usize>,
+    /// The province's own row was among them.
+    pub province_found: bool,
+    /// Why it failed, when it did (the portal's message, never a secret).
+    pub error: Option<String>,
+    /// The failure was the portal being unreachable (transport), not a reply saying no.
+    pub unreachable: bool,
+}
+
+impl ScoresCheck {
+    /// What to adapt in `[scores]`, one line each.
+    pub fn to_adapt(&self) -> Vec<String> {
+        if self.unreachable {
+            return Vec::new();
+        }
+        let key = if self.api == "legacy" {
+            "scores.province_id"
+        } else {
+            "scores.root_department_id"
+        };
+        match (&self.error, self.province_found) {
+            (Some(e), _) => vec![format!(
+                "published scores ({}, {}): {e}: check {key} and scores.api",
+                self.api, self.month
+            )],
+            (None, false) => vec![format!(
+                "published scores ({}, {}): {} rows, none is the province's: check {key}",
+                self.api,
+                self.month,
+                self.rows.unwrap_or(0)
+            )],
+            (None, true) => Vec::new(),
+        }
+    }
+}
+
+/// The chrono format (for `date_formats`) of a date pattern from [`date_pattern`], when
+/// there is one (`dd/MM/yyyy HH:mm` → `%d/%m/%Y %H:%M`).
+pub fn chrono_format(pattern: &str) -> Option<String> {
+    let mut out = String::new();
+    let mut rest = pattern;
+    let table: &[(&str, &str)] = &[
+        ("yyyyMMddHHmmss", "%Y%m%d%H%M%S"),
+        ("yyyyMMdd", "%Y%m%d"),
+        ("yyyy", "%Y"),
+        (".SSSSSSSSS", "%.f"),
+        (".SSSSSS", "%.f"),
+        (".SSS", "%.3f"),
+        ("+zz:zz", "%:z"),
+        ("-zz:zz", "%:z"),
+        ("+zzzz", "%z"),
+        ("-zzzz", "%z"),
+        ("MM", "%m"),
+        ("dd", "%d"),
+        ("HH", "%H"),
+        ("mm", "%M"),
+        ("ss", "%S"),
+        ("M", "%m"),
+        ("d", "%d"),
+        ("H", "%H"),
+    ];
+    'outer: while !rest.is_empty() {
+        for (tok, f) in table {
+            if let Some(r) = rest.strip_prefix(tok) {
+                out.push_str(f);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next()?;
+        if c.is_ascii_alphabetic() && !matches!(c, 'T' | 'Z') {
+            return None;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -599,6 +828,57 @@ mod tests {
             assert_eq!(shape_of(&v), want);
         }
         assert_eq!(code_shape("HS24.00001x"), "AA99.99999a");
+    }
+
+    #[test]
+    fn chrono_formats_read_what_the_pattern_describes() {
+        for s in [
+            "14/08/2024 09:30",
+            "2024-08-14T09:30:00.000+0700",
+            "2024-08-14T09:30:00+07:00",
+            "20240814093000",
+            "4/8/2024 9:30:00",
+        ] {
+            let f = chrono_format(&date_pattern(s).unwrap()).unwrap();
+            let ok = chrono::DateTime::parse_from_str(s, &f).is_ok()
+                || chrono::NaiveDateTime::parse_from_str(s, &f).is_ok();
+            assert!(ok, "{s} with {f}");
+        }
+        assert_eq!(
+            chrono_format("dd/MM/yyyy HH:mm").as_deref(),
+            Some("%d/%m/%Y %H:%M")
+        );
+    }
+
+    #[test]
+    fn national_reply_shapes() {
+        let code = "000.00.11.H18-240814-0001";
+        let mut n = NationalFindings::default();
+        n.record_reply(
+            code,
+            &json!({"error_code": 0, "result": [{"MaHoSo": code,
+            "MaTrangThai": "4", "NgayTiepNhan": "20240814093000", "TenNguoiNop": "MARKER"}]}),
+        );
+        n.record_reply(code, &json!({"error_code": "00", "data": []}));
+        n.record_reply(
+            code,
+            &json!({"error_code": "0", "data": [{"MaHoSo": "x",
+            "TrangThaiHoSo": "Đang xử lý", "NgayHenTra": "2024/08/14"}]}),
+        );
+        n.record_failure("HTTP 500".into());
+        assert_eq!((n.asked, n.found, n.not_found, n.other_code), (4, 1, 1, 1));
+        assert_eq!(n.rows_in.get("result"), Some(&1));
+        assert_eq!(n.rows_in.get("data"), Some(&2));
+        assert_eq!(n.error_codes.get("0 (number)"), Some(&1));
+        assert_eq!(n.error_codes.get("\"00\" (text)"), Some(&1));
+        assert_eq!(n.status_forms.get("TrangThaiHoSo label"), Some(&1));
+        assert_eq!(
+            n.date_shapes.get("NgayTiepNhan: date yyyyMMddHHmmss"),
+            Some(&1)
+        );
+        assert_eq!(n.unread_dates.get("NgayHenTra: date yyyy/MM/dd"), Some(&1));
+        assert_eq!(n.to_adapt().len(), 2, "{:?}", n.to_adapt());
+        assert!(!format!("{n:?}").contains("MARKER"));
     }
 
     #[test]

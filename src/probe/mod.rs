@@ -7,3 +7,8 @@
 //! [`analysis`] is pure (sampled replies in, findings out); [`driver`] does the calls.
 
 pub mod analysis;
+pub mod driver;
+pub mod files;
+pub mod text;
+
+pub use driver::{probe, write_files, ProbeError, ProbeOptions, ProbeReport, Reach};

@@ -10,7 +10,8 @@ pub use clients::{Clients, ClientsError};
 
 /// Why logging in to a portal failed, as far as the reply tells: each names the setting to
 /// check. Read from a [`SourceError`] by [`SourceError::login_problem`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum LoginProblem {
     /// The host name does not resolve (the URL's host, or the machine's DNS).
     Dns,

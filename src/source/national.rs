@@ -343,6 +343,12 @@ impl NationalClient {
         Ok(guard.clone().expect("just set"))
     }
 
+    /// Logs in now (or reuses the current session): the login is what fails first when the
+    /// credentials, the URL or `dstcode` are wrong.
+    pub async fn login_check(&self) -> Result<(), SourceError> {
+        self.session(None).await.map(|_| ())
+    }
+
     /// Calls an integration service; logs in again once when the session is refused.
     pub async fn call(
         &self,

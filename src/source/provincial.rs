@@ -112,6 +112,12 @@ impl ProvincialClient {
         &self.http
     }
 
+    /// Logs in now when the profile's auth style has a login (OAuth2, token); Basic auth is
+    /// checked by the first page.
+    pub async fn login_check(&self) -> Result<(), SourceError> {
+        self.auth_header(false).await.map(|_| ())
+    }
+
     /// Page `n` (0-based here, whatever the profile's style), newest first.
     pub async fn page(&self, n: u32) -> Result<Page, SourceError> {
         let size = self.cfg.page_size;

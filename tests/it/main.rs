@@ -19,6 +19,7 @@ mod faults_tls;
 mod http_logging;
 mod http_policy;
 mod national_list;
+mod probe;
 mod provincial_profiles;
 mod reconcile_cases;
 mod reconcile_incremental;
