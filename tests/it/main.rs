@@ -16,6 +16,7 @@ mod faults_bad_input;
 mod faults_matrix;
 mod faults_secrets;
 mod faults_tls;
+mod first_run;
 mod http_logging;
 mod http_policy;
 mod national_list;
