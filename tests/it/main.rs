@@ -20,6 +20,7 @@ mod http_logging;
 mod http_policy;
 mod national_list;
 mod provincial_profiles;
+mod reconcile_carries;
 mod reconcile_cases;
 mod reconcile_incremental;
 mod reliability_crash;
