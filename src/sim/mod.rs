@@ -6,6 +6,7 @@
 //! through [`SimControl`].
 
 mod flow;
+pub mod habits;
 pub mod national;
 pub mod provincial;
 pub mod scores;

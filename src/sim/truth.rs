@@ -170,6 +170,13 @@ impl World {
 
     /// Applies `fault` to dossier `i` if it fits; returns the discrepancy kind it must cause.
     fn try_fault(&mut self, i: usize, fault: Fault) -> Option<&'static str> {
+        // A finish time the vendor does not write cannot be found missing on the portal.
+        if fault == Fault::FinishNotPushed
+            && self.params.vendor_habits
+            && super::habits::finish_left_empty(i, &self.dossiers[i])
+        {
+            return None;
+        }
         let code = self.dossiers[i].national_code.clone();
         let mut row = self.national.remove(&code);
         let kind = apply_fault(&mut self.dossiers[i], &mut row, fault);

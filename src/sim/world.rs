@@ -158,6 +158,11 @@ pub struct WorldParams {
     /// ([`Fault::OnlyOnNational`]); 0 = none (the default).
     #[serde(default)]
     pub only_on_national_rate: f64,
+    /// Vendors write correct data in their own ways (`super::habits`): dates a vendor does not
+    /// carry for a status left empty, time-zone and date forms, label-only statuses. None is a
+    /// fault; off (the default), rows are written in one canonical form.
+    #[serde(default)]
+    pub vendor_habits: bool,
 }
 
 impl WorldParams {
@@ -170,6 +175,7 @@ impl WorldParams {
             now,
             days: 60,
             only_on_national_rate: 0.0,
+            vendor_habits: false,
         }
     }
 }
@@ -241,6 +247,9 @@ impl World {
             dossiers.push(draft.realise(&mut rng, &agencies, &officials, now));
         }
 
+        if params.vendor_habits {
+            super::habits::close_times(&mut dossiers);
+        }
         let national = dossiers
             .iter()
             .filter_map(|d| national_row(d, &agencies, &procedures, now))

@@ -32,3 +32,4 @@ mod report_html_browser;
 mod scores;
 mod spine;
 mod systemd_unit;
+mod vendor_habits;
