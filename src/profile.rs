@@ -12,6 +12,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::carries::Carries;
 use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
 
 /// How the client authenticates to the one-stop system (the profile's `auth`).
@@ -139,6 +140,10 @@ pub struct Profile {
     /// Values of `fields.lock_state` that mean "paused" (compared ignoring case).
     #[serde(default)]
     pub paused_lock_states: Vec<String>,
+    /// For which statuses the vendor fills each date field (`[carries]`; a field not listed:
+    /// always). An empty date where the vendor does not fill it is unknown, not different.
+    #[serde(default)]
+    pub carries: Carries,
     /// `statuses` and `sub_statuses` keyed by their normalized labels (trim + NFC + lower
     /// case; the first label in table order wins a tie), filled once by [`Profile::parse`] so
     /// that rows need not normalize the table.
@@ -200,6 +205,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("opencps", include_str!("../config/profiles/opencps.toml")),
     ("td", include_str!("../config/profiles/td.toml")),
 ];
+
+/// Whether a chrono format reads an offset: `%z` (`+0700`), `%:z` (`+07:00`) or `%#z` (any of
+/// those, `+07`, or `Z`).
+fn has_offset(format: &str) -> bool {
+    ["%z", "%:z", "%#z"].iter().any(|z| format.contains(z))
+}
 
 fn norm_label(s: &str) -> String {
     s.trim().nfc().collect::<String>().to_lowercase()
@@ -310,7 +321,7 @@ impl Profile {
             return Ok(None);
         }
         for f in &self.date_formats {
-            if f.contains("%z") {
+            if has_offset(f) {
                 if let Ok(t) = DateTime::parse_from_str(v, f) {
                     return Ok(Some(t.with_timezone(&vn_offset()).naive_local()));
                 }
@@ -542,6 +553,49 @@ mod tests {
     }
 
     #[test]
+    fn igate_reads_every_time_zone_form_as_the_same_local_time() {
+        let p = Profile::builtin("igate").unwrap();
+        for v in [
+            "2024-08-15T09:30:00.000+0700",
+            "2024-08-15T02:30:00.000+0000",
+            "2024-08-15T02:30:00.000Z",
+            "2024-08-15T02:30:00Z",
+            "2024-08-15T09:30:00+07:00",
+            "2024-08-15T09:30:00.000",
+            "2024-08-15T09:30:00",
+        ] {
+            let t = p.parse_date("due_at", v).unwrap().unwrap();
+            assert_eq!(t.to_string(), "2024-08-15 09:30:00", "{v}");
+        }
+    }
+
+    #[test]
+    fn builtin_profiles_say_what_their_vendor_carries() {
+        use crate::carries::DateField;
+        let s = Status::from_code;
+        for name in ["igate", "opencps", "td"] {
+            let c = Profile::builtin(name).unwrap().carries;
+            for field in [DateField::FinishedAt, DateField::ReturnedAt] {
+                assert!(c.of(field).covers(s(10), true), "{name} {field:?} for 10");
+                assert!(!c.of(field).covers(s(3), true), "{name} {field:?} for 3");
+            }
+            assert!(c.of(DateField::ReceivedAt).covers(s(4), false), "{name}");
+            let closing = [7, 8].map(|x| c.finished_at.covers(s(x), true));
+            assert_eq!(
+                closing,
+                [name == "td"; 2],
+                "{name}: a finish time for 7 and 8"
+            );
+        }
+        let igate = Profile::builtin("igate").unwrap().carries;
+        assert!(
+            !igate.due_at.covers(s(4), false),
+            "iGate: no due date without a limit"
+        );
+        assert!(igate.due_at.covers(s(4), true));
+    }
+
+    #[test]
     fn unknown_label_is_unmapped_not_guessed() {
         let p = Profile::builtin("igate").unwrap();
         let row = json!({"id": "1", "dossierStatus": {"name": "Chờ phê duyệt"},
@@ -663,5 +717,18 @@ mod tests {
             .replace("groupId = \"group_id\"", "groupId = \"site\"");
         let err = Profile::parse("x", &bad).unwrap_err().to_string();
         assert!(err.contains("extra_headers.groupId"), "{err}");
+        let bad = BUILTIN[0]
+            .1
+            .replace("finished_at = [9, 10]", "finished_at = [9, 12]");
+        std::fs::write(&path, bad).unwrap();
+        let err = Profile::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("finished_at = [9, 12]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("status 12 is not a status code 1..10"),
+            "{err}"
+        );
     }
 }

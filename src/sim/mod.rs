@@ -5,10 +5,13 @@
 //! its ground truth; *transport faults* (errors, expired sessions) are switched on at run time
 //! through [`SimControl`].
 
+mod flow;
+pub mod habits;
 pub mod national;
 pub mod provincial;
 pub mod scores;
 pub mod stream;
+mod truth;
 pub mod world;
 
 use std::collections::HashSet;
