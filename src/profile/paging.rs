@@ -171,7 +171,9 @@ impl Paging {
     pub fn judge(&self, r: &PageReport) -> PageEnd {
         let mut ends: Vec<String> = Vec::new();
         let mut more: Vec<String> = Vec::new();
-        let through = r.offset + r.rows as u64;
+        // A page holding more rows than asked (a row repeated from the page before) still
+        // ends where a full page would.
+        let through = r.offset + r.rows.min(r.asked as usize) as u64;
         for signal in &self.end_signals {
             match signal {
                 EndSignal::Last => match r.last {
