@@ -341,8 +341,12 @@ impl SimControl {
             }
         }
         if release {
-            let released: Vec<String> =
-                self.held_back.lock().expect("held_back lock").drain().collect();
+            let released: Vec<String> = self
+                .held_back
+                .lock()
+                .expect("held_back lock")
+                .drain()
+                .collect();
             let mut bumped = self.bumped.lock().expect("bumped lock");
             for id in released {
                 bumped.insert(id, at);

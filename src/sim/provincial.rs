@@ -485,7 +485,10 @@ async fn list_page(
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response());
         }
         let fault = k.take_page_fault(page);
-        (fault, fault.is_none().then(|| k.take_page_anomaly(page)).flatten())
+        (
+            fault,
+            fault.is_none().then(|| k.take_page_anomaly(page)).flatten(),
+        )
     };
     let mut garbage = false;
     if let Some(fault) = fault {
