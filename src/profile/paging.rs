@@ -363,12 +363,15 @@ mod tests {
         matches!(e, PageEnd::Contradiction(why) if words.iter().all(|w| why.contains(w)))
     }
 
+    /// A reply, its page, the rows on it, and the verdict (or the words of the contradiction).
+    type Case = (Value, u64, usize, Result<PageEnd, &'static [&'static str]>);
+
     #[test]
     fn igate_page_replies() {
         let p = Paging::defaults(PagingStyle::Page0);
         let r = |last: bool, total: u64| json!({"last": last, "totalElements": total});
         // (reply, page, rows on it, verdict words: None = End/More as given)
-        let cases: Vec<(Value, u64, usize, Result<PageEnd, &[&str]>)> = vec![
+        let cases: Vec<Case> = vec![
             (r(false, 1500), 0, 100, Ok(PageEnd::More)),
             (r(false, 1500), 13, 100, Ok(PageEnd::More)),
             (r(true, 1500), 14, 100, Ok(PageEnd::End)),
