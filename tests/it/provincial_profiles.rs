@@ -764,3 +764,51 @@ async fn rows_leaving_read_pages_are_read_by_the_next_sweep() {
         assert_no_false_discrepancy(&s, true);
     }
 }
+
+/// `sync --once` prints each pull (pages, rows, the reported total, whether it reached the
+/// end) and exits 2 when the pull stopped short; once the fault is gone it exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_once_exits_2_when_the_pull_did_not_reach_the_end() {
+    let s = setup(SimProfile::Td, 200).await;
+    s.sims.control.knobs().provincial_page_anomalies = vec![PageAnomalyPlan {
+        anomaly: PageAnomaly::Empty,
+        page: Some(1),
+        times: None,
+    }];
+    let path = s._dir.path().join("tthc-sync.toml");
+    tthc_sync::demo::write_config(&s.cfg, &path).unwrap();
+    let run = |path: std::path::PathBuf| async move {
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_tthc-sync"))
+                .arg("--config")
+                .arg(&path)
+                .args(["sync", "--once"])
+                .env_remove("JOURNAL_STREAM")
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap()
+    };
+    let out = run(path.clone()).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(
+            "pull: provincial:td sweep: 1 pages from page 0, 50 rows (0 duplicates), reported \
+             total 200 at start, 200 at end, END NOT REACHED"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("contradicts itself"), "{stdout}");
+
+    s.sims.control.knobs().provincial_page_anomalies.clear();
+    let out = run(path).await;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("pull: provincial:td sweep: 4 pages from page 0, ")
+            && stdout.contains("end reached, sweep complete (200 dossiers seen)"),
+        "{stdout}"
+    );
+}
