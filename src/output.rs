@@ -98,6 +98,9 @@ pub fn print_run(r: &CycleReport) {
         c.reopened,
         c.resolved
     );
+    for p in &c.pulls {
+        println!("  pull: {}", tthc_sync::pull::describe(p));
+    }
     for p in &c.problems {
         println!("  partial: {p}");
     }

@@ -1,5 +1,6 @@
-//! Provincial vendor profiles as data: auth and paging styles, field paths, date formats, the
-//! status table and the personal-data keys to drop. Built-in presets live in
+//! Provincial vendor profiles as data: auth and paging styles (with how a reply says where the
+//! list ends: `paging`), field paths, date formats, the status table and the personal-data keys
+//! to drop. Built-in presets live in
 //! `config/profiles/*.toml`; a province may ship its own file instead (`provincial.profile_file`).
 //!
 //! Mapping a row is pure: JSON in, canonical record out.
@@ -15,6 +16,10 @@ use unicode_normalization::UnicodeNormalization;
 use crate::carries::Carries;
 use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
 
+mod paging;
+
+pub use paging::{EndSignal, PageEnd, PageReport, Paging, PagingStyle};
+
 /// How the client authenticates to the one-stop system (the profile's `auth`).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -25,18 +30,6 @@ pub enum AuthStyle {
     Basic,
     /// `POST /api/tokens` with a `tenant` header (td).
     Token,
-}
-
-/// How the list call is paged (the profile's `paging`).
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PagingStyle {
-    /// `page` (0-based) and `size` (iGate).
-    Page0,
-    /// `start` and `end` offsets (OpenCPS).
-    Offset,
-    /// `PageNumber` (1-based) and `PageSize` (td).
-    Page1,
 }
 
 /// Where each canonical field sits in a row: dotted paths with `[n]` indices
@@ -110,8 +103,8 @@ pub struct Profile {
     pub name: String,
     /// How to authenticate.
     pub auth: AuthStyle,
-    /// How the list call is paged.
-    pub paging: PagingStyle,
+    /// How the list call is paged and how a reply says where the list ends (`[paging]`).
+    pub paging: Paging,
     /// Path of the list endpoint, appended to `provincial.api_url`.
     pub list_path: String,
     /// Fixed query parameters of the list call (sort newest-first by last-modified).
@@ -262,6 +255,7 @@ impl Profile {
                 return Err(bad(format!("{field} is required")));
             }
         }
+        p.paging.check().map_err(bad)?;
         if p.date_formats.is_empty() {
             return Err(bad("date_formats must list at least one format".into()));
         }
@@ -521,6 +515,41 @@ mod tests {
             Profile::builtin(name).unwrap();
         }
         assert!(Profile::builtin("nope").is_err());
+    }
+
+    /// The presets declare their vendors' end signals, which are also the short form's
+    /// defaults (`paging = "page0"` in a profile written before `[paging]`).
+    #[test]
+    fn builtin_paging_and_the_short_form() {
+        for (name, style) in [
+            ("igate", PagingStyle::Page0),
+            ("opencps", PagingStyle::Offset),
+            ("td", PagingStyle::Page1),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            assert_eq!(p.paging, Paging::defaults(style), "{name}");
+            assert!(p.paging.exact_total(), "{name}");
+        }
+        let text = BUILTIN[0].1;
+        let start = text.find("[paging]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap();
+        let old = text[..start].replace("name = \"igate\"", "name = \"igate\"\npaging = \"page0\"")
+            + &text[end..];
+        assert_eq!(
+            Profile::parse("old", &old).unwrap(),
+            Profile::builtin("igate").unwrap()
+        );
+        let bad = text.replace(
+            "end_signals = [\"last\", \"total\", \"short\"]",
+            "end_signals = []",
+        );
+        let err = Profile::parse("my-igate.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("paging.end_signals"),
+            "{err}"
+        );
     }
 
     #[test]

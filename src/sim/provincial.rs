@@ -30,7 +30,7 @@ use serde_json::{json, Value};
 
 use super::habits;
 use super::world::{SimDossier, World};
-use super::{PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
+use super::{PageAnomaly, PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
 use crate::carries::{Carries, DateField};
 use crate::model::{vn_offset, LocalTime, Status};
 
@@ -553,12 +553,16 @@ async fn list_page(
     if !authorised(app, headers) {
         return Err(unauthorized());
     }
-    let fault = {
+    let (fault, anomaly) = {
         let mut k = app.control.knobs();
         if k.provincial_down || k.provincial_fail_from_page.is_some_and(|p| page >= p) {
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response());
         }
-        k.take_page_fault(page)
+        let fault = k.take_page_fault(page);
+        (
+            fault,
+            fault.is_none().then(|| k.take_page_anomaly(page)).flatten(),
+        )
     };
     let mut garbage = false;
     if let Some(fault) = fault {
@@ -618,6 +622,18 @@ async fn list_page(
         start
     };
     let habits = w.params.vendor_habits.then(|| habits::carries(app.profile));
+    // A reply that contradicts itself: the envelope (the total, the flags) of the full page,
+    // fewer rows.
+    let end = match anomaly {
+        None => end,
+        Some(a) => {
+            app.control.hit("anomaly");
+            match a {
+                PageAnomaly::Empty => from,
+                PageAnomaly::Short { rows } => (from + rows).min(end),
+            }
+        }
+    };
     let rows = order[from..end]
         .iter()
         .map(|&i| {
@@ -631,7 +647,7 @@ async fn list_page(
             }
         })
         .collect();
-    app.control.maybe_bump(w, page, &order);
+    app.control.after_page(w, page, size, &order);
     if garbage {
         return Ok((garbage_rows(rows), total));
     }
