@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tthc_sync::config::{self, Config};
 use tthc_sync::dossier_view::DossierView;
 use tthc_sync::lifecycle::State;
-use tthc_sync::reconcile::Kind;
+use tthc_sync::reconcile::{Kind, Severity};
 #[cfg(feature = "sim")]
 use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{DiscrepancyFilter, Store};
@@ -72,7 +72,8 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Lists discrepancies, largest score impact first.
+    /// Lists discrepancies of severity medium and above, largest score impact first, then a
+    /// one-line count of the low ones (`--severity low` or `--all` lists them too).
     Discrepancies {
         /// open, acknowledged or resolved (repeatable; default: open and acknowledged).
         #[arg(long, value_parser = parse_state)]
@@ -83,6 +84,12 @@ enum Command {
         /// Agency code or name.
         #[arg(long)]
         agency: Option<String>,
+        /// The least severity listed: low, medium (the default), high or critical.
+        #[arg(long, value_parser = parse_severity, conflicts_with = "all")]
+        severity: Option<Severity>,
+        /// Every severity (the same as `--severity low`).
+        #[arg(long)]
+        all: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -210,6 +217,10 @@ fn parse_state(s: &str) -> Result<State, String> {
 fn parse_month(s: &str) -> Result<tthc_sync::model::YearMonth, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not a month: write YYYY-MM, e.g. 2026-08"))
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("`{s}`: use low, medium, high or critical"))
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -377,6 +388,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             kind,
             agency,
+            severity,
+            all,
             format,
         } => {
             let store = open_store(&cli)?;
@@ -385,12 +398,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 state.clone()
             };
-            let rows = store.discrepancies(&DiscrepancyFilter {
+            let least = if *all {
+                Severity::Low
+            } else {
+                severity.unwrap_or(Severity::Medium)
+            };
+            let mut filter = DiscrepancyFilter {
                 states,
                 kind: *kind,
                 agency: agency.clone(),
-            })?;
-            output::print_discrepancies(&rows, *format)?;
+                least_severity: None,
+            };
+            let every = store.discrepancies(&filter)?.len();
+            filter.least_severity = Some(least);
+            let rows = store.discrepancies(&filter)?;
+            output::print_discrepancies(&rows, every - rows.len(), least, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Discrepancy { action } => {

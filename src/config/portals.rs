@@ -44,7 +44,8 @@ pub struct ProvincialConfig {
     /// Re-read this many minutes before the watermark (late writes, clock skew).
     #[serde(default = "default_overlap")]
     pub overlap_minutes: u32,
-    /// At most this many pages in one run; the run is partial when the cap is hit.
+    /// At most this many pages in one pull; the run is partial when the cap is hit, and a
+    /// sweep cut short continues in the next run.
     #[serde(default = "default_max_pages")]
     pub max_pages_per_run: u32,
     /// `[provincial.http]`: timeouts, retries, rate and circuit breaker for this host.

@@ -1,4 +1,4 @@
-//! The discrepancy vocabulary ([`Kind`]) and how urgent a finding is ([`Severity`]).
+//! The discrepancy vocabulary ([`Kind`]).
 
 use std::fmt;
 
@@ -118,23 +118,6 @@ impl Kind {
             Kind::UnmappedStatus | Kind::BadDossierCode | Kind::MissingDueDate
         )
     }
-
-    pub(super) fn base_severity(self) -> Severity {
-        match self {
-            Kind::ClosedLocallyOpenNationally => Severity::Critical,
-            Kind::MissingOnNational
-            | Kind::BadDossierCode
-            | Kind::TimelinessMismatch
-            | Kind::DueDateMismatch => Severity::High,
-            Kind::StatusMismatch
-            | Kind::FinishDateMismatch
-            | Kind::ReceivedDateMismatch
-            | Kind::UnmappedStatus
-            | Kind::MissingDueDate
-            | Kind::MissingOnProvincial => Severity::Medium,
-            Kind::CollapsedStatus => Severity::Low,
-        }
-    }
 }
 
 impl fmt::Display for Kind {
@@ -142,49 +125,6 @@ impl fmt::Display for Kind {
         f.write_str(self.as_str())
     }
 }
-
-/// How urgently a discrepancy needs fixing, ordered low to critical. Each kind has a base
-/// severity (docs/discrepancies.md); a finding whose correction would gain points is raised
-/// to `Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// A known, explainable vendor habit (`collapsed_status`); no urgency without an impact.
-    Low,
-    /// A data fault to fix (status, finish or received date, unmapped status, missing due
-    /// date, `missing_on_provincial`).
-    Medium,
-    /// Likely to cost points or hides the dossier from the portal (`missing_on_national`,
-    /// `bad_dossier_code`, `due_date_mismatch`, `timeliness_mismatch`).
-    High,
-    /// `closed_locally_open_nationally` (the portal will count it overdue), or any finding
-    /// whose correction would gain points: fix first.
-    Critical,
-}
-
-impl Severity {
-    /// The stored name: `low`, `medium`, `high` or `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-    /// The severity of a stored name; `None` for any other text.
-    pub fn parse(s: &str) -> Option<Severity> {
-        [
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

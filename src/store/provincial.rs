@@ -3,7 +3,6 @@
 
 use rusqlite::{named_params, params, OptionalExtension, Row, Transaction};
 
-use super::runs::advance_watermarks;
 use super::{rt, status_of, t, top_pid, Result, Store};
 use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier};
 
@@ -32,24 +31,14 @@ impl Store {
         watermark: Option<LocalTime>,
     ) -> Result<PageStats> {
         let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
-        self.store_provincial_page_marks(run_id, source, observed_at, rows, &marks)
-    }
-
-    /// Like [`Store::store_provincial_page`], moving any number of marks (watermark rows, by
-    /// source name) forward in the same transaction: e.g. the watermark and the last sweep.
-    pub fn store_provincial_page_marks(
-        &mut self,
-        run_id: i64,
-        source: &str,
-        observed_at: LocalTime,
-        rows: &[(ProvincialDossier, String)],
-        marks: &[(&str, LocalTime)],
-    ) -> Result<PageStats> {
-        self.write(|tx| {
-            let stats = store_rows(tx, run_id, source, observed_at, rows)?;
-            advance_watermarks(tx, run_id, &fmt_time(&observed_at), marks)?;
-            Ok(stats)
-        })
+        self.store_pull_page(
+            run_id,
+            source,
+            observed_at,
+            rows,
+            &marks,
+            super::pull::CursorMove::Keep,
+        )
     }
 
     /// How many dossiers the provincial view holds.
@@ -87,7 +76,7 @@ impl Store {
     }
 }
 
-fn store_rows(
+pub(super) fn store_rows(
     tx: &Transaction<'_>,
     run_id: i64,
     source: &str,

@@ -264,4 +264,36 @@ CREATE TABLE month_tally (
     computed_at         TEXT NOT NULL
 ) STRICT;
 "#,
+    // 6: the provincial pull's records, and the sweep in progress (issue 14).
+    r#"
+CREATE TABLE provincial_pull (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL,
+    source          TEXT NOT NULL,
+    mode            TEXT NOT NULL CHECK (mode IN ('incremental', 'sweep')),
+    first_page      INTEGER NOT NULL,
+    pages           INTEGER NOT NULL,
+    refetches       INTEGER NOT NULL,
+    rows_read       INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    total_at_end    INTEGER,
+    reached_end     INTEGER NOT NULL,
+    sweep_rows      INTEGER,
+    sweep_complete  INTEGER
+) STRICT;
+CREATE INDEX provincial_pull_run ON provincial_pull(run_id);
+
+CREATE TABLE sweep_cursor (
+    source          TEXT PRIMARY KEY,
+    started_at      TEXT NOT NULL,
+    next_page       INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    newest          TEXT,
+    bad_rows        INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    run_id          INTEGER NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT;
+"#,
 ];
