@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tthc_sync::config::{self, Config};
 use tthc_sync::dossier_view::DossierView;
 use tthc_sync::lifecycle::State;
-use tthc_sync::reconcile::Kind;
+use tthc_sync::reconcile::{Kind, Severity};
 #[cfg(feature = "sim")]
 use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{DiscrepancyFilter, Store};
@@ -72,7 +72,8 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Lists discrepancies, largest score impact first.
+    /// Lists discrepancies of severity medium and above, largest score impact first, then a
+    /// one-line count of the low ones (`--severity low` or `--all` lists them too).
     Discrepancies {
         /// open, acknowledged or resolved (repeatable; default: open and acknowledged).
         #[arg(long, value_parser = parse_state)]
@@ -83,6 +84,12 @@ enum Command {
         /// Agency code or name.
         #[arg(long)]
         agency: Option<String>,
+        /// The least severity listed: low, medium (the default), high or critical.
+        #[arg(long, value_parser = parse_severity, conflicts_with = "all")]
+        severity: Option<Severity>,
+        /// Every severity (the same as `--severity low`).
+        #[arg(long)]
+        all: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -137,6 +144,22 @@ enum Command {
     },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
+    /// First contact, read-only: logs in to each side, samples provincial rows and national
+    /// look-ups, checks the published scores, and says what the profile or config must adapt.
+    /// Never writes the database; prints key names, counts and shapes, never a row's value.
+    /// Exit 0: the profile covers everything seen; 3: it needs adapting; 1: a side cannot be
+    /// reached.
+    Probe {
+        /// Provincial rows to sample (whole pages, newest first).
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+        /// National look-ups to make (at national.lookups_per_second).
+        #[arg(long, default_value_t = 20)]
+        lookups: usize,
+        /// Also write a redacted sample and a suggested profile to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
@@ -194,6 +217,10 @@ fn parse_state(s: &str) -> Result<State, String> {
 fn parse_month(s: &str) -> Result<tthc_sync::model::YearMonth, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not a month: write YYYY-MM, e.g. 2026-08"))
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("`{s}`: use low, medium, high or critical"))
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -374,6 +401,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             kind,
             agency,
+            severity,
+            all,
             format,
         } => {
             let store = open_store(&cli)?;
@@ -382,12 +411,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 state.clone()
             };
-            let rows = store.discrepancies(&DiscrepancyFilter {
+            let least = if *all {
+                Severity::Low
+            } else {
+                severity.unwrap_or(Severity::Medium)
+            };
+            let mut filter = DiscrepancyFilter {
                 states,
                 kind: *kind,
                 agency: agency.clone(),
-            })?;
-            output::print_discrepancies(&rows, *format)?;
+                least_severity: None,
+            };
+            let every = store.discrepancies(&filter)?.len();
+            filter.least_severity = Some(least);
+            let rows = store.discrepancies(&filter)?;
+            output::print_discrepancies(&rows, every - rows.len(), least, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Discrepancy { action } => {
@@ -501,6 +539,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.national.password().resolve("national.password_*")?;
             println!("{}: ok", cli.config.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { rows, lookups, out } => {
+            let cfg = load_config(&cli)?;
+            let opts = tthc_sync::probe::ProbeOptions {
+                rows: *rows,
+                lookups: *lookups,
+                ..Default::default()
+            };
+            let report = tthc_sync::probe::probe(&cfg, &opts).await?;
+            output::print_probe(&report);
+            if let Some(dir) = out {
+                for path in tthc_sync::probe::write_files(&report, dir)? {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(ExitCode::from(report.exit_code()))
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;

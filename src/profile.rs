@@ -1,5 +1,6 @@
-//! Provincial vendor profiles as data: auth and paging styles, field paths, date formats, the
-//! status table, and what of a row may be stored. Built-in presets live in
+//! Provincial vendor profiles as data: auth and paging styles (with how a reply says where the
+//! list ends: `paging`), field paths, date formats, the status table, and what of a row may be
+//! stored. Built-in presets live in
 //! `config/profiles/*.toml`; a province may ship its own file instead (`provincial.profile_file`).
 //!
 //! Mapping a row is pure: JSON in, canonical record out. What is stored of the raw row is an
@@ -20,7 +21,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::carries::Carries;
 use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+
+mod paging;
+
+pub use paging::{EndSignal, PageEnd, PageReport, Paging, PagingStyle};
 
 /// How the client authenticates to the one-stop system (the profile's `auth`).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -32,18 +38,6 @@ pub enum AuthStyle {
     Basic,
     /// `POST /api/tokens` with a `tenant` header (td).
     Token,
-}
-
-/// How the list call is paged (the profile's `paging`).
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PagingStyle {
-    /// `page` (0-based) and `size` (iGate).
-    Page0,
-    /// `start` and `end` offsets (OpenCPS).
-    Offset,
-    /// `PageNumber` (1-based) and `PageSize` (td).
-    Page1,
 }
 
 /// Where each canonical field sits in a row: dotted paths with `[n]` indices
@@ -110,7 +104,7 @@ pub struct FieldPaths {
 impl FieldPaths {
     /// Every field that is a path, as `(name, path)`, in declaration order (empty paths
     /// included; `national_code_alt_if` is a condition, read by `Profile::alt_condition`).
-    fn paths(&self) -> [(&'static str, &str); 23] {
+    pub(crate) fn paths(&self) -> [(&'static str, &str); 23] {
         [
             ("id", &self.id),
             ("local_code", &self.local_code),
@@ -149,8 +143,8 @@ pub struct Profile {
     pub name: String,
     /// How to authenticate.
     pub auth: AuthStyle,
-    /// How the list call is paged.
-    pub paging: PagingStyle,
+    /// How the list call is paged and how a reply says where the list ends (`[paging]`).
+    pub paging: Paging,
     /// Path of the list endpoint, appended to `provincial.api_url`.
     pub list_path: String,
     /// Fixed query parameters of the list call (sort newest-first by last-modified).
@@ -188,6 +182,10 @@ pub struct Profile {
     /// Values of `fields.lock_state` that mean "paused" (compared ignoring case).
     #[serde(default)]
     pub paused_lock_states: Vec<String>,
+    /// For which statuses the vendor fills each date field (`[carries]`; a field not listed:
+    /// always). An empty date where the vendor does not fill it is unknown, not different.
+    #[serde(default)]
+    pub carries: Carries,
     /// `statuses` and `sub_statuses` keyed by their normalized labels (trim + NFC + lower
     /// case; the first label in table order wins a tie), filled once by [`Profile::parse`] so
     /// that rows need not normalize the table.
@@ -255,6 +253,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("td", include_str!("../config/profiles/td.toml")),
 ];
 
+/// Whether a chrono format reads an offset: `%z` (`+0700`), `%:z` (`+07:00`) or `%#z` (any of
+/// those, `+07`, or `Z`).
+fn has_offset(format: &str) -> bool {
+    ["%z", "%:z", "%#z"].iter().any(|z| format.contains(z))
+}
+
 fn norm_label(s: &str) -> String {
     s.trim().nfc().collect::<String>().to_lowercase()
 }
@@ -274,6 +278,11 @@ impl Profile {
                     ),
                 })?;
         Profile::parse(name, text)
+    }
+
+    /// The TOML text of a built-in preset, as shipped.
+    pub fn builtin_text(name: &str) -> Option<&'static str> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
     }
 
     /// Reads a profile from TOML text and checks it (status codes 1–10, the required field
@@ -305,6 +314,7 @@ impl Profile {
                 return Err(bad(format!("{field} is required")));
             }
         }
+        p.paging.check().map_err(bad)?;
         if p.date_formats.is_empty() {
             return Err(bad("date_formats must list at least one format".into()));
         }
@@ -376,7 +386,8 @@ impl Profile {
             .filter(|(p, _)| !p.is_empty())
     }
 
-    fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
+    /// The status `raw` (and `sub`, looked up first) maps to, as [`Profile::map_row`] reads it.
+    pub(crate) fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
         let lookup = |table: &BTreeMap<String, u8>, norm: &HashMap<String, u8>, v: &str| {
             // The common case, a label written exactly as in the table, needs no normalizing.
             table
@@ -397,7 +408,7 @@ impl Profile {
             return Ok(None);
         }
         for f in &self.date_formats {
-            if f.contains("%z") {
+            if has_offset(f) {
                 if let Ok(t) = DateTime::parse_from_str(v, f) {
                     return Ok(Some(t.with_timezone(&vn_offset()).naive_local()));
                 }
@@ -635,6 +646,41 @@ mod tests {
         assert!(Profile::builtin("nope").is_err());
     }
 
+    /// The presets declare their vendors' end signals, which are also the short form's
+    /// defaults (`paging = "page0"` in a profile written before `[paging]`).
+    #[test]
+    fn builtin_paging_and_the_short_form() {
+        for (name, style) in [
+            ("igate", PagingStyle::Page0),
+            ("opencps", PagingStyle::Offset),
+            ("td", PagingStyle::Page1),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            assert_eq!(p.paging, Paging::defaults(style), "{name}");
+            assert!(p.paging.exact_total(), "{name}");
+        }
+        let text = BUILTIN[0].1;
+        let start = text.find("[paging]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap();
+        let old = text[..start].replace("name = \"igate\"", "name = \"igate\"\npaging = \"page0\"")
+            + &text[end..];
+        assert_eq!(
+            Profile::parse("old", &old).unwrap(),
+            Profile::builtin("igate").unwrap()
+        );
+        let bad = text.replace(
+            "end_signals = [\"last\", \"total\", \"short\"]",
+            "end_signals = []",
+        );
+        let err = Profile::parse("my-igate.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("paging.end_signals"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn igate_row_maps_and_drops_personal_data() {
         let p = Profile::builtin("igate").unwrap();
@@ -662,6 +708,49 @@ mod tests {
         assert_eq!(d.handler.as_deref(), Some("Cán bộ B"));
         assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
         assert!(!raw.contains("applicant"));
+    }
+
+    #[test]
+    fn igate_reads_every_time_zone_form_as_the_same_local_time() {
+        let p = Profile::builtin("igate").unwrap();
+        for v in [
+            "2024-08-15T09:30:00.000+0700",
+            "2024-08-15T02:30:00.000+0000",
+            "2024-08-15T02:30:00.000Z",
+            "2024-08-15T02:30:00Z",
+            "2024-08-15T09:30:00+07:00",
+            "2024-08-15T09:30:00.000",
+            "2024-08-15T09:30:00",
+        ] {
+            let t = p.parse_date("due_at", v).unwrap().unwrap();
+            assert_eq!(t.to_string(), "2024-08-15 09:30:00", "{v}");
+        }
+    }
+
+    #[test]
+    fn builtin_profiles_say_what_their_vendor_carries() {
+        use crate::carries::DateField;
+        let s = Status::from_code;
+        for name in ["igate", "opencps", "td"] {
+            let c = Profile::builtin(name).unwrap().carries;
+            for field in [DateField::FinishedAt, DateField::ReturnedAt] {
+                assert!(c.of(field).covers(s(10), true), "{name} {field:?} for 10");
+                assert!(!c.of(field).covers(s(3), true), "{name} {field:?} for 3");
+            }
+            assert!(c.of(DateField::ReceivedAt).covers(s(4), false), "{name}");
+            let closing = [7, 8].map(|x| c.finished_at.covers(s(x), true));
+            assert_eq!(
+                closing,
+                [name == "td"; 2],
+                "{name}: a finish time for 7 and 8"
+            );
+        }
+        let igate = Profile::builtin("igate").unwrap().carries;
+        assert!(
+            !igate.due_at.covers(s(4), false),
+            "iGate: no due date without a limit"
+        );
+        assert!(igate.due_at.covers(s(4), true));
     }
 
     #[test]
@@ -786,5 +875,18 @@ mod tests {
             .replace("groupId = \"group_id\"", "groupId = \"site\"");
         let err = Profile::parse("x", &bad).unwrap_err().to_string();
         assert!(err.contains("extra_headers.groupId"), "{err}");
+        let bad = BUILTIN[0]
+            .1
+            .replace("finished_at = [9, 10]", "finished_at = [9, 12]");
+        std::fs::write(&path, bad).unwrap();
+        let err = Profile::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("finished_at = [9, 12]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("status 12 is not a status code 1..10"),
+            "{err}"
+        );
     }
 }

@@ -13,7 +13,7 @@ mod secrets;
 mod service;
 
 pub use portals::{NationalConfig, ProvincialConfig, ScoresApi, ScoresConfig};
-pub use secrets::SecretRef;
+pub use secrets::{credential_source, unit_files, SecretRef, UNIT_ENV};
 pub use service::{CalendarConfig, DaemonConfig, ReconcileConfig, ReportConfig, ServiceConfig};
 
 /// Where the service reads its config when `--config` is not given.

@@ -283,3 +283,28 @@ fn a_password_file_open_to_others_is_refused() {
         assert_eq!(secret.resolve("national.password_*").unwrap(), "s3cret");
     }
 }
+
+#[test]
+fn credential_sources_are_read_from_the_unit_and_its_drop_ins() {
+    use super::credential_source;
+    let unit = include_str!("../../systemd/tthc-sync.service").to_string();
+    assert_eq!(
+        credential_source(std::slice::from_ref(&unit), "national-password"),
+        Some("/etc/tthc-sync/credentials/national-password".into())
+    );
+    assert_eq!(credential_source(std::slice::from_ref(&unit), "nope"), None);
+    // A drop-in overrides; an empty LoadCredential= clears what came before; a relative source
+    // (systemd's credential store) is not a file tthc-sync reads.
+    let drop_in = "[Service]\nLoadCredential=provincial-password:/srv/pw\n".to_string();
+    assert_eq!(
+        credential_source(&[unit.clone(), drop_in], "provincial-password"),
+        Some("/srv/pw".into())
+    );
+    let cleared = "[Service]\nLoadCredential=\n".to_string();
+    assert_eq!(
+        credential_source(&[unit, cleared], "national-password"),
+        None
+    );
+    let relative = "LoadCredential=national-password:national-password\n".to_string();
+    assert_eq!(credential_source(&[relative], "national-password"), None);
+}

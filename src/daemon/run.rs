@@ -135,6 +135,7 @@ struct Done {
     lookups: u64,
     freshness: Option<health::Freshness>,
     open_by_kind: Option<Vec<(String, u64)>>,
+    pulls: Vec<crate::store::PullRecord>,
     active: Arc<Active>,
 }
 
@@ -331,7 +332,7 @@ impl Service {
 
     fn finished(&mut self, joined: Result<(tokio::task::Id, Done), tokio::task::JoinError>) {
         let now = now_vn();
-        let (job, report, lookups, freshness, open, active) = match joined {
+        let (job, report, lookups, freshness, open, pulls, active) = match joined {
             Ok((id, done)) => {
                 self.task_jobs.remove(&id);
                 (
@@ -340,6 +341,7 @@ impl Service {
                     done.lookups,
                     done.freshness,
                     done.open_by_kind,
+                    done.pulls,
                     Some(done.active),
                 )
             }
@@ -357,7 +359,7 @@ impl Service {
                     outcome: JobOutcome::Failed,
                     summary: why,
                 };
-                (job, report, 0, None, None, None)
+                (job, report, 0, None, None, Vec::new(), None)
             }
         };
         // A job removed by a reload while it ran is simply no longer scheduled.
@@ -366,6 +368,7 @@ impl Service {
             let mut h = self.health.write().unwrap_or_else(|e| e.into_inner());
             h.record_run(job.name(), report.outcome, now);
             h.national_lookups_total += lookups;
+            h.record_pulls(&pulls);
             if freshness.is_some() {
                 h.national_freshness = freshness;
             }
@@ -621,6 +624,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         report,
         lookups,
         freshness,
+        pulls,
     } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
     drop(store);
@@ -637,6 +641,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         lookups,
         freshness,
         open_by_kind,
+        pulls,
         active,
     }
 }

@@ -262,6 +262,7 @@ pub enum HttpError {
 /// Prefixes of `HttpError::Transport::what`, one per [`FailReason`] of a transport failure.
 const WHAT_TIMEOUT: &str = "timed out";
 const WHAT_CONNECT: &str = "cannot connect";
+const WHAT_DNS: &str = "cannot resolve the host name";
 const WHAT_CERTIFICATE: &str = "TLS certificate not trusted";
 const WHAT_RESET: &str = "connection reset or closed";
 const WHAT_TRUNCATED: &str = "body truncated";
@@ -288,6 +289,8 @@ impl HttpError {
                 FailReason::Certificate
             } else if what.starts_with(WHAT_CONNECT) {
                 FailReason::Connect
+            } else if what.starts_with(WHAT_DNS) {
+                FailReason::Dns
             } else if what.starts_with(WHAT_TRUNCATED) {
                 FailReason::Truncated
             } else if what.starts_with(WHAT_TOO_LARGE) {
@@ -806,6 +809,9 @@ fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
     } else if e.is_connect() && detail.contains("certificate") {
         // rustls: "invalid peer certificate: UnknownIssuer" (or NotValidForName, Expired…).
         WHAT_CERTIFICATE
+    } else if e.is_connect() && detail.contains("dns error") {
+        // hyper-util: "dns error: failed to lookup address information: …".
+        WHAT_DNS
     } else if e.is_connect() {
         WHAT_CONNECT
     } else if reading_body {

@@ -12,8 +12,10 @@ pub enum FailReason {
     Status(u16),
     /// No reply within `request_timeout_secs` (or no connection within `connect_timeout_secs`).
     Timeout,
-    /// The TCP/TLS connection could not be made (refused, DNS).
+    /// The TCP/TLS connection could not be made (refused, unreachable).
     Connect,
+    /// The host name could not be resolved (DNS).
+    Dns,
     /// The server's TLS certificate was not trusted (unknown issuer, wrong name, expired).
     Certificate,
     /// The connection was reset or closed before a reply head arrived.
@@ -32,6 +34,7 @@ impl fmt::Display for FailReason {
             FailReason::Status(s) => write!(f, "http_{s}"),
             FailReason::Timeout => f.write_str("timeout"),
             FailReason::Connect => f.write_str("connect"),
+            FailReason::Dns => f.write_str("dns"),
             FailReason::Certificate => f.write_str("tls_certificate"),
             FailReason::Reset => f.write_str("reset"),
             FailReason::Truncated => f.write_str("truncated"),

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::SourceError;
+use super::{LoginProblem, SourceError};
 use crate::config::NationalConfig;
 use crate::http::{Body, HttpClient, Request};
 use crate::model::{DossierCore, LocalTime, LookupOutcome, NationalDossier, Status};
@@ -41,6 +41,20 @@ fn code_str(code: &Value) -> String {
     match code {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The setting a refusal of the adapter points at, from its message (the only signal the
+/// adapter gives): the `dstcode` header or the unit code `madonvi`. `None` for any other
+/// error.
+pub fn refused_setting(_code: &str, message: &str) -> Option<LoginProblem> {
+    let m = message.to_lowercase();
+    if m.contains("dstcode") {
+        Some(LoginProblem::Dstcode)
+    } else if m.contains("madonvi") || m.contains("mã đơn vị") || m.contains("ma don vi") {
+        Some(LoginProblem::Madonvi)
+    } else {
+        None
     }
 }
 
@@ -204,7 +218,7 @@ pub struct NationalClient {
     /// Why the portal refused our credentials in this run, if it did. While set, no login is
     /// tried again until [`NationalClient::begin_run`]: a wrong password must not be tried
     /// once per dossier (the account would be locked).
-    refused: std::sync::Mutex<Option<String>>,
+    refused: std::sync::Mutex<Option<(LoginProblem, String)>>,
 }
 
 impl NationalClient {
@@ -232,11 +246,11 @@ impl NationalClient {
         *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    fn refuse(&self, message: &str) {
+    fn refuse(&self, problem: LoginProblem, message: &str) {
         let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         if r.is_none() {
             tracing::warn!(target: "national", "login refused; no more logins in this run");
-            *r = Some(message.to_string());
+            *r = Some((problem, message.to_string()));
         }
     }
 
@@ -267,18 +281,31 @@ impl NationalClient {
         };
         let reply = self.http.send_json(&req).await?;
         let v = &reply.value;
-        if reply.status == 200 && v.get("error_code").is_some_and(is_success) {
+        let ok = v.get("error_code").is_some_and(is_success);
+        if reply.status == 200 && ok {
             if let Some(s) = v.get("session").and_then(Value::as_str) {
                 return Ok(s.to_string());
             }
         }
+        let message = v.get("message").and_then(Value::as_str).unwrap_or("");
+        let code = v.get("error_code").map(code_str).unwrap_or_default();
+        let problem = if reply.status == 200 && ok {
+            LoginProblem::NoSession
+        } else if let Some(p) = refused_setting(&code, message) {
+            p
+        } else if v.get("error_code").is_some() || reply.status == 401 {
+            LoginProblem::Credentials
+        } else {
+            LoginProblem::Other
+        };
         Err(SourceError::Login {
             portal: PORTAL,
+            problem,
             message: format!(
-                "HTTP {}, error_code {}: {} (check national.username and the password source)",
+                "HTTP {}, error_code {code}: {} ({})",
                 reply.status,
-                v.get("error_code").map(code_str).unwrap_or_default(),
-                crate::quote::bounded(v.get("message").and_then(Value::as_str).unwrap_or(""), 120)
+                crate::quote::bounded(message, 120),
+                problem.advice(PORTAL)
             ),
         })
     }
@@ -293,9 +320,10 @@ impl NationalClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(message) = login_refused {
+        if let Some((problem, message)) = login_refused {
             return Err(SourceError::Login {
                 portal: PORTAL,
+                problem,
                 message,
             });
         }
@@ -308,10 +336,13 @@ impl NationalClient {
             *guard = None;
             match self.login().await {
                 Ok(s) => *guard = Some(s),
-                Err(SourceError::Login { message, .. }) => {
-                    self.refuse(&message);
+                Err(SourceError::Login {
+                    problem, message, ..
+                }) => {
+                    self.refuse(problem, &message);
                     return Err(SourceError::Login {
                         portal: PORTAL,
+                        problem,
                         message,
                     });
                 }
@@ -319,6 +350,12 @@ impl NationalClient {
             }
         }
         Ok(guard.clone().expect("just set"))
+    }
+
+    /// Logs in now (or reuses the current session): the login is what fails first when the
+    /// credentials, the URL or `dstcode` are wrong.
+    pub async fn login_check(&self) -> Result<(), SourceError> {
+        self.session(None).await.map(|_| ())
     }
 
     /// Calls an integration service; logs in again once when the session is refused.
@@ -353,9 +390,10 @@ impl NationalClient {
                     continue;
                 }
                 let message = format!("session refused again after a fresh login: {message}");
-                self.refuse(&message);
+                self.refuse(LoginProblem::Other, &message);
                 return Err(SourceError::Login {
                     portal: PORTAL,
+                    problem: LoginProblem::Other,
                     message,
                 });
             }

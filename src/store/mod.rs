@@ -10,7 +10,7 @@
 //! state and listed rows (`national.rs`), the pair streams and the second connection
 //! (`pairs.rs`), reconciliation marks and passes (`passes.rs`), discrepancies and their events
 //! (`discrepancies.rs`), both views' history (`history.rs`), published scores
-//! (`published_scores.rs`), freshness (`freshness.rs`), what the monthly report reads
+//! (`published_scores.rs`), the pull's records and the sweep cursor (`pull.rs`), freshness (`freshness.rs`), what the monthly report reads
 //! (`report.rs`); the one-writer lock (`lock.rs`) and the migrations (`schema.rs`).
 //!
 //! Every SQLite error leaves the store as a [`StoreError`] naming the database file: the
@@ -60,6 +60,7 @@ mod pairs;
 mod passes;
 mod provincial;
 mod published_scores;
+mod pull;
 mod report;
 mod runs;
 mod schema;
@@ -71,6 +72,7 @@ pub use national::{LookupResult, StoredNational};
 pub use passes::{FullPass, Marks, PassRecord};
 pub use provincial::PageStats;
 pub use published_scores::PublishedScore;
+pub use pull::{CursorMove, PullRecord, SweepCursor};
 pub(crate) use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
 pub use runs::{Outcome, RunCounts};
 pub use schema::MIGRATIONS;

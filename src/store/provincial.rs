@@ -3,7 +3,6 @@
 
 use rusqlite::{named_params, params, OptionalExtension, Row, Transaction};
 
-use super::runs::advance_watermarks;
 use super::{rt, status_of, t, top_pid, Result, Store};
 use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier};
 
@@ -33,24 +32,14 @@ impl Store {
         watermark: Option<LocalTime>,
     ) -> Result<PageStats> {
         let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
-        self.store_provincial_page_marks(run_id, source, observed_at, rows, &marks)
-    }
-
-    /// Like [`Store::store_provincial_page`], moving any number of marks (watermark rows, by
-    /// source name) forward in the same transaction: e.g. the watermark and the last sweep.
-    pub fn store_provincial_page_marks(
-        &mut self,
-        run_id: i64,
-        source: &str,
-        observed_at: LocalTime,
-        rows: &[(ProvincialDossier, String)],
-        marks: &[(&str, LocalTime)],
-    ) -> Result<PageStats> {
-        self.write(|tx| {
-            let stats = store_rows(tx, run_id, source, observed_at, rows)?;
-            advance_watermarks(tx, run_id, &fmt_time(&observed_at), marks)?;
-            Ok(stats)
-        })
+        self.store_pull_page(
+            run_id,
+            source,
+            observed_at,
+            rows,
+            &marks,
+            super::pull::CursorMove::Keep,
+        )
     }
 
     /// How many dossiers the provincial view holds.
@@ -88,7 +77,7 @@ impl Store {
     }
 }
 
-fn store_rows(
+pub(super) fn store_rows(
     tx: &Transaction<'_>,
     run_id: i64,
     source: &str,
@@ -103,7 +92,7 @@ fn store_rows(
     // existing one (max + 1) and an update keeps the row's rowid, so a returned rowid above
     // the highest seen so far is a new row. `dossier_id` is TEXT: the rowid is not an alias.
     //
-    // A row whose `raw_json` is '' was stored by a version before migration 6 and scrubbed: its
+    // A row whose `raw_json` is '' was stored by a version before migration 7 and scrubbed: its
     // hash is of the old whole row. When every stored column is the same, its new hash and
     // allowlisted JSON replace the old quietly (`rehash`: no history, no mark, and the look-up
     // count carries over to the new hash); when a column differs, it is a change like any other.
@@ -307,7 +296,7 @@ mod tests {
         store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
     }
 
-    /// A row scrubbed by migration 6 (`raw_json` '', the hash of the old whole row) read again
+    /// A row scrubbed by migration 7 (`raw_json` '', the hash of the old whole row) read again
     /// unchanged takes its new hash and JSON quietly: no history, no reconciliation mark, and
     /// its look-up count goes on (else every closed dossier would be looked up again after the
     /// upgrade). Read again changed, it is a change like any other.

@@ -264,7 +264,39 @@ CREATE TABLE month_tally (
     computed_at         TEXT NOT NULL
 ) STRICT;
 "#,
-    // 6: personal data by allowlist. Earlier versions stored each provincial row whole, minus a
+    // 6: the provincial pull's records, and the sweep in progress.
+    r#"
+CREATE TABLE provincial_pull (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL,
+    source          TEXT NOT NULL,
+    mode            TEXT NOT NULL CHECK (mode IN ('incremental', 'sweep')),
+    first_page      INTEGER NOT NULL,
+    pages           INTEGER NOT NULL,
+    refetches       INTEGER NOT NULL,
+    rows_read       INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    total_at_end    INTEGER,
+    reached_end     INTEGER NOT NULL,
+    sweep_rows      INTEGER,
+    sweep_complete  INTEGER
+) STRICT;
+CREATE INDEX provincial_pull_run ON provincial_pull(run_id);
+
+CREATE TABLE sweep_cursor (
+    source          TEXT PRIMARY KEY,
+    started_at      TEXT NOT NULL,
+    next_page       INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    newest          TEXT,
+    bad_rows        INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    run_id          INTEGER NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT;
+"#,
+    // 7: personal data by allowlist. Earlier versions stored each provincial row whole, minus a
     // list of personal-data keys, so a vendor's applicant block under any other name was kept;
     // the national rows kept their fields' values even when nested. Both are emptied: a
     // provincial row's `raw_json` is '' until the pull reads it again (it then holds only the
@@ -278,6 +310,6 @@ UPDATE national_dossier SET raw_json = NULL;
 "#,
 ];
 
-/// The first line of a migration that empties stored raw rows (migration 6): after it the
+/// The first line of a migration that empties stored raw rows (migration 7): after it the
 /// database file is rebuilt, and the backup taken before it is said to hold the old rows.
 pub(crate) const SCRUBS_RAW_ROWS: &str = "-- scrubs: raw rows";

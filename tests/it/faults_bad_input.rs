@@ -128,7 +128,7 @@ proptest! {
     fn replies_never_panic(v in arb_json(), size in 0u32..300) {
         tried();
         for p in profiles() {
-            let _ = parse_page(&p, &v, size);
+            let _ = parse_page(&p, &v, size % 7, size);
             if let Err(e) = p.map_row(v.clone()) {
                 prop_assert!(!e.to_string().is_empty());
             }
@@ -258,7 +258,7 @@ async fn mutated_real_replies_are_refused_cleanly() {
             let mut reply = json!({p.rows_field.clone(): [row], "last": false, "total": 9});
             mutate(&mut rng, &mut reply, 0);
             n += 1;
-            let _ = parse_page(&p, &reply, 50);
+            let _ = parse_page(&p, &reply, 0, 50);
         }
         // National replies, from the same world.
         let rows: Vec<Value> = sims

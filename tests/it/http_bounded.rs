@@ -1,4 +1,4 @@
-//! Reply bodies are bounded (issue 16, point 2): read as a stream, counted after
+//! Reply bodies are bounded: read as a stream, counted after
 //! decompression, and a body over `max_body_bytes` fails as `body_too_large`, retried like any
 //! other failure. Local servers on 127.0.0.1:0 serve a gzip bomb and a plain huge body.
 

@@ -1,4 +1,4 @@
-//! Credentials never leave for another origin on a redirect (issue 16, point 3): a redirect
+//! Credentials never leave for another origin on a redirect: a redirect
 //! from one local server to another (another port: another origin, as another host or http
 //! after https would be) is not followed, so neither the `Authorization` header nor a 307's
 //! re-sent login body reaches the second server; a redirect within the origin is followed.

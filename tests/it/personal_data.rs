@@ -1,4 +1,4 @@
-//! Citizens' personal data by allowlist (issue 16, point 1), not circular: the provincial
+//! Citizens' personal data by allowlist, not circular: the provincial
 //! simulator hides each applicant's name, ID number, phone, e-mail and address under keys no
 //! profile lists — an e-form block, deep nesting, an array of people, a renamed applicant
 //! block, and inside a field whose text is itself JSON (`sim::provincial::hidden_personal_data`)

@@ -116,6 +116,7 @@ fn config_table(cfg: &Config) -> Table {
         api_url,
         sso_url,
         client_id,
+        realm,
         username,
         password_file,
         password_credential,
@@ -134,6 +135,7 @@ fn config_table(cfg: &Config) -> Table {
     put(&mut t, "api_url", api_url.as_str());
     put_opt(&mut t, "sso_url", sso_url.as_deref());
     put(&mut t, "client_id", client_id.as_str());
+    put(&mut t, "realm", realm.as_str());
     put(&mut t, "username", username.as_str());
     put_opt(&mut t, "password_file", password_file.as_deref().map(path));
     put_opt(
