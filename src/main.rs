@@ -144,6 +144,22 @@ enum Command {
     },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
+    /// First contact, read-only: logs in to each side, samples provincial rows and national
+    /// look-ups, checks the published scores, and says what the profile or config must adapt.
+    /// Never writes the database; prints key names, counts and shapes, never a row's value.
+    /// Exit 0: the profile covers everything seen; 3: it needs adapting; 1: a side cannot be
+    /// reached.
+    Probe {
+        /// Provincial rows to sample (whole pages, newest first).
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+        /// National look-ups to make (at national.lookups_per_second).
+        #[arg(long, default_value_t = 20)]
+        lookups: usize,
+        /// Also write a redacted sample and a suggested profile to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
@@ -301,19 +317,31 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
 }
 
-/// The database for review commands: `--database`, else the config's.
-fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let path = match &cli.database {
+/// The database of the review commands: `--database`, else the config's.
+fn db_path(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
+    Ok(match &cli.database {
         Some(p) => p.clone(),
         None => load_config(cli)?.service.database,
-    };
+    })
+}
+
+/// The effective uid of this process.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The database for review commands: `--database`, else the config's. Never migrated: an
+/// older database is refused, saying to run the service or `sync --once`.
+fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    let path = db_path(cli)?;
     if !path.exists() {
         bail!(
             "database {} does not exist (run `tthc-sync sync --once` first, or pass --database)",
             path.display()
         );
     }
-    Ok(Store::open(&path)?)
+    Ok(Store::open_current(&path)?)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -355,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
             let db = &cfg.service.database;
+            tthc_sync::store::refuse_root_writer(db, euid())?;
             let mut store = Store::open(db)?;
             let _lock = tthc_sync::store::RunLock::acquire(db)?;
             // With the lock held no other cycle runs: a run still `running` was abandoned.
@@ -400,6 +429,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Discrepancy { action } => {
+            if !matches!(action, DiscrepancyAction::Show { .. }) {
+                tthc_sync::store::refuse_root_writer(&db_path(&cli)?, euid())?;
+            }
             let mut store = open_store(&cli)?;
             match action {
                 DiscrepancyAction::Show { id, format } => {
@@ -507,6 +539,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.national.password().resolve("national.password_*")?;
             println!("{}: ok", cli.config.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { rows, lookups, out } => {
+            let cfg = load_config(&cli)?;
+            let opts = tthc_sync::probe::ProbeOptions {
+                rows: *rows,
+                lookups: *lookups,
+                ..Default::default()
+            };
+            let report = tthc_sync::probe::probe(&cfg, &opts).await?;
+            output::print_probe(&report);
+            if let Some(dir) = out {
+                for path in tthc_sync::probe::write_files(&report, dir)? {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(ExitCode::from(report.exit_code()))
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;

@@ -479,3 +479,8 @@ pub fn print_dossier(v: &DossierView, format: Format) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+/// The probe's report, as the library renders it (never a value of a row).
+pub fn print_probe(r: &tthc_sync::probe::ProbeReport) {
+    print!("{}", tthc_sync::probe::text::render(r));
+}

@@ -23,6 +23,10 @@ pub struct ProvincialConfig {
     /// OAuth2 client id (igate).
     #[serde(default = "default_client_id")]
     pub client_id: String,
+    /// Keycloak realm of the SSO (igate): the token endpoint is
+    /// `<sso_url>/auth/realms/<realm>/protocol/openid-connect/token`.
+    #[serde(default = "default_realm")]
+    pub realm: String,
     /// The service account's login name on the provincial system.
     pub username: String,
     /// Password source: exactly one of these three ([`SecretRef`](super::SecretRef)). A file holding it.
@@ -102,6 +106,9 @@ impl ProvincialConfig {
 
 fn default_profile() -> String {
     "igate".into()
+}
+fn default_realm() -> String {
+    "digo".into()
 }
 fn default_client_id() -> String {
     "web-onegate".into()

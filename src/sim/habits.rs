@@ -1,6 +1,6 @@
 //! Vendor habits: how real one-stop systems write correct data differently — none of them is a
-//! sync fault, so none is in the ground truth, and a discrepancy they cause is a false positive
-//! (issue 15). Switched on by `WorldParams::vendor_habits`; off, every row is written in the
+//! sync fault, so none is in the ground truth, and a discrepancy they cause is a false positive.
+//! Switched on by `WorldParams::vendor_habits`; off, every row is written in the
 //! simulator's one canonical form.
 //!
 //! - A withdrawn (7) or stopped (8) dossier has a closing time the province pushed and the portal

@@ -43,6 +43,10 @@ pub const DSTCODE: &str = "SIM";
 /// The province's unit code (`national.madonvi`) the national simulator requires in every
 /// call.
 pub const MADONVI: &str = "000.00.00.H18";
+/// The Keycloak realm the iGate simulator serves.
+pub const SIM_REALM: &str = "digo";
+/// The OAuth2 client the iGate simulator knows.
+pub const SIM_CLIENT_ID: &str = "web-onegate";
 /// The `groupId` the OpenCPS simulator expects.
 pub const SIM_GROUP_ID: &str = "35";
 /// The `tenant` the td simulator expects.
@@ -193,8 +197,16 @@ pub struct Knobs {
     pub provincial_remove_after_page: Option<(u32, usize)>,
     /// igate dates are written in UTC with a `+0000` offset.
     pub provincial_utc_offsets: bool,
+    /// Every provincial row also carries its applicant's data where no profile list names it,
+    /// as an independently written system might ([`provincial::hidden_personal_data`]): an
+    /// e-form block, a deeper nesting, an array of people, a field whose text is JSON.
+    pub provincial_hidden_personal_data: bool,
     /// `DanhSachHoSo` answers HTTP 500, every time.
     pub national_list_failing: bool,
+    /// Applied to every provincial row as it is rendered, with the dossier's index: a vendor
+    /// whose rows differ from the profile (a renamed field, a new label or date format, an
+    /// extra key), for `tthc-sync probe`'s tests.
+    pub provincial_row_edit: Option<fn(usize, &mut serde_json::Value)>,
 }
 
 impl Knobs {
@@ -475,7 +487,8 @@ impl Simulators {
                 api_url: format!("http://{}", self.provincial_addr),
                 sso_url: (self.profile == SimProfile::Igate)
                     .then(|| format!("http://{}", self.provincial_addr)),
-                client_id: "web-onegate".into(),
+                client_id: SIM_CLIENT_ID.into(),
+                realm: SIM_REALM.into(),
                 username: PROVINCIAL_USER.into(),
                 password_file: Some(prov_pw),
                 password_credential: None,

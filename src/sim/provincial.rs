@@ -93,7 +93,7 @@ pub(super) fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimPr
     let r = match profile {
         SimProfile::Igate => r
             .route(
-                "/auth/realms/digo/protocol/openid-connect/token",
+                "/auth/realms/{realm}/protocol/openid-connect/token",
                 post(igate_token),
             )
             .route("/pa/dossier/search", get(igate_search)),
@@ -385,6 +385,38 @@ fn render_td(
     })
 }
 
+/// The personal data an independently written system may carry under keys no profile lists
+/// (the [`super::Knobs::provincial_hidden_personal_data`] knob): the applicant's name, ID
+/// number, phone, e-mail and address ([`hidden_values`]) in an e-form block, nested three
+/// levels down, in an array of people, under a renamed applicant block, and inside a field
+/// whose text is itself JSON.
+pub fn hidden_personal_data(d: &SimDossier) -> Value {
+    let [name, id, phone, email, address] = hidden_values(d);
+    let person = json!({"hoTen": name, "soCCCD": id, "soDienThoai": phone, "thuDienTu": email,
+        "diaChiThuongTru": address});
+    json!({
+        "eForm": {"data": {"hoTenNguoiYeuCau": name, "giayTo": {"so": id,
+            "lienHe": {"dienThoai": phone, "email": email, "noiO": address}}}},
+        "thanhPhanHoSo": [{"tenTep": format!("CCCD {id}.pdf"), "nguoiKy": person.clone()}],
+        "thongTinBoSung": json!({"nguoiNop": person}).to_string(),
+        "applicantInfo": {"fullName": name, "idNumber": id},
+    })
+}
+
+/// The values [`hidden_personal_data`] hides, each distinctive (a test looks for them in
+/// database files and logs): the applicant's name marked with the dossier's id (plain names
+/// share a pool with officials'), ID number, phone, e-mail and address.
+pub fn hidden_values(d: &SimDossier) -> [String; 5] {
+    let a = &d.applicant;
+    [
+        format!("{} Ẩn{}", a.fullname, d.id),
+        a.identity_number.clone(),
+        a.phone.clone(),
+        a.email.clone(),
+        a.address.clone(),
+    ]
+}
+
 fn issue_token(app: &App) -> (String, String) {
     let n = app.counter.fetch_add(1, Ordering::SeqCst);
     let access = format!("access-{n}");
@@ -408,11 +440,28 @@ fn unauthorized() -> Response {
 
 async fn igate_token(
     State(app): State<App>,
+    axum::extract::Path(realm): axum::extract::Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     app.control.hit("token");
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
+    }
+    // Keycloak's answers to an unknown realm and to an unknown client.
+    if realm != super::SIM_REALM {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "Realm does not exist"})),
+        )
+            .into_response();
+    }
+    if form.get("client_id").map(String::as_str) != Some(super::SIM_CLIENT_ID) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client",
+                "error_description": "Invalid client or Invalid client credentials"})),
+        )
+            .into_response();
     }
     let password = app.control.knobs().provincial_password().to_string();
     let ok = match form.get("grant_type").map(String::as_str) {
@@ -606,9 +655,14 @@ async fn list_page(
             }
         }
     }
-    let (utc, duplicate) = {
+    let (utc, duplicate, hidden, edit) = {
         let k = app.control.knobs();
-        (k.provincial_utc_offsets, k.provincial_duplicate_rows)
+        (
+            k.provincial_utc_offsets,
+            k.provincial_duplicate_rows,
+            k.provincial_hidden_personal_data,
+            k.provincial_row_edit,
+        )
     };
     let w = &app.world;
     let order = app.control.order(w);
@@ -639,12 +693,23 @@ async fn list_page(
         .map(|&i| {
             let d = &w.dossiers[i];
             let updated = app.control.updated_at(d);
-            match (app.profile, habits.as_ref()) {
+            let mut row = match (app.profile, habits.as_ref()) {
                 (SimProfile::Igate, Some(c)) => render_igate_habits(w, i, d, updated, c),
                 (SimProfile::Igate, None) => render_igate(w, d, updated, utc),
                 (SimProfile::Opencps, c) => render_opencps(w, i, d, updated, c),
                 (SimProfile::Td, c) => render_td(w, i, d, updated, c),
+            };
+            if hidden {
+                if let (Value::Object(row), Value::Object(more)) =
+                    (&mut row, hidden_personal_data(d))
+                {
+                    row.extend(more);
+                }
             }
+            if let Some(edit) = edit {
+                edit(i, &mut row);
+            }
+            row
         })
         .collect();
     app.control.after_page(w, page, size, &order);

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::SourceError;
+use super::{LoginProblem, SourceError};
 use crate::config::ProvincialConfig;
 use crate::http::{backoff, Body, HttpClient, Request};
 use crate::profile::{AuthStyle, PageEnd, PagingStyle, Profile};
@@ -97,7 +97,11 @@ impl ProvincialClient {
         password: String,
     ) -> Result<ProvincialClient, SourceError> {
         Ok(ProvincialClient {
-            http: HttpClient::new(&cfg.http)?,
+            http: HttpClient::new(&crate::http::HttpPolicy {
+                max_body_bytes: (cfg.http.max_body_bytes)
+                    .or(Some(crate::http::LIST_MAX_BODY_BYTES)),
+                ..cfg.http.clone()
+            })?,
             cfg: cfg.clone(),
             profile,
             password,
@@ -113,6 +117,12 @@ impl ProvincialClient {
     /// Its HTTP client: the policy, the breaker and the counters of this host.
     pub fn http(&self) -> &HttpClient {
         &self.http
+    }
+
+    /// Logs in now when the profile's auth style has a login (OAuth2, token); Basic auth is
+    /// checked by the first page.
+    pub async fn login_check(&self) -> Result<(), SourceError> {
+        self.auth_header(false).await.map(|_| ())
     }
 
     /// Page `n` (0-based here, whatever the profile's style), newest first. A reply that is
@@ -215,6 +225,7 @@ impl ProvincialClient {
         }
         Err(SourceError::Login {
             portal: PORTAL,
+            problem: LoginProblem::Other,
             message: "token refused again right after a fresh login".into(),
         })
     }
@@ -266,8 +277,9 @@ impl ProvincialClient {
     }
 
     async fn login(&self, refresh: Option<String>) -> Result<Token, SourceError> {
-        let login_err = |message: String| SourceError::Login {
+        let login_err = |problem: LoginProblem, message: String| SourceError::Login {
             portal: PORTAL,
+            problem,
             message,
         };
         let req = match self.profile.auth {
@@ -288,8 +300,9 @@ impl ProvincialClient {
                 Request {
                     method: reqwest::Method::POST,
                     url: format!(
-                        "{}/auth/realms/digo/protocol/openid-connect/token",
-                        sso.trim_end_matches('/')
+                        "{}/auth/realms/{}/protocol/openid-connect/token",
+                        sso.trim_end_matches('/'),
+                        self.cfg.realm
                     ),
                     headers: vec![],
                     body: Body::Form(form),
@@ -311,18 +324,23 @@ impl ProvincialClient {
             if refresh.is_some() {
                 return Box::pin(self.login(None)).await;
             }
-            return Err(login_err(format!(
-                "HTTP {} (check provincial.username and the password source)",
-                reply.status
-            )));
+            let problem = login_refusal(self.profile.auth, reply.status, &reply.value);
+            return Err(login_err(
+                problem,
+                format!("HTTP {}: {}", reply.status, problem.advice(PORTAL)),
+            ));
         }
         let v = &reply.value;
         let access = v
             .get("access_token")
             .or_else(|| v.get("token"))
             .and_then(Value::as_str)
-            .ok_or_else(|| login_err("reply has no access_token/token".into()))?;
-        let expires_in = v.get("expires_in").and_then(Value::as_u64).unwrap_or(300);
+            .ok_or_else(|| {
+                login_err(
+                    LoginProblem::NoSession,
+                    "reply has no access_token/token".into(),
+                )
+            })?;
         Ok(Token {
             access: access.to_string(),
             refresh: v
@@ -330,20 +348,99 @@ impl ProvincialClient {
                 .or_else(|| v.get("refreshToken"))
                 .and_then(Value::as_str)
                 .map(str::to_string),
-            expires_at: Instant::now() + Duration::from_secs(expires_in),
+            expires_at: Instant::now() + token_lifetime(v.get("expires_in")),
         })
     }
 }
 
+/// What a refused provincial login points at, from the reply's status and its OAuth2 `error`
+/// (Keycloak: 404 for an unknown realm, `invalid_client`/`unauthorized_client` for the client,
+/// `invalid_grant` for the user's credentials).
+pub fn login_refusal(auth: AuthStyle, status: u16, reply: &Value) -> LoginProblem {
+    let error = reply.get("error").and_then(Value::as_str).unwrap_or("");
+    match (auth, status, error) {
+        (AuthStyle::Oauth2Password, _, "invalid_client" | "unauthorized_client") => {
+            LoginProblem::Client
+        }
+        (AuthStyle::Oauth2Password, 404, _) => LoginProblem::Realm,
+        (_, 400 | 401 | 403, _) => LoginProblem::Credentials,
+        _ => LoginProblem::Other,
+    }
+}
+
+/// A non-2xx JSON reply, quoted bounded (`crate::quote`).
 fn excerpt(v: &Value) -> String {
-    let s = v.to_string();
-    s.chars().take(160).collect()
+    crate::quote::bounded(&v.to_string(), 120)
+}
+
+/// Shortest and longest token lifetime believed, whatever `expires_in` says: a token is
+/// renewed 30 s before it expires, so a lifetime under a minute would mean a login per page;
+/// one over a day (or a huge number, which would overflow the clock) is cut to a day. A
+/// token refused earlier is renewed anyway (401 → login).
+const TOKEN_SECONDS: std::ops::RangeInclusive<u64> = 60..=86_400;
+
+/// The token's lifetime from a login reply's `expires_in` (seconds; 300 when absent or not
+/// a number), clamped to [`TOKEN_SECONDS`]. Pure.
+fn token_lifetime(expires_in: Option<&Value>) -> Duration {
+    let secs = expires_in
+        .and_then(Value::as_f64)
+        .filter(|s| s.is_finite())
+        .unwrap_or(300.0)
+        .clamp(*TOKEN_SECONDS.start() as f64, *TOKEN_SECONDS.end() as f64);
+    Duration::from_secs(secs as u64)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn login_refusals_name_the_setting() {
+        let o = AuthStyle::Oauth2Password;
+        let cases = [
+            (
+                o,
+                404,
+                json!({"error": "Realm does not exist"}),
+                LoginProblem::Realm,
+            ),
+            (o, 404, Value::Null, LoginProblem::Realm),
+            (
+                o,
+                401,
+                json!({"error": "invalid_client"}),
+                LoginProblem::Client,
+            ),
+            (
+                o,
+                400,
+                json!({"error": "unauthorized_client"}),
+                LoginProblem::Client,
+            ),
+            (
+                o,
+                401,
+                json!({"error": "invalid_grant"}),
+                LoginProblem::Credentials,
+            ),
+            (
+                AuthStyle::Token,
+                401,
+                Value::Null,
+                LoginProblem::Credentials,
+            ),
+            (AuthStyle::Token, 404, Value::Null, LoginProblem::Other),
+            (o, 418, Value::Null, LoginProblem::Other),
+        ];
+        for (auth, status, reply, want) in cases {
+            assert_eq!(
+                login_refusal(auth, status, &reply),
+                want,
+                "{status} {reply}"
+            );
+        }
+    }
 
     #[test]
     fn page_ends_need_positive_evidence() {
@@ -398,5 +495,32 @@ mod tests {
         let err = parse_page(&p, &json!({"rows": []}), 0, 2).unwrap_err();
         assert_eq!(err, PageError::NoRows("content".into()));
         assert!(err.to_string().contains("content"), "{err}");
+    }
+
+    /// A huge `expires_in` once panicked every cycle (`Instant + Duration` overflow); a tiny
+    /// one meant a login per page.
+    #[test]
+    fn token_lifetime_is_clamped() {
+        let secs = |v: Value| token_lifetime(Some(&v)).as_secs();
+        assert_eq!(secs(json!(3600)), 3600);
+        assert_eq!(secs(json!(1e300)), 86_400);
+        assert_eq!(secs(json!(u64::MAX)), 86_400);
+        assert_eq!(secs(json!(0)), 60);
+        assert_eq!(secs(json!(-5)), 60);
+        assert_eq!(secs(json!(5)), 60);
+        assert_eq!(secs(json!("3600")), 300);
+        assert_eq!(token_lifetime(None).as_secs(), 300);
+        // The sum that panicked before.
+        let _ = Instant::now() + token_lifetime(Some(&json!(u64::MAX)));
+    }
+
+    #[test]
+    fn a_non_2xx_body_is_quoted_bounded() {
+        let v = json!({"message": "x".repeat(10_000)});
+        let q = excerpt(&v);
+        assert!(
+            q.chars().count() < 150 && q.ends_with("(10014 characters)"),
+            "{q}"
+        );
     }
 }

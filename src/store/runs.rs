@@ -200,7 +200,7 @@ impl Store {
 /// Moves the watermark of each `(source, value)` forward, in the transaction that stores the
 /// rows it covers. Never back — except a mark later than `at` (the time of writing): a host
 /// clock that ran ahead and was corrected left it there, where it would never come back and
-/// would hide changes (issue 16.5; `pull` detects such a mark and sweeps).
+/// would hide changes (`pull` detects such a mark and sweeps).
 pub(super) fn advance_watermarks(
     tx: &Transaction<'_>,
     run_id: i64,

@@ -264,7 +264,7 @@ CREATE TABLE month_tally (
     computed_at         TEXT NOT NULL
 ) STRICT;
 "#,
-    // 6: the provincial pull's records, and the sweep in progress (issue 14).
+    // 6: the provincial pull's records, and the sweep in progress.
     r#"
 CREATE TABLE provincial_pull (
     id              INTEGER PRIMARY KEY,
@@ -296,4 +296,20 @@ CREATE TABLE sweep_cursor (
     updated_at      TEXT NOT NULL
 ) STRICT;
 "#,
+    // 7: personal data by allowlist. Earlier versions stored each provincial row whole, minus a
+    // list of personal-data keys, so a vendor's applicant block under any other name was kept;
+    // the national rows kept their fields' values even when nested. Both are emptied: a
+    // provincial row's `raw_json` is '' until the pull reads it again (it then holds only the
+    // mapped and kept values, and its new row hash replaces the old one quietly when nothing
+    // mapped changed), a national row's is NULL until its next look-up. `store::migrate`
+    // rebuilds the file after this one (VACUUM), so no freed page keeps the old text.
+    r#"
+-- scrubs: raw rows
+UPDATE provincial_dossier SET raw_json = '';
+UPDATE national_dossier SET raw_json = NULL;
+"#,
 ];
+
+/// The first line of a migration that empties stored raw rows (migration 7): after it the
+/// database file is rebuilt, and the backup taken before it is said to hold the old rows.
+pub(crate) const SCRUBS_RAW_ROWS: &str = "-- scrubs: raw rows";

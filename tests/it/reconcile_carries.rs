@@ -1,4 +1,4 @@
-//! The date kinds compare only what both sides carry (issue 15): a table of the province's date
+//! The date kinds compare only what both sides carry: a table of the province's date
 //! carried / unknown / absent × the dossier's status → the kinds found and their severities,
 //! under the carries of a real profile (iGate: a finish time only for 9 and 10, a due date only
 //! with a time limit; td: a finish time for every closing status).

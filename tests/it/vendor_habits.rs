@@ -1,4 +1,4 @@
-//! Precision on real vendors (issue 15): a world whose vendor writes correct data in its own
+//! Precision on real vendors: a world whose vendor writes correct data in its own
 //! ways — dates it does not carry for a status left empty (per its profile's `[carries]`, and
 //! beyond it), time-zone forms, other date formats, label-only statuses; the national replies
 //! wrapped as `result` or `data`, codes as number or string — none of them a fault. Every
