@@ -198,15 +198,17 @@ fn secs(d: Duration) -> f64 {
 
 // ----- rows -----------------------------------------------------------------------------------
 
-/// Renders rows as iGate page bodies of `PAGE` rows.
+/// Renders rows as the iGate page bodies of a list of `dossiers`, `PAGE` rows a page.
 fn render_pages(frame: &World, dossiers: &[tthc_sync::sim::world::SimDossier]) -> Vec<String> {
+    let total = dossiers.len();
     dossiers
         .chunks(PAGE)
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             let rows: Vec<Value> = c.iter().map(|d| render_row(frame, d)).collect();
             let n = rows.len();
-            serde_json::to_string(&json!({"content": rows, "last": false, "size": PAGE,
-                "numberOfElements": n}))
+            serde_json::to_string(&json!({"content": rows, "last": i * PAGE + n >= total,
+                "size": PAGE, "numberOfElements": n, "totalElements": total}))
             .expect("serializable")
         })
         .collect()
@@ -215,10 +217,10 @@ fn render_pages(frame: &World, dossiers: &[tthc_sync::sim::world::SimDossier]) -
 /// The timed part of ingest: JSON text → Value → map_row → store, one transaction per page.
 fn ingest_pages(store: &mut Store, profile: &Profile, run_id: i64, pages: &[String]) -> (u64, u64) {
     let (mut rows, mut changed) = (0, 0);
-    for body in pages {
+    for (n, body) in pages.iter().enumerate() {
         let v: Value = serde_json::from_str(body).expect("page JSON");
         let mut v = v;
-        let page = take_page(profile, &mut v, PAGE as u32).expect("page");
+        let page = take_page(profile, &mut v, n as u32, PAGE as u32).expect("page");
         let mapped: Vec<(ProvincialDossier, String)> = page
             .rows
             .into_iter()

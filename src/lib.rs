@@ -5,7 +5,8 @@
 //!
 //! The modules, in the order data flows through them:
 //! - the vocabulary: [`model`] (the canonical dossier, national statuses, months),
-//!   [`config`], [`profile`] (the provincial vendors' profiles, as data), [`clock`],
+//!   [`config`], [`profile`] (the provincial vendors' profiles, as data), [`carries`] (which
+//!   dates a vendor fills for which statuses), [`clock`],
 //!   [`schedule`] (cron expressions);
 //! - the portals: [`http`] (the one HTTP policy), [`source`] (both clients),
 //!   [`scores`] (the published 766 scores);
@@ -23,6 +24,7 @@
 #![warn(missing_docs)]
 
 pub mod calendar;
+pub mod carries;
 pub mod clock;
 pub mod config;
 pub mod csv;
@@ -36,8 +38,10 @@ pub mod http;
 pub mod lifecycle;
 pub mod model;
 pub mod plan;
+pub mod probe;
 pub mod profile;
 pub mod pull;
+mod quote;
 pub mod reconcile;
 pub mod report;
 pub mod schedule;

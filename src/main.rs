@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use tthc_sync::config::{self, Config};
 use tthc_sync::dossier_view::DossierView;
 use tthc_sync::lifecycle::State;
-use tthc_sync::reconcile::Kind;
+use tthc_sync::reconcile::{Kind, Severity};
 #[cfg(feature = "sim")]
 use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{DiscrepancyFilter, Store};
@@ -72,7 +72,8 @@ enum Command {
         #[arg(long)]
         once: bool,
     },
-    /// Lists discrepancies, largest score impact first.
+    /// Lists discrepancies of severity medium and above, largest score impact first, then a
+    /// one-line count of the low ones (`--severity low` or `--all` lists them too).
     Discrepancies {
         /// open, acknowledged or resolved (repeatable; default: open and acknowledged).
         #[arg(long, value_parser = parse_state)]
@@ -83,6 +84,12 @@ enum Command {
         /// Agency code or name.
         #[arg(long)]
         agency: Option<String>,
+        /// The least severity listed: low, medium (the default), high or critical.
+        #[arg(long, value_parser = parse_severity, conflicts_with = "all")]
+        severity: Option<Severity>,
+        /// Every severity (the same as `--severity low`).
+        #[arg(long)]
+        all: bool,
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
@@ -150,6 +157,22 @@ enum Command {
     },
     /// Loads and validates the config (exit 0), or says what to fix.
     CheckConfig,
+    /// First contact, read-only: logs in to each side, samples provincial rows and national
+    /// look-ups, checks the published scores, and says what the profile or config must adapt.
+    /// Never writes the database; prints key names, counts and shapes, never a row's value.
+    /// Exit 0: the profile covers everything seen; 3: it needs adapting; 1: a side cannot be
+    /// reached.
+    Probe {
+        /// Provincial rows to sample (whole pages, newest first).
+        #[arg(long, default_value_t = 200)]
+        rows: usize,
+        /// National look-ups to make (at national.lookups_per_second).
+        #[arg(long, default_value_t = 20)]
+        lookups: usize,
+        /// Also write a redacted sample and a suggested profile to this directory.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
@@ -207,6 +230,10 @@ fn parse_state(s: &str) -> Result<State, String> {
 fn parse_month(s: &str) -> Result<tthc_sync::model::YearMonth, String> {
     s.parse()
         .map_err(|_| format!("`{s}` is not a month: write YYYY-MM, e.g. 2026-08"))
+}
+
+fn parse_severity(s: &str) -> Result<Severity, String> {
+    Severity::parse(s).ok_or_else(|| format!("`{s}`: use low, medium, high or critical"))
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -315,19 +342,31 @@ fn failing_after(cli: &Cli) -> anyhow::Result<chrono::Duration> {
     Ok(load_config(cli)?.national.lookup_failing_after())
 }
 
-/// The database for review commands: `--database`, else the config's.
-fn open_store(cli: &Cli) -> anyhow::Result<Store> {
-    let path = match &cli.database {
+/// The database of the review commands: `--database`, else the config's.
+fn db_path(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
+    Ok(match &cli.database {
         Some(p) => p.clone(),
         None => load_config(cli)?.service.database,
-    };
+    })
+}
+
+/// The effective uid of this process.
+fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The database for review commands: `--database`, else the config's. Never migrated: an
+/// older database is refused, saying to run the service or `sync --once`.
+fn open_store(cli: &Cli) -> anyhow::Result<Store> {
+    let path = db_path(cli)?;
     if !path.exists() {
         bail!(
             "database {} does not exist (run `tthc-sync sync --once` first, or pass --database)",
             path.display()
         );
     }
-    Ok(Store::open(&path)?)
+    Ok(Store::open_current(&path)?)
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -369,6 +408,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let cfg = load_config(&cli)?;
             let clients = Clients::new(&cfg)?;
             let db = &cfg.service.database;
+            tthc_sync::store::refuse_root_writer(db, euid())?;
             let mut store = Store::open(db)?;
             let _lock = tthc_sync::store::RunLock::acquire(db)?;
             // With the lock held no other cycle runs: a run still `running` was abandoned.
@@ -386,6 +426,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             state,
             kind,
             agency,
+            severity,
+            all,
             format,
         } => {
             let store = open_store(&cli)?;
@@ -394,15 +436,27 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 state.clone()
             };
-            let rows = store.discrepancies(&DiscrepancyFilter {
+            let least = if *all {
+                Severity::Low
+            } else {
+                severity.unwrap_or(Severity::Medium)
+            };
+            let mut filter = DiscrepancyFilter {
                 states,
                 kind: *kind,
                 agency: agency.clone(),
-            })?;
-            output::print_discrepancies(&rows, *format)?;
+                least_severity: None,
+            };
+            let every = store.discrepancies(&filter)?.len();
+            filter.least_severity = Some(least);
+            let rows = store.discrepancies(&filter)?;
+            output::print_discrepancies(&rows, every - rows.len(), least, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Discrepancy { action } => {
+            if !matches!(action, DiscrepancyAction::Show { .. }) {
+                tthc_sync::store::refuse_root_writer(&db_path(&cli)?, euid())?;
+            }
             let mut store = open_store(&cli)?;
             match action {
                 DiscrepancyAction::Show { id, format } => {
@@ -529,6 +583,22 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             cfg.national.password().resolve("national.password_*")?;
             println!("{}: ok", cli.config.display());
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Probe { rows, lookups, out } => {
+            let cfg = load_config(&cli)?;
+            let opts = tthc_sync::probe::ProbeOptions {
+                rows: *rows,
+                lookups: *lookups,
+                ..Default::default()
+            };
+            let report = tthc_sync::probe::probe(&cfg, &opts).await?;
+            output::print_probe(&report);
+            if let Some(dir) = out {
+                for path in tthc_sync::probe::write_files(&report, dir)? {
+                    println!("wrote {}", path.display());
+                }
+            }
+            Ok(ExitCode::from(report.exit_code()))
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;

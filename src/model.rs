@@ -252,6 +252,39 @@ pub struct DossierCore {
     pub returned_at: Option<LocalTime>,
 }
 
+/// What one side of a dossier says of a field. The canonical record holds an `Option`: `None`
+/// is only "the row has no value"; whether that means the source says *none* or says
+/// *nothing* is decided by what the source carries (a profile's `[carries]`,
+/// `carries::Carries::reported`), and only there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reported<T> {
+    /// The source's value.
+    Value(T),
+    /// No value, where the source fills the field for such a dossier: the source says "none".
+    Absent,
+    /// No value, and the source does not fill the field for such a dossier (e.g. a vendor that
+    /// writes a finish time only for results): nothing is known, nothing can differ.
+    Unknown,
+}
+
+impl<T> Reported<T> {
+    /// The value, if any.
+    pub fn value(self) -> Option<T> {
+        match self {
+            Reported::Value(v) => Some(v),
+            Reported::Absent | Reported::Unknown => None,
+        }
+    }
+}
+
+/// A source that fills the field for every dossier (the national portal's look-up): `None` is
+/// absent, never unknown.
+impl<T> From<Option<T>> for Reported<T> {
+    fn from(v: Option<T>) -> Reported<T> {
+        v.map_or(Reported::Absent, Reported::Value)
+    }
+}
+
 /// A dossier as the provincial one-stop system reports it, mapped through a vendor profile
 /// (docs/domain.md §8, docs/profiles.md), with personal data already dropped.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

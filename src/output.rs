@@ -12,7 +12,7 @@ use tthc_sync::csv::{self, Csv};
 use tthc_sync::demo::DemoSummary;
 use tthc_sync::dossier_view::{DossierView, SideVerdict};
 use tthc_sync::model::{fmt_time, LocalTime, Status};
-use tthc_sync::reconcile::Kind;
+use tthc_sync::reconcile::{Kind, Severity};
 use tthc_sync::scores::ScoresReport;
 use tthc_sync::store::{DiscrepancyRow, EventRow, HistoryRow};
 use tthc_sync::sync::CycleReport;
@@ -71,9 +71,7 @@ fn json<T: Serialize>(v: &T) -> anyhow::Result<()> {
 }
 
 fn kind_vi(kind: &str) -> String {
-    Kind::parse(kind)
-        .map(|k| k.label_vi().to_string())
-        .unwrap_or_else(|| kind.to_string())
+    Kind::label_vi_of(kind).to_string()
 }
 
 fn state_vi(state: &str) -> &str {
@@ -106,6 +104,9 @@ pub fn print_run(r: &CycleReport) {
              tthc-sync lookups --failing",
             c.lookups_failing
         );
+    }
+    for p in &c.pulls {
+        println!("  pull: {}", tthc_sync::pull::describe(p));
     }
     for p in &c.problems {
         println!("  partial: {p}");
@@ -175,12 +176,14 @@ pub fn print_demo(s: &DemoSummary) {
     println!();
     let sc = &s.score;
     println!(
-        "Against the simulator's ground truth: {} faults injected, {} discrepancies open, \
-         precision {:.1}%, recall {:.1}%",
+        "Against the simulator's ground truth (vendors' habits on, none a fault): {} faults \
+         injected, {} discrepancies open (medium and above), precision {:.1}%, recall {:.1}%; \
+         {} low ones not listed by default",
         sc.injected,
         sc.found,
         sc.precision() * 100.0,
-        sc.recall() * 100.0
+        sc.recall() * 100.0,
+        sc.low
     );
     println!();
     println!("database:     {}", s.database.display());
@@ -305,7 +308,31 @@ pub fn print_failing_lookups(
     }
 }
 
-pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::Result<()> {
+/// The discrepancies of severity `least` and above, then (table: on stdout; JSON and CSV: on
+/// stderr, so that the data stays clean) a line counting the `below` ones not listed.
+pub fn print_discrepancies(
+    rows: &[DiscrepancyRow],
+    below: usize,
+    least: Severity,
+    format: Format,
+) -> anyhow::Result<()> {
+    let below_line = (below > 0).then(|| {
+        let lower: Vec<&str> = Severity::ALL
+            .into_iter()
+            .filter(|s| *s < least)
+            .map(Severity::as_str)
+            .collect();
+        format!(
+            "{below} more of severity {} not listed: --severity {} or --all lists them",
+            lower.join("/"),
+            lower[0]
+        )
+    });
+    if format != Format::Table {
+        if let Some(line) = &below_line {
+            eprintln!("{line}");
+        }
+    }
     match format {
         Format::Json => json(&rows),
         Format::Csv => {
@@ -342,6 +369,9 @@ pub fn print_discrepancies(rows: &[DiscrepancyRow], format: Format) -> anyhow::R
             let cells: Vec<Vec<String>> = rows.iter().map(discrepancy_cells).collect();
             print!("{}", table(DISCREPANCY_HEADERS, &cells));
             println!("{} discrepancies", rows.len());
+            if let Some(line) = below_line {
+                println!("{line}");
+            }
             Ok(())
         }
     }
@@ -540,4 +570,9 @@ pub fn print_dossier(v: &DossierView, format: Format) -> anyhow::Result<()> {
         print!("{}", table(DISCREPANCY_HEADERS, &cells));
     }
     Ok(())
+}
+
+/// The probe's report, as the library renders it (never a value of a row).
+pub fn print_probe(r: &tthc_sync::probe::ProbeReport) {
+    print!("{}", tthc_sync::probe::text::render(r));
 }

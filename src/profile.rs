@@ -1,10 +1,19 @@
-//! Provincial vendor profiles as data: auth and paging styles, field paths, date formats, the
-//! status table and the personal-data keys to drop. Built-in presets live in
+//! Provincial vendor profiles as data: auth and paging styles (with how a reply says where the
+//! list ends: `paging`), field paths, date formats, the status table, and what of a row may be
+//! stored. Built-in presets live in
 //! `config/profiles/*.toml`; a province may ship its own file instead (`provincial.profile_file`).
 //!
-//! Mapping a row is pure: JSON in, canonical record out.
+//! Mapping a row is pure: JSON in, canonical record out. What is stored of the raw row is an
+//! allowlist: the values at the paths the profile maps (`fields`) and at its `keep` paths
+//! (keys known to be impersonal), scalars only. Everything else — an applicant block under a
+//! key no list names, a nested e-form, a field whose text is itself JSON — is never stored
+//! nor logged (docs/domain.md §6). [`Profile::unlisted_paths`] names (names only) what a row
+//! carried beyond the lists, for diagnosis.
 
 use std::collections::{BTreeMap, HashMap};
+
+mod allowlist;
+use allowlist::{collect_unlisted, path_names};
 
 use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
@@ -12,7 +21,12 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::carries::Carries;
 use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+
+mod paging;
+
+pub use paging::{EndSignal, PageEnd, PageReport, Paging, PagingStyle};
 
 /// How the client authenticates to the one-stop system (the profile's `auth`).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
@@ -24,18 +38,6 @@ pub enum AuthStyle {
     Basic,
     /// `POST /api/tokens` with a `tenant` header (td).
     Token,
-}
-
-/// How the list call is paged (the profile's `paging`).
-#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "snake_case")]
-pub enum PagingStyle {
-    /// `page` (0-based) and `size` (iGate).
-    Page0,
-    /// `start` and `end` offsets (OpenCPS).
-    Offset,
-    /// `PageNumber` (1-based) and `PageSize` (td).
-    Page1,
 }
 
 /// Where each canonical field sits in a row: dotted paths with `[n]` indices
@@ -99,6 +101,38 @@ pub struct FieldPaths {
     pub supplement_requested_at: String,
 }
 
+impl FieldPaths {
+    /// Every field that is a path, as `(name, path)`, in declaration order (empty paths
+    /// included; `national_code_alt_if` is a condition, read by `Profile::alt_condition`).
+    pub(crate) fn paths(&self) -> [(&'static str, &str); 23] {
+        [
+            ("id", &self.id),
+            ("local_code", &self.local_code),
+            ("national_code", &self.national_code),
+            ("national_code_override", &self.national_code_override),
+            ("procedure_code", &self.procedure_code),
+            ("procedure_name", &self.procedure_name),
+            ("agency_code", &self.agency_code),
+            ("agency_name", &self.agency_name),
+            ("status", &self.status),
+            ("sub_status", &self.sub_status),
+            ("national_code_alt", &self.national_code_alt),
+            ("postal", &self.postal),
+            ("lock_state", &self.lock_state),
+            ("status_label", &self.status_label),
+            ("channel", &self.channel),
+            ("received_at", &self.received_at),
+            ("due_at", &self.due_at),
+            ("finished_at", &self.finished_at),
+            ("returned_at", &self.returned_at),
+            ("updated_at", &self.updated_at),
+            ("no_due_date", &self.no_due_date),
+            ("handler", &self.handler),
+            ("supplement_requested_at", &self.supplement_requested_at),
+        ]
+    }
+}
+
 /// A vendor profile: how to talk to one kind of one-stop system and how to read its rows
 /// (docs/profiles.md). A file of `config/profiles/` or `provincial.profile_file`.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -109,8 +143,8 @@ pub struct Profile {
     pub name: String,
     /// How to authenticate.
     pub auth: AuthStyle,
-    /// How the list call is paged.
-    pub paging: PagingStyle,
+    /// How the list call is paged and how a reply says where the list ends (`[paging]`).
+    pub paging: Paging,
     /// Path of the list endpoint, appended to `provincial.api_url`.
     pub list_path: String,
     /// Fixed query parameters of the list call (sort newest-first by last-modified).
@@ -130,7 +164,16 @@ pub struct Profile {
     /// Sub-status field value → national code, looked up before `statuses` (OpenCPS).
     #[serde(default)]
     pub sub_statuses: BTreeMap<String, u8>,
-    /// Keys dropped at any depth before anything is stored or logged (personal data).
+    /// Paths of raw values known to hold nothing personal, stored in
+    /// `provincial_dossier.raw_json` beside the mapped fields for diagnosis (same syntax as
+    /// `fields`; scalars only: a path to an object or array keeps nothing). Nothing outside
+    /// `fields` and `keep` is ever stored (docs/profiles.md, "Adding a kept key").
+    #[serde(default)]
+    pub keep: Vec<String>,
+    /// Keys that hold citizens' personal data, dropped at any depth before a row is read: a
+    /// second guard behind the allowlist. A `fields` or `keep` path through one of them is
+    /// refused when the profile is loaded.
+    #[serde(default)]
     pub personal_data: Vec<String>,
     /// Extra request headers: header name → the `[provincial]` config key holding its value
     /// (`group_id` or `tenant`). E.g. OpenCPS `groupId = "group_id"`, td `tenant = "tenant"`.
@@ -139,11 +182,20 @@ pub struct Profile {
     /// Values of `fields.lock_state` that mean "paused" (compared ignoring case).
     #[serde(default)]
     pub paused_lock_states: Vec<String>,
+    /// For which statuses the vendor fills each date field (`[carries]`; a field not listed:
+    /// always). An empty date where the vendor does not fill it is unknown, not different.
+    #[serde(default)]
+    pub carries: Carries,
     /// `statuses` and `sub_statuses` keyed by their normalized labels (trim + NFC + lower
     /// case; the first label in table order wins a tie), filled once by [`Profile::parse`] so
     /// that rows need not normalize the table.
     #[serde(skip)]
     normalized: NormalizedStatuses,
+    /// Every path whose value may be stored: the mapped `fields` (and the path of
+    /// `national_code_alt_if`), then `keep`; sorted, without duplicates. Filled by
+    /// [`Profile::parse`].
+    #[serde(skip)]
+    listed: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -174,7 +226,7 @@ pub enum MapError {
     BadDate {
         /// The canonical field, e.g. `due_at`.
         field: String,
-        /// The text found.
+        /// The text found, quoted bounded: at most 40 characters, then its length.
         value: String,
         /// The formats tried, separated by ` | `.
         formats: String,
@@ -201,6 +253,12 @@ const BUILTIN: &[(&str, &str)] = &[
     ("td", include_str!("../config/profiles/td.toml")),
 ];
 
+/// Whether a chrono format reads an offset: `%z` (`+0700`), `%:z` (`+07:00`) or `%#z` (any of
+/// those, `+07`, or `Z`).
+fn has_offset(format: &str) -> bool {
+    ["%z", "%:z", "%#z"].iter().any(|z| format.contains(z))
+}
+
 fn norm_label(s: &str) -> String {
     s.trim().nfc().collect::<String>().to_lowercase()
 }
@@ -220,6 +278,11 @@ impl Profile {
                     ),
                 })?;
         Profile::parse(name, text)
+    }
+
+    /// The TOML text of a built-in preset, as shipped.
+    pub fn builtin_text(name: &str) -> Option<&'static str> {
+        BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
     }
 
     /// Reads a profile from TOML text and checks it (status codes 1–10, the required field
@@ -251,6 +314,7 @@ impl Profile {
                 return Err(bad(format!("{field} is required")));
             }
         }
+        p.paging.check().map_err(bad)?;
         if p.date_formats.is_empty() {
             return Err(bad("date_formats must list at least one format".into()));
         }
@@ -268,6 +332,39 @@ impl Profile {
                 )));
             }
         }
+        let mut listed: Vec<String> = Vec::new();
+        let alt_path = p.alt_condition().map(|(path, _)| path.to_string());
+        let mapped = p
+            .fields
+            .paths()
+            .into_iter()
+            .map(|(name, path)| (format!("fields.{name}"), path.to_string()))
+            .chain(alt_path.map(|path| ("fields.national_code_alt_if".to_string(), path)));
+        let kept = p
+            .keep
+            .iter()
+            .enumerate()
+            .map(|(i, path)| (format!("keep[{i}]"), path.clone()));
+        for (key, path) in mapped.chain(kept) {
+            if path.is_empty() {
+                if key.starts_with("keep") {
+                    return Err(bad(format!(
+                        "{key} is empty: name a path such as `a.b[0].c`"
+                    )));
+                }
+                continue;
+            }
+            if let Some(k) = path_names(&path).find(|k| p.personal_data.iter().any(|d| d == k)) {
+                return Err(bad(format!(
+                    "{key} = \"{path}\" goes through `{k}`, a personal_data key: it would \
+                     never be read"
+                )));
+            }
+            listed.push(path);
+        }
+        listed.sort();
+        listed.dedup();
+        p.listed = listed;
         Ok(p)
     }
 
@@ -289,7 +386,8 @@ impl Profile {
             .filter(|(p, _)| !p.is_empty())
     }
 
-    fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
+    /// The status `raw` (and `sub`, looked up first) maps to, as [`Profile::map_row`] reads it.
+    pub(crate) fn status_of(&self, raw: &str, sub: Option<&str>) -> Option<Status> {
         let lookup = |table: &BTreeMap<String, u8>, norm: &HashMap<String, u8>, v: &str| {
             // The common case, a label written exactly as in the table, needs no normalizing.
             table
@@ -310,7 +408,7 @@ impl Profile {
             return Ok(None);
         }
         for f in &self.date_formats {
-            if f.contains("%z") {
+            if has_offset(f) {
                 if let Ok(t) = DateTime::parse_from_str(v, f) {
                     return Ok(Some(t.with_timezone(&vn_offset()).naive_local()));
                 }
@@ -320,15 +418,51 @@ impl Profile {
         }
         Err(MapError::BadDate {
             field: field.into(),
-            value: v.into(),
+            value: crate::quote::bounded(v, 40),
             formats: self.date_formats.join(" | "),
         })
     }
 
-    /// Drops personal data, then maps the row. Returns the record and the cleaned raw JSON.
+    /// Every path whose value may be stored (the mapped `fields`, the path of
+    /// `national_code_alt_if`, and `keep`), sorted.
+    pub fn listed_paths(&self) -> &[String] {
+        &self.listed
+    }
+
+    /// What may be stored of a row: a JSON object from each listed path (as written in the
+    /// profile, e.g. `"dossierStatus.name"`) to its value, for the paths that hold a string,
+    /// number, boolean or null. Objects and arrays are never copied, so nothing the lists do
+    /// not name can ride along. Keys are sorted: the same values give the same text.
+    pub fn stored_json(&self, row: &Value) -> String {
+        let mut kept = serde_json::Map::new();
+        for path in &self.listed {
+            if let Some(v) = get(row, path).filter(|v| !v.is_object() && !v.is_array()) {
+                kept.insert(path.clone(), v.clone());
+            }
+        }
+        Value::Object(kept).to_string()
+    }
+
+    /// The paths of a row's values that are neither mapped nor kept (names only, never a
+    /// value), sorted: what a new vendor version added, for diagnosis. A leaf is a string,
+    /// number, boolean, null, or an empty object or array; array items are written `[n]`.
+    /// A key that a listed path reaches only in part (`a` of `a.b`) is reported by its own
+    /// unlisted leaves.
+    pub fn unlisted_paths(&self, row: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut path = String::new();
+        collect_unlisted(row, &mut path, &self.listed, &mut out);
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Drops the personal-data keys, then maps the row. Returns the record and what may be
+    /// stored of the row ([`Profile::stored_json`]); the row hash is that text's, so it
+    /// changes exactly when a mapped or kept value does.
     pub fn map_row(&self, mut row: Value) -> Result<(ProvincialDossier, String), MapError> {
         drop_keys(&mut row, &self.personal_data);
-        let raw = serde_json::to_string(&row).unwrap_or_default();
+        let raw = self.stored_json(&row);
         let f = &self.fields;
         let s = |path: &str| get_str(&row, path);
         let date = |name: &str, path: &str| match get_str(&row, path) {
@@ -512,6 +646,41 @@ mod tests {
         assert!(Profile::builtin("nope").is_err());
     }
 
+    /// The presets declare their vendors' end signals, which are also the short form's
+    /// defaults (`paging = "page0"` in a profile written before `[paging]`).
+    #[test]
+    fn builtin_paging_and_the_short_form() {
+        for (name, style) in [
+            ("igate", PagingStyle::Page0),
+            ("opencps", PagingStyle::Offset),
+            ("td", PagingStyle::Page1),
+        ] {
+            let p = Profile::builtin(name).unwrap();
+            assert_eq!(p.paging, Paging::defaults(style), "{name}");
+            assert!(p.paging.exact_total(), "{name}");
+        }
+        let text = BUILTIN[0].1;
+        let start = text.find("[paging]").unwrap();
+        let end = start + text[start..].find("\n\n").unwrap();
+        let old = text[..start].replace("name = \"igate\"", "name = \"igate\"\npaging = \"page0\"")
+            + &text[end..];
+        assert_eq!(
+            Profile::parse("old", &old).unwrap(),
+            Profile::builtin("igate").unwrap()
+        );
+        let bad = text.replace(
+            "end_signals = [\"last\", \"total\", \"short\"]",
+            "end_signals = []",
+        );
+        let err = Profile::parse("my-igate.toml", &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("paging.end_signals"),
+            "{err}"
+        );
+    }
+
     #[test]
     fn igate_row_maps_and_drops_personal_data() {
         let p = Profile::builtin("igate").unwrap();
@@ -539,6 +708,49 @@ mod tests {
         assert_eq!(d.handler.as_deref(), Some("Cán bộ B"));
         assert!(!raw.contains("Lò Văn A") && !raw.contains("011100000001"));
         assert!(!raw.contains("applicant"));
+    }
+
+    #[test]
+    fn igate_reads_every_time_zone_form_as_the_same_local_time() {
+        let p = Profile::builtin("igate").unwrap();
+        for v in [
+            "2024-08-15T09:30:00.000+0700",
+            "2024-08-15T02:30:00.000+0000",
+            "2024-08-15T02:30:00.000Z",
+            "2024-08-15T02:30:00Z",
+            "2024-08-15T09:30:00+07:00",
+            "2024-08-15T09:30:00.000",
+            "2024-08-15T09:30:00",
+        ] {
+            let t = p.parse_date("due_at", v).unwrap().unwrap();
+            assert_eq!(t.to_string(), "2024-08-15 09:30:00", "{v}");
+        }
+    }
+
+    #[test]
+    fn builtin_profiles_say_what_their_vendor_carries() {
+        use crate::carries::DateField;
+        let s = Status::from_code;
+        for name in ["igate", "opencps", "td"] {
+            let c = Profile::builtin(name).unwrap().carries;
+            for field in [DateField::FinishedAt, DateField::ReturnedAt] {
+                assert!(c.of(field).covers(s(10), true), "{name} {field:?} for 10");
+                assert!(!c.of(field).covers(s(3), true), "{name} {field:?} for 3");
+            }
+            assert!(c.of(DateField::ReceivedAt).covers(s(4), false), "{name}");
+            let closing = [7, 8].map(|x| c.finished_at.covers(s(x), true));
+            assert_eq!(
+                closing,
+                [name == "td"; 2],
+                "{name}: a finish time for 7 and 8"
+            );
+        }
+        let igate = Profile::builtin("igate").unwrap().carries;
+        assert!(
+            !igate.due_at.covers(s(4), false),
+            "iGate: no due date without a limit"
+        );
+        assert!(igate.due_at.covers(s(4), true));
     }
 
     #[test]
@@ -663,5 +875,18 @@ mod tests {
             .replace("groupId = \"group_id\"", "groupId = \"site\"");
         let err = Profile::parse("x", &bad).unwrap_err().to_string();
         assert!(err.contains("extra_headers.groupId"), "{err}");
+        let bad = BUILTIN[0]
+            .1
+            .replace("finished_at = [9, 10]", "finished_at = [9, 12]");
+        std::fs::write(&path, bad).unwrap();
+        let err = Profile::from_file(&path).unwrap_err().to_string();
+        assert!(
+            err.contains("my-igate.toml") && err.contains("finished_at = [9, 12]"),
+            "{err}"
+        );
+        assert!(
+            err.contains("status 12 is not a status code 1..10"),
+            "{err}"
+        );
     }
 }

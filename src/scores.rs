@@ -256,7 +256,11 @@ struct ScoresClient {
 impl ScoresClient {
     fn new(cfg: &ScoresConfig) -> Result<ScoresClient, ScoresError> {
         Ok(ScoresClient {
-            http: HttpClient::new(&cfg.http)?,
+            http: HttpClient::new(&crate::http::HttpPolicy {
+                max_body_bytes: (cfg.http.max_body_bytes)
+                    .or(Some(crate::http::LIST_MAX_BODY_BYTES)),
+                ..cfg.http.clone()
+            })?,
             cfg: cfg.clone(),
         })
     }
@@ -391,6 +395,17 @@ pub struct ScoresReport {
     pub province: Option<PublishedScore>,
 }
 
+/// Fetches the published rows of a month without storing them: the rows read (the
+/// province's own marked `is_province`) and how many were skipped as unreadable.
+pub async fn fetch_published(
+    sc: &ScoresConfig,
+    month: YearMonth,
+) -> Result<(Vec<PublishedScore>, usize), ScoresError> {
+    sc.validate()
+        .map_err(|e| ScoresError::Config(e.to_string()))?;
+    ScoresClient::new(sc)?.fetch(month).await
+}
+
 /// Fetches the published scores of `month` with the `[scores]` config and stores every row
 /// (upsert by api, year, month, unit). The daemon can call this as a job.
 pub async fn fetch_scores(
@@ -405,10 +420,7 @@ pub async fn fetch_scores(
                 .into(),
         )
     })?;
-    sc.validate()
-        .map_err(|e| ScoresError::Config(e.to_string()))?;
-    let client = ScoresClient::new(sc)?;
-    let (rows, skipped) = client.fetch(month).await?;
+    let (rows, skipped) = fetch_published(sc, month).await?;
     let fetched_at: LocalTime = crate::clock::local_now();
     store.store_published_scores(&rows, fetched_at)?;
     let province = rows.iter().find(|r| r.is_province).cloned();

@@ -13,7 +13,7 @@ mod secrets;
 mod service;
 
 pub use portals::{NationalConfig, ProvincialConfig, ScoresApi, ScoresConfig};
-pub use secrets::SecretRef;
+pub use secrets::{credential_source, unit_files, SecretRef, UNIT_ENV};
 pub use service::{CalendarConfig, DaemonConfig, ReconcileConfig, ReportConfig, ServiceConfig};
 
 /// Where the service reads its config when `--config` is not given.
@@ -83,16 +83,38 @@ pub struct Config {
     pub report: ReportConfig,
 }
 
-/// Checks that `url` (the value of `key`) is an http(s) URL.
+/// Checks that `url` (the value of `key`) is an https URL. Every portal URL carries
+/// credentials (a Basic header, an OAuth form, a login body, a session), so `http://` is
+/// refused unless the host is loopback (the simulators, a local TLS-terminating proxy).
 pub(crate) fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     match reqwest::Url::parse(url) {
-        Ok(u) if u.scheme() == "https" || u.scheme() == "http" => Ok(()),
+        Ok(u) if u.scheme() == "https" => Ok(()),
+        Ok(u) if u.scheme() == "http" && is_loopback(&u) => Ok(()),
+        Ok(u) if u.scheme() == "http" => Err(invalid(
+            key,
+            format!(
+                "`{url}` is http://: credentials would travel in clear; use https:// \
+                 (http:// is allowed only for a loopback host such as 127.0.0.1)"
+            ),
+        )),
         Ok(u) => Err(invalid(
             key,
             format!("`{url}` has scheme {}; use https://", u.scheme()),
         )),
         Err(e) => Err(invalid(key, format!("`{url}` is not a URL: {e}"))),
     }
+}
+
+/// True when `u`'s host is a loopback address (`127.0.0.0/8`, `::1`) or `localhost`.
+fn is_loopback(u: &reqwest::Url) -> bool {
+    let Some(host) = u.host_str() else {
+        return false;
+    };
+    let ip = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || ip
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Config {

@@ -23,6 +23,10 @@ pub struct ProvincialConfig {
     /// OAuth2 client id (igate).
     #[serde(default = "default_client_id")]
     pub client_id: String,
+    /// Keycloak realm of the SSO (igate): the token endpoint is
+    /// `<sso_url>/auth/realms/<realm>/protocol/openid-connect/token`.
+    #[serde(default = "default_realm")]
+    pub realm: String,
     /// The service account's login name on the provincial system.
     pub username: String,
     /// Password source: exactly one of these three ([`SecretRef`](super::SecretRef)). A file holding it.
@@ -40,7 +44,8 @@ pub struct ProvincialConfig {
     /// Re-read this many minutes before the watermark (late writes, clock skew).
     #[serde(default = "default_overlap")]
     pub overlap_minutes: u32,
-    /// At most this many pages in one run; the run is partial when the cap is hit.
+    /// At most this many pages in one pull; the run is partial when the cap is hit, and a
+    /// sweep cut short continues in the next run.
     #[serde(default = "default_max_pages")]
     pub max_pages_per_run: u32,
     /// `[provincial.http]`: timeouts, retries, rate and circuit breaker for this host.
@@ -101,6 +106,9 @@ impl ProvincialConfig {
 
 fn default_profile() -> String {
     "igate".into()
+}
+fn default_realm() -> String {
+    "digo".into()
 }
 fn default_client_id() -> String {
     "web-onegate".into()

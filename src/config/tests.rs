@@ -266,3 +266,93 @@ fn unknown_key_and_inline_password_are_rejected() {
         .to_string();
     assert!(err.contains("password"), "{err}");
 }
+
+/// Every URL that carries credentials refuses `http://` unless its host is loopback, and the
+/// error names the key; https and loopback http are accepted.
+#[test]
+fn credentials_never_travel_in_clear() {
+    let with_scores = EXAMPLE;
+    let urls = [
+        ("provincial.api_url", "api_url = \"https://"),
+        ("provincial.sso_url", "sso_url = \"https://"),
+        ("national.adapter_url", "adapter_url = \"https://"),
+        ("scores.portal_url", "portal_url = \"https://"),
+    ];
+    for (key, from) in urls {
+        assert!(with_scores.contains(from), "example lacks {from}");
+        let to = from.replace("https://", "http://");
+        let text = with_scores.replacen(from, &to, 1);
+        let err = Config::parse(&text, Path::new("x.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(key) && err.contains("in clear"), "{err}");
+        for local in ["127.0.0.1:8080", "localhost", "[::1]:9000", "127.1.2.3"] {
+            let to = format!("{to}{local}/x\"\n#");
+            let text = with_scores.replacen(from, &to, 1);
+            Config::parse(&text, Path::new("x.toml"))
+                .unwrap_or_else(|e| panic!("{key} = {local}: {e}"));
+        }
+    }
+    assert!(Config::parse(EXAMPLE, Path::new("x.toml"))
+        .unwrap()
+        .scores
+        .is_some());
+}
+
+/// A password file anyone but its owner may read is refused, naming the key and the fix;
+/// mode 0600 and 0400 are read.
+#[cfg(unix)]
+#[test]
+fn a_password_file_open_to_others_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("pw");
+    std::fs::write(&file, "s3cret\n").unwrap();
+    let secret = SecretRef {
+        password_file: Some(file.clone()),
+        ..SecretRef::default()
+    };
+    for mode in [0o644, 0o640, 0o604, 0o660, 0o602] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let err = secret
+            .resolve("national.password_*")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("national.password_file")
+                && err.contains(&format!("mode {mode:04o}"))
+                && err.contains("chmod 600")
+                && !err.contains("s3cret"),
+            "{err}"
+        );
+    }
+    for mode in [0o600, 0o400] {
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode)).unwrap();
+        assert_eq!(secret.resolve("national.password_*").unwrap(), "s3cret");
+    }
+}
+
+#[test]
+fn credential_sources_are_read_from_the_unit_and_its_drop_ins() {
+    use super::credential_source;
+    let unit = include_str!("../../systemd/tthc-sync.service").to_string();
+    assert_eq!(
+        credential_source(std::slice::from_ref(&unit), "national-password"),
+        Some("/etc/tthc-sync/credentials/national-password".into())
+    );
+    assert_eq!(credential_source(std::slice::from_ref(&unit), "nope"), None);
+    // A drop-in overrides; an empty LoadCredential= clears what came before; a relative source
+    // (systemd's credential store) is not a file tthc-sync reads.
+    let drop_in = "[Service]\nLoadCredential=provincial-password:/srv/pw\n".to_string();
+    assert_eq!(
+        credential_source(&[unit.clone(), drop_in], "provincial-password"),
+        Some("/srv/pw".into())
+    );
+    let cleared = "[Service]\nLoadCredential=\n".to_string();
+    assert_eq!(
+        credential_source(&[unit, cleared], "national-password"),
+        None
+    );
+    let relative = "LoadCredential=national-password:national-password\n".to_string();
+    assert_eq!(credential_source(&[relative], "national-password"), None);
+}

@@ -26,6 +26,7 @@ use axum::Router;
 use chrono::{DateTime, FixedOffset};
 
 pub use super::schedule::JobOutcome;
+use crate::store::PullRecord;
 
 /// What `/healthz` needs to know about one job.
 #[derive(Debug, Clone, PartialEq)]
@@ -72,6 +73,11 @@ pub struct HealthSnapshot {
     pub national_lookups_failing: Option<u64>,
     /// HTTP errors (after retries) by host.
     pub http_errors: BTreeMap<String, u64>,
+    /// The last provincial pull by (source, mode): pages, rows, the reported total, whether
+    /// it reached the end (gauges).
+    pub last_pulls: BTreeMap<(String, String), PullRecord>,
+    /// Provincial pulls by (mode, whether they reached the end) since start-up.
+    pub pulls_total: BTreeMap<(String, bool), u64>,
 }
 
 impl HealthSnapshot {
@@ -86,6 +92,8 @@ impl HealthSnapshot {
             national_freshness: None,
             national_lookups_failing: None,
             http_errors: BTreeMap::new(),
+            last_pulls: BTreeMap::new(),
+            pulls_total: BTreeMap::new(),
         }
     }
 
@@ -122,6 +130,18 @@ impl HealthSnapshot {
             if outcome == JobOutcome::Ok {
                 job.last_success = Some(finished_at);
             }
+        }
+    }
+
+    /// Records the provincial pulls of a sync run.
+    pub fn record_pulls(&mut self, pulls: &[PullRecord]) {
+        for p in pulls {
+            *self
+                .pulls_total
+                .entry((p.mode.clone(), p.reached_end))
+                .or_insert(0) += 1;
+            self.last_pulls
+                .insert((p.source.clone(), p.mode.clone()), p.clone());
         }
     }
 
@@ -313,6 +333,7 @@ pub fn render_metrics(snapshot: &HealthSnapshot) -> String {
         );
         out.sample("tthc_sync_national_lookups_failing", &[], n as f64);
     }
+    render_pulls(&mut out, snapshot);
 
     out.family(
         "tthc_sync_http_errors_total",
@@ -324,6 +345,57 @@ pub fn render_metrics(snapshot: &HealthSnapshot) -> String {
     }
 
     out.text
+}
+
+/// The provincial pulls' families: the last pull per (source, mode), and pulls by whether they
+/// reached the end.
+fn render_pulls(out: &mut Exposition, snapshot: &HealthSnapshot) {
+    type Gauge = fn(&PullRecord) -> Option<f64>;
+    let gauges: [(&str, &str, Gauge); 4] = [
+        (
+            "tthc_sync_provincial_pull_pages",
+            "Pages the last provincial pull read, by source and mode (incremental, sweep).",
+            |p| Some(f64::from(p.pages)),
+        ),
+        (
+            "tthc_sync_provincial_pull_rows",
+            "Distinct dossiers the last provincial pull read.",
+            |p| Some(p.rows_read as f64),
+        ),
+        (
+            "tthc_sync_provincial_pull_reported_total",
+            "The list's total the provincial system reported at the last pull's end (absent \
+             when the profile's paging gives none).",
+            |p| p.total_at_end.map(|t| t as f64),
+        ),
+        (
+            "tthc_sync_provincial_pull_reached_end",
+            "1 when the last provincial pull established the end of what it had to read, 0 when \
+             it stopped short (a failed page, the page limit).",
+            |p| Some(if p.reached_end { 1.0 } else { 0.0 }),
+        ),
+    ];
+    for (name, help, value) in gauges {
+        out.family(name, "gauge", help);
+        for ((source, mode), p) in &snapshot.last_pulls {
+            if let Some(v) = value(p) {
+                out.sample(name, &[("source", source), ("mode", mode)], v);
+            }
+        }
+    }
+    out.family(
+        "tthc_sync_provincial_pulls_total",
+        "counter",
+        "Provincial pulls by mode and whether they reached the end (yes, no).",
+    );
+    for ((mode, end), n) in &snapshot.pulls_total {
+        let end = if *end { "yes" } else { "no" };
+        out.sample(
+            "tthc_sync_provincial_pulls_total",
+            &[("mode", mode), ("reached_end", end)],
+            *n as f64,
+        );
+    }
 }
 
 fn unix_seconds(t: DateTime<FixedOffset>) -> f64 {
@@ -535,6 +607,20 @@ mod tests {
         s.national_lookups_failing = Some(3);
         s.record_http_error("dichvucong.gov.vn");
         s.record_http_error("dichvucong.gov.vn");
+        let pull = |mode: &str, pages, rows, total, end| PullRecord {
+            source: "provincial:igate".into(),
+            mode: mode.into(),
+            pages,
+            rows_read: rows,
+            total_at_end: total,
+            reached_end: end,
+            ..PullRecord::default()
+        };
+        s.record_pulls(&[pull("sweep", 9, 400, Some(1500), true)]);
+        s.record_pulls(&[
+            pull("incremental", 1, 50, None, true),
+            pull("sweep", 3, 150, Some(1500), false),
+        ]);
         let text = render_metrics(&s);
         let expected = r#"# HELP tthc_sync_start_time_seconds When the service started, as a Unix timestamp.
 # TYPE tthc_sync_start_time_seconds gauge
@@ -578,6 +664,26 @@ tthc_sync_national_view_freshness_p95_seconds 3600
 # HELP tthc_sync_national_lookups_failing Dossiers whose national look-ups have failed for longer than national.lookup_failing_after_hours.
 # TYPE tthc_sync_national_lookups_failing gauge
 tthc_sync_national_lookups_failing 3
+# HELP tthc_sync_provincial_pull_pages Pages the last provincial pull read, by source and mode (incremental, sweep).
+# TYPE tthc_sync_provincial_pull_pages gauge
+tthc_sync_provincial_pull_pages{source="provincial:igate",mode="incremental"} 1
+tthc_sync_provincial_pull_pages{source="provincial:igate",mode="sweep"} 3
+# HELP tthc_sync_provincial_pull_rows Distinct dossiers the last provincial pull read.
+# TYPE tthc_sync_provincial_pull_rows gauge
+tthc_sync_provincial_pull_rows{source="provincial:igate",mode="incremental"} 50
+tthc_sync_provincial_pull_rows{source="provincial:igate",mode="sweep"} 150
+# HELP tthc_sync_provincial_pull_reported_total The list's total the provincial system reported at the last pull's end (absent when the profile's paging gives none).
+# TYPE tthc_sync_provincial_pull_reported_total gauge
+tthc_sync_provincial_pull_reported_total{source="provincial:igate",mode="sweep"} 1500
+# HELP tthc_sync_provincial_pull_reached_end 1 when the last provincial pull established the end of what it had to read, 0 when it stopped short (a failed page, the page limit).
+# TYPE tthc_sync_provincial_pull_reached_end gauge
+tthc_sync_provincial_pull_reached_end{source="provincial:igate",mode="incremental"} 1
+tthc_sync_provincial_pull_reached_end{source="provincial:igate",mode="sweep"} 0
+# HELP tthc_sync_provincial_pulls_total Provincial pulls by mode and whether they reached the end (yes, no).
+# TYPE tthc_sync_provincial_pulls_total counter
+tthc_sync_provincial_pulls_total{mode="incremental",reached_end="yes"} 1
+tthc_sync_provincial_pulls_total{mode="sweep",reached_end="no"} 1
+tthc_sync_provincial_pulls_total{mode="sweep",reached_end="yes"} 1
 # HELP tthc_sync_http_errors_total HTTP requests that failed after retries, by host.
 # TYPE tthc_sync_http_errors_total counter
 tthc_sync_http_errors_total{host="dichvucong.gov.vn"} 2

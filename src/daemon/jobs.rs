@@ -20,7 +20,7 @@ use super::health::Freshness;
 use super::schedule::JobOutcome;
 use crate::config::Config;
 use crate::model::LocalTime;
-use crate::store::{Outcome, RunCounts, Store};
+use crate::store::{Outcome, PullRecord, RunCounts, Store};
 use crate::sync::{self, Clients, Clock};
 
 /// What a job run reports back.
@@ -70,6 +70,8 @@ pub(super) struct JobRun {
     pub lookups: u64,
     /// The national view's age after the run (sync only, when it was measured).
     pub freshness: Option<Freshness>,
+    /// The provincial pulls of the run (sync only).
+    pub pulls: Vec<PullRecord>,
 }
 
 /// Runs one job to its end and records it.
@@ -80,6 +82,7 @@ pub(super) async fn run(job: Job, store: &mut Store, cfg: &Config, clients: &Cli
             report: recorded(other, store, cfg).await,
             lookups: 0,
             freshness: None,
+            pulls: Vec::new(),
         },
     }
 }
@@ -92,6 +95,7 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
             let c = &r.counts;
             JobRun {
                 lookups: c.lookups,
+                pulls: c.pulls.clone(),
                 freshness: c
                     .freshness_p50_s
                     .zip(c.freshness_p95_s)
@@ -124,6 +128,7 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
         Err(e) => JobRun {
             lookups: 0,
             freshness: None,
+            pulls: Vec::new(),
             report: JobReport {
                 outcome: JobOutcome::Failed,
                 summary: e.to_string(),

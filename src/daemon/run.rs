@@ -138,6 +138,7 @@ struct Done {
     /// Dossiers whose national look-ups have failed for longer than
     /// `national.lookup_failing_after_hours` (recomputed after every job, like `open_by_kind`).
     lookups_failing: Option<u64>,
+    pulls: Vec<crate::store::PullRecord>,
     active: Arc<Active>,
 }
 
@@ -334,7 +335,7 @@ impl Service {
 
     fn finished(&mut self, joined: Result<(tokio::task::Id, Done), tokio::task::JoinError>) {
         let now = now_vn();
-        let (job, report, lookups, freshness, open, failing, active) = match joined {
+        let (job, report, lookups, freshness, open, failing, pulls, active) = match joined {
             Ok((id, done)) => {
                 self.task_jobs.remove(&id);
                 (
@@ -344,6 +345,7 @@ impl Service {
                     done.freshness,
                     done.open_by_kind,
                     done.lookups_failing,
+                    done.pulls,
                     Some(done.active),
                 )
             }
@@ -361,7 +363,7 @@ impl Service {
                     outcome: JobOutcome::Failed,
                     summary: why,
                 };
-                (job, report, 0, None, None, None, None)
+                (job, report, 0, None, None, None, Vec::new(), None)
             }
         };
         // A job removed by a reload while it ran is simply no longer scheduled.
@@ -370,6 +372,7 @@ impl Service {
             let mut h = self.health.write().unwrap_or_else(|e| e.into_inner());
             h.record_run(job.name(), report.outcome, now);
             h.national_lookups_total += lookups;
+            h.record_pulls(&pulls);
             if freshness.is_some() {
                 h.national_freshness = freshness;
             }
@@ -628,6 +631,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         report,
         lookups,
         freshness,
+        pulls,
     } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
     let failing_since = sync::local_now() - active.cfg.national.lookup_failing_after();
@@ -647,6 +651,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         freshness,
         open_by_kind,
         lookups_failing,
+        pulls,
         active,
     }
 }

@@ -10,9 +10,12 @@
 //! `breaker_cooldown_secs`, then lets one probe through: its success closes it, its failure
 //! opens it again. [`HttpClient::begin_run`] closes it.
 //!
-//! Retryable: transport errors (connect, timeout, reset, truncated body), HTTP 408, 429 and
-//! 5xx, and a 2xx whose body is not JSON. Never retried: other 4xx (the caller decides, e.g.
-//! re-login on 401).
+//! Retryable: transport errors (connect, timeout, reset, truncated body, a body over
+//! `max_body_bytes`), HTTP 408, 429 and 5xx, and a 2xx whose body is not JSON. Never retried:
+//! other 4xx (the caller decides, e.g. re-login on 401).
+//!
+//! Bodies are read as a stream (decompressed as they come) and stop at `max_body_bytes`: a
+//! huge reply or a decompression bomb costs at most that much memory.
 //!
 //! TLS: certificates are always verified (rustls, built-in web PKI roots); `ca_file` adds a
 //! PEM bundle to the roots. There is deliberately no way to accept invalid certificates.
@@ -75,7 +78,21 @@ pub struct HttpPolicy {
     pub retry_after_max_secs: u64,
     /// PEM bundle of extra CA certificates to trust (added to the built-in roots).
     pub ca_file: Option<PathBuf>,
+    /// Largest reply body read, in bytes, counted after decompression; a longer one fails
+    /// as `body_too_large` (retried like any other failure, never stored). `None`: the
+    /// portal's default ([`NATIONAL_MAX_BODY_BYTES`] for the national adapter,
+    /// [`LIST_MAX_BODY_BYTES`] for the provincial list and the scores).
+    pub max_body_bytes: Option<u64>,
 }
+
+/// Default `national.http.max_body_bytes`: a look-up reply is a few rows, a unit's
+/// `DanhSachHoSo` listing a few thousand (8 MiB).
+pub const NATIONAL_MAX_BODY_BYTES: u64 = 8 << 20;
+/// Default `provincial.http.max_body_bytes` and `scores.http.max_body_bytes`: a page of
+/// up to a few hundred full rows (32 MiB).
+pub const LIST_MAX_BODY_BYTES: u64 = 32 << 20;
+/// Bounds of `max_body_bytes` (1 KiB to 1 GiB).
+const MAX_BODY_BYTES_RANGE: std::ops::RangeInclusive<u64> = 1 << 10..=1 << 30;
 
 impl Default for HttpPolicy {
     fn default() -> Self {
@@ -94,6 +111,7 @@ impl Default for HttpPolicy {
             breaker_cooldown_secs: 60,
             retry_after_max_secs: 120,
             ca_file: None,
+            max_body_bytes: None,
         }
     }
 }
@@ -178,6 +196,17 @@ impl HttpPolicy {
         if self.retry_after_max_secs < 1 {
             return Err(format!("{} must be ≥ 1", key("retry_after_max_secs")));
         }
+        if let Some(n) = self
+            .max_body_bytes
+            .filter(|n| !MAX_BODY_BYTES_RANGE.contains(n))
+        {
+            return Err(format!(
+                "{} must be between {} and {} bytes, not {n}",
+                key("max_body_bytes"),
+                MAX_BODY_BYTES_RANGE.start(),
+                MAX_BODY_BYTES_RANGE.end()
+            ));
+        }
         if self
             .ca_file
             .as_ref()
@@ -194,7 +223,7 @@ impl HttpPolicy {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// No usable reply: timeout, refused connection, untrusted certificate, reset, truncated
-    /// body. Retryable.
+    /// body, a body over `max_body_bytes`. Retryable.
     #[error("{host}: {what}")]
     Transport {
         /// The host.
@@ -202,15 +231,16 @@ pub enum HttpError {
         /// What happened, starting with one of the fixed phrases [`HttpError::reason`] reads.
         what: String,
     },
-    /// A retryable status (408, 429, 5xx), or another non-2xx status whose body is not JSON
-    /// (not retried).
+    /// A retryable status (408, 429, 5xx), another non-2xx status whose body is not JSON, or
+    /// a redirect out of the request's origin, which is not followed (neither retried).
     #[error("{host}: HTTP {status}: {excerpt}")]
     Status {
         /// The host.
         host: String,
         /// The HTTP status.
         status: u16,
-        /// The first 120 bytes of the reply's body, whitespace collapsed.
+        /// The start of the reply's body, whitespace collapsed, at most 120 characters and
+        /// then its length (`crate::quote`).
         excerpt: String,
     },
     /// A 2xx reply whose body is not JSON (a proxy's HTML page, broken JSON). Retryable.
@@ -254,9 +284,11 @@ pub enum HttpError {
 /// Prefixes of `HttpError::Transport::what`, one per [`FailReason`] of a transport failure.
 const WHAT_TIMEOUT: &str = "timed out";
 const WHAT_CONNECT: &str = "cannot connect";
+const WHAT_DNS: &str = "cannot resolve the host name";
 const WHAT_CERTIFICATE: &str = "TLS certificate not trusted";
 const WHAT_RESET: &str = "connection reset or closed";
 const WHAT_TRUNCATED: &str = "body truncated";
+const WHAT_TOO_LARGE: &str = "body too large";
 
 impl HttpError {
     fn retryable(&self) -> bool {
@@ -279,8 +311,12 @@ impl HttpError {
                 FailReason::Certificate
             } else if what.starts_with(WHAT_CONNECT) {
                 FailReason::Connect
+            } else if what.starts_with(WHAT_DNS) {
+                FailReason::Dns
             } else if what.starts_with(WHAT_TRUNCATED) {
                 FailReason::Truncated
+            } else if what.starts_with(WHAT_TOO_LARGE) {
+                FailReason::BodyTooLarge
             } else {
                 FailReason::Reset
             }),
@@ -406,10 +442,14 @@ fn describe(bytes: &[u8]) -> String {
     }
 }
 
+/// A non-2xx body, quoted bounded (an error page's text says what went wrong).
 fn excerpt(bytes: &[u8]) -> String {
-    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(120)]);
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let s = String::from_utf8_lossy(&bytes[..bytes.len().min(4096)]);
+    crate::quote::bounded(&s, EXCERPT_CHARS)
 }
+
+/// Longest quote of a non-2xx body in an error, in characters.
+const EXCERPT_CHARS: usize = 120;
 
 /// One host's shared state: rate limit, in-flight limit, breaker and counters.
 struct Host {
@@ -481,6 +521,7 @@ impl HttpClient {
             .connect_timeout(Duration::from_secs_f64(policy.connect_timeout_secs))
             .timeout(Duration::from_secs_f64(policy.request_timeout_secs))
             .user_agent(concat!("tthc-sync/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy())
             .tls_built_in_root_certs(true);
         if let Some(path) = &policy.ca_file {
             let pem = std::fs::read(path).map_err(|e| {
@@ -742,10 +783,22 @@ impl HttpClient {
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| retry_after(v, SystemTime::now()));
-        let bytes = resp
-            .bytes()
+        let cap = self
+            .shared
+            .policy
+            .max_body_bytes
+            .unwrap_or(NATIONAL_MAX_BODY_BYTES);
+        let bytes = read_capped(resp, cap)
             .await
-            .map_err(|e| fail(transport(host, e, true)))?;
+            .map_err(|e| fail(e.into_error(host, cap)))?;
+        if (300..400).contains(&status) {
+            // A redirect the policy did not follow: its body is not the portal's reply.
+            return Err(fail(HttpError::Status {
+                host: host.to_string(),
+                status,
+                excerpt: REDIRECT_REFUSED.to_string(),
+            }));
+        }
         if status == 408 || status == 429 || (500..600).contains(&status) {
             return Err(Failure {
                 error: HttpError::Status {
@@ -798,6 +851,71 @@ impl Drop for ProbeGuard<'_> {
     }
 }
 
+/// Redirects are followed only within the origin of the request (same scheme, host and
+/// port), at most 5: never from https to http, never to another host. reqwest drops the
+/// `Authorization` and `Cookie` headers on a cross-host redirect, but a 307/308 re-sends the
+/// body — a login form or JSON with the password — and a header such as a session or a
+/// `groupId` goes along; so a redirect out of the origin is not followed at all and the call
+/// fails with its 3xx status ([`REDIRECT_REFUSED`]).
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same_origin = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| first.origin() == attempt.url().origin());
+        if !same_origin || attempt.previous().len() > 5 {
+            attempt.stop()
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// The excerpt of the error for a redirect that was not followed.
+const REDIRECT_REFUSED: &str =
+    "redirect not followed: only redirects within the same scheme, host and port are (check the URL in the config)";
+
+/// Why a body could not be read whole.
+enum BodyError {
+    /// The connection broke.
+    Transport(reqwest::Error),
+    /// More than the cap (after decompression), or a `Content-Length` above it.
+    TooLarge,
+}
+
+impl BodyError {
+    fn into_error(self, host: &str, cap: u64) -> HttpError {
+        match self {
+            BodyError::Transport(e) => transport(host, e, true),
+            BodyError::TooLarge => HttpError::Transport {
+                host: host.to_string(),
+                what: format!(
+                    "{WHAT_TOO_LARGE}: more than {cap} bytes after decompression \
+                     (max_body_bytes); not read further"
+                ),
+            },
+        }
+    }
+}
+
+/// The reply's body, read chunk by chunk (decompressed by reqwest as it comes), stopping as
+/// soon as it would exceed `cap` bytes: a huge reply or a decompression bomb costs at most
+/// `cap` bytes of memory.
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, BodyError> {
+    // Known only when the body is not compressed (reqwest drops it when it decompresses).
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Err(BodyError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(BodyError::Transport)? {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(BodyError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
 /// A reqwest error as `HttpError::Transport`, its `what` starting with the reason's prefix.
 /// The URL is stripped (its query could carry a token).
 fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
@@ -814,6 +932,9 @@ fn transport(host: &str, e: reqwest::Error, reading_body: bool) -> HttpError {
     } else if e.is_connect() && detail.contains("certificate") {
         // rustls: "invalid peer certificate: UnknownIssuer" (or NotValidForName, Expired…).
         WHAT_CERTIFICATE
+    } else if e.is_connect() && detail.contains("dns error") {
+        // hyper-util: "dns error: failed to lookup address information: …".
+        WHAT_DNS
     } else if e.is_connect() {
         WHAT_CONNECT
     } else if reading_body {

@@ -12,8 +12,10 @@ pub enum FailReason {
     Status(u16),
     /// No reply within `request_timeout_secs` (or no connection within `connect_timeout_secs`).
     Timeout,
-    /// The TCP/TLS connection could not be made (refused, DNS).
+    /// The TCP/TLS connection could not be made (refused, unreachable).
     Connect,
+    /// The host name could not be resolved (DNS).
+    Dns,
     /// The server's TLS certificate was not trusted (unknown issuer, wrong name, expired).
     Certificate,
     /// The connection was reset or closed before a reply head arrived.
@@ -22,6 +24,8 @@ pub enum FailReason {
     Truncated,
     /// A 2xx whose body is not JSON (e.g. a gateway's HTML error page).
     BadBody,
+    /// A reply body longer than the client's `max_body_bytes` (after decompression).
+    BodyTooLarge,
 }
 
 impl fmt::Display for FailReason {
@@ -30,10 +34,12 @@ impl fmt::Display for FailReason {
             FailReason::Status(s) => write!(f, "http_{s}"),
             FailReason::Timeout => f.write_str("timeout"),
             FailReason::Connect => f.write_str("connect"),
+            FailReason::Dns => f.write_str("dns"),
             FailReason::Certificate => f.write_str("tls_certificate"),
             FailReason::Reset => f.write_str("reset"),
             FailReason::Truncated => f.write_str("truncated"),
             FailReason::BadBody => f.write_str("bad_body"),
+            FailReason::BodyTooLarge => f.write_str("body_too_large"),
         }
     }
 }

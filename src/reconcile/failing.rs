@@ -41,7 +41,7 @@ pub fn lookup_failing(f: &FailingLookup) -> Finding {
         dossier_id: f.dossier_id.clone(),
         dossier_code: f.code.clone(),
         kind: Kind::LookupFailing,
-        severity: Kind::LookupFailing.base_severity(),
+        severity: super::severity::of(Kind::LookupFailing, None),
         score_impact: 0.0,
         period: None,
         impact_known: true,

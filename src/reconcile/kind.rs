@@ -1,4 +1,4 @@
-//! The discrepancy vocabulary ([`Kind`]) and how urgent a finding is ([`Severity`]).
+//! The discrepancy vocabulary ([`Kind`]).
 
 use std::fmt;
 
@@ -88,23 +88,34 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Vietnamese label for staff-facing output.
+    /// The Vietnamese label of the kind, the one wording every output uses (the CLI's tables,
+    /// the monthly report and its annex): staff read these, never the code.
     pub fn label_vi(self) -> &'static str {
         match self {
             Kind::MissingOnNational => "Chưa có trên Cổng DVCQG",
-            Kind::MissingOnProvincial => "Chỉ có trên Cổng DVCQG",
-            Kind::StatusMismatch => "Trạng thái lệch",
-            Kind::CollapsedStatus => "Trạng thái 5/6/8 đẩy thành 9",
-            Kind::ClosedLocallyOpenNationally => "Đã xong tại tỉnh, còn mở trên Cổng",
-            Kind::DueDateMismatch => "Hạn trả lệch",
-            Kind::FinishDateMismatch => "Ngày kết thúc xử lý lệch",
-            Kind::ReceivedDateMismatch => "Ngày tiếp nhận lệch",
-            Kind::TimelinessMismatch => "Đúng hạn/quá hạn lệch",
-            Kind::UnmappedStatus => "Trạng thái chưa ánh xạ",
-            Kind::BadDossierCode => "Mã hồ sơ không hợp lệ",
-            Kind::MissingDueDate => "Thiếu hạn trả",
-            Kind::LookupFailing => "Tra cứu trên Cổng DVCQG lỗi kéo dài",
+            Kind::MissingOnProvincial => "Có trên Cổng DVCQG nhưng không có tại tỉnh",
+            Kind::StatusMismatch => "Trạng thái không khớp",
+            Kind::CollapsedStatus => "Trạng thái bị gộp thành \"Đã xử lý xong\" trên Cổng DVCQG",
+            Kind::ClosedLocallyOpenNationally => {
+                "Đã kết thúc tại tỉnh, chưa kết thúc trên Cổng DVCQG"
+            }
+            Kind::DueDateMismatch => "Hạn trả kết quả không khớp",
+            Kind::FinishDateMismatch => "Ngày hoàn thành không khớp",
+            Kind::ReceivedDateMismatch => "Ngày tiếp nhận không khớp",
+            Kind::TimelinessMismatch => {
+                "Đúng hạn tại tỉnh, quá hạn trên Cổng DVCQG (hoặc ngược lại)"
+            }
+            Kind::UnmappedStatus => "Trạng thái chưa có trong bảng ánh xạ",
+            Kind::BadDossierCode => "Mã hồ sơ trống hoặc Cổng DVCQG không nhận ra",
+            Kind::MissingDueDate => "Thiếu hạn trả kết quả ở cả hai hệ thống",
+            Kind::LookupFailing => "Cổng DVCQG không trả lời tra cứu hồ sơ trong thời gian dài",
         }
+    }
+
+    /// The Vietnamese label of a stored kind name ([`Kind::label_vi`]); a name outside the
+    /// vocabulary (a newer version's kind read by an older one) is shown as itself.
+    pub fn label_vi_of(name: &str) -> &str {
+        Kind::parse(name).map(Kind::label_vi).unwrap_or(name)
     }
 
     /// Kinds decided from the provincial view alone (no look-up needed).
@@ -114,23 +125,6 @@ impl Kind {
             Kind::UnmappedStatus | Kind::BadDossierCode | Kind::MissingDueDate
         )
     }
-
-    pub(super) fn base_severity(self) -> Severity {
-        match self {
-            Kind::ClosedLocallyOpenNationally => Severity::Critical,
-            Kind::MissingOnNational
-            | Kind::BadDossierCode
-            | Kind::TimelinessMismatch
-            | Kind::DueDateMismatch => Severity::High,
-            Kind::StatusMismatch
-            | Kind::FinishDateMismatch
-            | Kind::ReceivedDateMismatch
-            | Kind::UnmappedStatus
-            | Kind::MissingDueDate
-            | Kind::MissingOnProvincial => Severity::Medium,
-            Kind::CollapsedStatus | Kind::LookupFailing => Severity::Low,
-        }
-    }
 }
 
 impl fmt::Display for Kind {
@@ -139,45 +133,23 @@ impl fmt::Display for Kind {
     }
 }
 
-/// How urgently a discrepancy needs fixing, ordered low to critical. Each kind has a base
-/// severity (docs/discrepancies.md); a finding whose correction would gain points is raised
-/// to `Critical`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    /// A known, explainable vendor habit (`collapsed_status`), or a look-up the portal keeps
-    /// failing (`lookup_failing`); no urgency without an impact.
-    Low,
-    /// A data fault to fix (status, finish or received date, unmapped status, missing due
-    /// date, `missing_on_provincial`).
-    Medium,
-    /// Likely to cost points or hides the dossier from the portal (`missing_on_national`,
-    /// `bad_dossier_code`, `due_date_mismatch`, `timeliness_mismatch`).
-    High,
-    /// `closed_locally_open_nationally` (the portal will count it overdue), or any finding
-    /// whose correction would gain points: fix first.
-    Critical,
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl Severity {
-    /// The stored name: `low`, `medium`, `high` or `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
+    /// One label per kind, none of them the code, and the report's lookup by name gives the
+    /// same wording (docs/domain.md §7).
+    #[test]
+    fn every_kind_has_its_own_label() {
+        let mut labels: Vec<&str> = Kind::ALL.iter().map(|k| k.label_vi()).collect();
+        for k in Kind::ALL {
+            assert_ne!(k.label_vi(), k.as_str());
+            assert_eq!(Kind::label_vi_of(k.as_str()), k.label_vi());
+            assert_eq!(crate::report::kind_label_vi(k.as_str()), k.label_vi());
         }
-    }
-    /// The severity of a stored name; `None` for any other text.
-    pub fn parse(s: &str) -> Option<Severity> {
-        [
-            Severity::Low,
-            Severity::Medium,
-            Severity::High,
-            Severity::Critical,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        labels.sort();
+        labels.dedup();
+        assert_eq!(labels.len(), Kind::ALL.len());
+        assert_eq!(Kind::label_vi_of("something_new"), "something_new");
     }
 }

@@ -14,7 +14,7 @@ pub fn missing_on_provincial(n: &NationalDossier, listed_unit: &str) -> Finding 
         dossier_id: format!("nat:{}", c.code),
         dossier_code: c.code.clone(),
         kind: Kind::MissingOnProvincial,
-        severity: Kind::MissingOnProvincial.base_severity(),
+        severity: super::severity::of(Kind::MissingOnProvincial, None),
         score_impact: 0.0,
         period: c.received_at.map(|r| YearMonth::of(&r).iso()),
         impact_known: true,

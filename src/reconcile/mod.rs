@@ -10,19 +10,22 @@
 mod failing;
 mod kind;
 mod listed;
+mod severity;
 
 pub use failing::{check_failing, lookup_failing, FailingLookup, FailingVerdict};
-pub use kind::{Kind, Severity};
+pub use kind::Kind;
 pub use listed::{check_listed, missing_on_provincial, ListedVerdict};
+pub use severity::{DateGap, Severity};
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
 use crate::calendar::{Calendar, CalendarError};
+use crate::carries::{Carries, DateField};
 use crate::model::{
-    fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier, Status,
-    YearMonth,
+    fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier,
+    Reported, Status, YearMonth,
 };
 use crate::scoring::{self, Tally};
 use crate::timeliness::Verdict;
@@ -37,7 +40,8 @@ pub struct Finding {
     pub dossier_code: String,
     /// What is wrong.
     pub kind: Kind,
-    /// How urgent: the kind's base severity, `Critical` when correcting gains points.
+    /// How urgent ([`Severity`]; docs/discrepancies.md): by kind and what it found, `Critical`
+    /// when correcting the portal gains points.
     pub severity: Severity,
     /// Points of the 20-point Tiến độ score the province gains if the portal's view of this
     /// dossier were corrected (0 when timeliness does not flip).
@@ -91,13 +95,17 @@ pub enum NationalSide<'a> {
     },
 }
 
-/// Tolerances (config section `[reconcile]` and `national.sync_grace_minutes`).
+/// Tolerances (config section `[reconcile]` and `national.sync_grace_minutes`) and what the
+/// provincial vendor carries (the profile's `[carries]`).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Settings {
     /// A provincial change is only compared against a look-up made at least this long after it.
     pub sync_grace: chrono::Duration,
     /// Dates differing by no more than this are equal.
     pub date_tolerance: chrono::Duration,
+    /// For which statuses the provincial vendor fills each date: an empty date it does not
+    /// fill is unknown, and no date kind is opened on it.
+    pub carries: Carries,
 }
 
 /// Which kinds a comparison decided (found or cleared) for one dossier.
@@ -160,11 +168,19 @@ fn show_time(t: Option<LocalTime>) -> String {
     t.map(|t| fmt_time(&t)).unwrap_or_else(|| "(trống)".into())
 }
 
-fn differs(a: Option<LocalTime>, b: Option<LocalTime>, tol: chrono::Duration) -> bool {
-    match (a, b) {
-        (None, None) => false,
-        (Some(a), Some(b)) => (a - b).abs() > tol,
-        _ => true,
+/// What a date kind finds between the province's date (as its vendor carries it) and the
+/// portal's: nothing when the province's date is unknown, both are empty, or they are within
+/// `tol`.
+fn date_gap(
+    provincial: Reported<LocalTime>,
+    national: Option<LocalTime>,
+    tol: chrono::Duration,
+) -> Option<DateGap> {
+    match (provincial, national) {
+        (Reported::Unknown, _) | (Reported::Absent, None) => None,
+        (Reported::Absent, Some(_)) => Some(DateGap::ProvincialAbsent),
+        (Reported::Value(_), None) => Some(DateGap::NationalAbsent),
+        (Reported::Value(a), Some(b)) => ((a - b).abs() > tol).then_some(DateGap::Differs),
     }
 }
 
@@ -175,12 +191,12 @@ pub fn compare(
     s: &Settings,
 ) -> (Vec<Finding>, Evaluated) {
     let mut out = Vec::new();
-    let mut push = |kind: Kind, provincial: String, national: String| {
+    let mut push = |kind: Kind, gap: Option<DateGap>, provincial: String, national: String| {
         out.push(Finding {
             dossier_id: p.local_id.clone(),
             dossier_code: p.key.clone(),
             kind,
-            severity: kind.base_severity(),
+            severity: severity::of(kind, gap),
             score_impact: 0.0,
             period: None,
             impact_known: true,
@@ -197,6 +213,7 @@ pub fn compare(
     if pc.status.is_none() {
         push(
             Kind::UnmappedStatus,
+            None,
             show_status(None, &pc.status_raw),
             String::new(),
         );
@@ -205,6 +222,7 @@ pub fn compare(
     if !code_ok {
         push(
             Kind::BadDossierCode,
+            None,
             if pc.code.is_empty() {
                 format!("(trống); mã tại tỉnh {}", p.local_code)
             } else {
@@ -213,13 +231,24 @@ pub fn compare(
             String::new(),
         );
     }
-    let received = pc.status.is_some_and(Status::is_received) && pc.received_at.is_some();
+    // Counted in the score on the province's side (status 2, 4–10): dates matter.
+    let counted = pc.status.is_some_and(Status::is_received);
+    let received = counted && pc.received_at.is_some();
     let national_due = match national {
         NationalSide::Found { dossier, .. } => dossier.core.due_at,
         _ => None,
     };
-    if received && p.has_due_date && pc.due_at.is_none() && national_due.is_none() {
-        push(Kind::MissingDueDate, "(trống)".into(), "(trống)".into());
+    if received
+        && p.has_due_date
+        && s.carries.reported(p, DateField::DueAt) == Reported::Absent
+        && national_due.is_none()
+    {
+        push(
+            Kind::MissingDueDate,
+            None,
+            "(trống)".into(),
+            "(trống)".into(),
+        );
     }
 
     // Pair checks: only against a successful look-up made past the grace period.
@@ -253,6 +282,7 @@ pub fn compare(
         if received {
             push(
                 Kind::MissingOnNational,
+                None,
                 show_status(pc.status, &pc.status_raw),
                 "không tìm thấy".into(),
             );
@@ -273,31 +303,45 @@ pub fn compare(
     if let Some(kind) = status_finding {
         push(
             kind,
+            None,
             show_status(pc.status, &pc.status_raw),
             show_status(nc.status, &nc.status_raw),
         );
-    } else if pc.status.is_some() && differs(pc.finished_at, nc.finished_at, s.date_tolerance) {
-        // Finish times are compared only when both sides agree on the status: otherwise the
-        // status finding already explains the difference.
-        push(
+    }
+    // The date kinds compare only what both sides carry, and only for a dossier the score
+    // counts on the province's side: a refused (3) or not yet received (1) dossier has no date
+    // the on-time rule reads, and an unmapped status says nothing of what its row carries
+    // (docs/discrepancies.md). The portal's look-up carries every date.
+    if !counted {
+        return (out, evaluated);
+    }
+    let dates = [
+        (
             Kind::FinishDateMismatch,
-            show_time(pc.finished_at),
-            show_time(nc.finished_at),
-        );
-    }
-    if differs(pc.due_at, nc.due_at, s.date_tolerance) {
-        push(
-            Kind::DueDateMismatch,
-            show_time(pc.due_at),
-            show_time(nc.due_at),
-        );
-    }
-    if differs(pc.received_at, nc.received_at, s.date_tolerance) {
-        push(
+            DateField::FinishedAt,
+            nc.finished_at,
+        ),
+        (Kind::DueDateMismatch, DateField::DueAt, nc.due_at),
+        (
             Kind::ReceivedDateMismatch,
-            show_time(pc.received_at),
-            show_time(nc.received_at),
-        );
+            DateField::ReceivedAt,
+            nc.received_at,
+        ),
+    ];
+    for (kind, field, national) in dates {
+        // Finish times only when both sides agree on the status: otherwise the status finding
+        // already explains the difference.
+        if kind == Kind::FinishDateMismatch && status_finding.is_some() {
+            continue;
+        }
+        if let Some(gap) = date_gap(s.carries.reported(p, field), national, s.date_tolerance) {
+            push(
+                kind,
+                Some(gap),
+                show_time(field.of(pc)),
+                show_time(national),
+            );
+        }
     }
     (out, evaluated)
 }
@@ -328,9 +372,7 @@ pub fn add_timeliness(
     if let Some(f) = findings.iter_mut().find(|f| !f.kind.is_provincial_only()) {
         f.score_impact = impact;
         f.period = Some(month.iso());
-        if impact > 0.0 {
-            f.severity = Severity::Critical;
-        }
+        f.severity = severity::with_impact(f.severity, impact);
         return;
     }
     let Some(national) = national else {
@@ -341,11 +383,7 @@ pub fn add_timeliness(
             dossier_id: p.local_id.clone(),
             dossier_code: p.key.clone(),
             kind: Kind::TimelinessMismatch,
-            severity: if impact > 0.0 {
-                Severity::Critical
-            } else {
-                Kind::TimelinessMismatch.base_severity()
-            },
+            severity: severity::with_impact(severity::of(Kind::TimelinessMismatch, None), impact),
             score_impact: impact,
             period: Some(month.iso()),
             impact_known: true,

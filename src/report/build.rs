@@ -19,7 +19,11 @@
 //!   earlier month), with the discrepancy that explains it and its points.
 //! - **Agencies** are grouped as in force in the month (`report::agencies`).
 //! - **Published.** The `published_score` row of the province (its unit name is the province's
-//!   name, `Tỉnh …` or `UBND tỉnh …`), `progress_tree` before `legacy`, scaled to 20.
+//!   name, `Tỉnh …` or `UBND tỉnh …`), `progress_tree` before `legacy`, scaled to 20. The
+//!   national average and the province's rank come from the legacy API's ranking of provinces
+//!   (`unit_key` `tinh:<ID>`, `p_tinh_id` = 0): the mean of their scores, and 1 + the provinces
+//!   scoring strictly higher. The 2026 API publishes no such ranking (docs/domain.md §3): with
+//!   it alone both stay unknown ("chưa công bố").
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,7 +31,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::agencies::AgencyIndex;
 use super::model::{
-    AgencyGroup, GapLine, MonthPoint, MonthlyReport, NationalOverdueRow, ProvincialLateRow,
+    AgencyGroup, GapLine, MonthPoint, MonthlyReport, NationalOverdueRow, ProvincialLateRow, Rank,
     ScoreFigures, SyncFaultRow,
 };
 use crate::calendar::{Calendar, CalendarError};
@@ -121,6 +125,7 @@ enum View {
 struct Fault3 {
     dossier_id: String,
     dossier_code: String,
+    agency_code: String,
     agency_name: String,
     provincial: Verdict,
     national: Verdict,
@@ -322,11 +327,12 @@ impl<'a> Builder<'a> {
         // count it this month: a closing that never reached the portal).
         if let (Some((jp, _)), Some(jn)) = (&provincial, &jn) {
             if jp.verdict.is_good() && !jn.verdict.is_good() {
-                let (_, name) =
+                let (code, name) =
                     self.agency(p.core.agency_code.as_deref(), p.agency_name.as_deref());
                 self.appendix_3.push(Fault3 {
                     dossier_id: p.local_id.clone(),
                     dossier_code: p.key.clone(),
+                    agency_code: code,
                     agency_name: name,
                     provincial: jp.verdict,
                     national: jn.verdict,
@@ -402,6 +408,7 @@ impl<'a> Builder<'a> {
             .map(|f| match by_dossier.get(f.dossier_id.as_str()) {
                 Some(d) => SyncFaultRow {
                     dossier_code: f.dossier_code,
+                    agency_code: f.agency_code,
                     agency_name: f.agency_name,
                     kind: d.kind.clone(),
                     provincial_value: d.provincial_value.clone(),
@@ -412,6 +419,7 @@ impl<'a> Builder<'a> {
                 // verdicts themselves differ.
                 None => SyncFaultRow {
                     dossier_code: f.dossier_code,
+                    agency_code: f.agency_code,
                     agency_name: f.agency_name,
                     kind: crate::reconcile::Kind::TimelinessMismatch.as_str().into(),
                     provincial_value: f.provincial.label_vi().into(),
@@ -439,14 +447,17 @@ impl<'a> Builder<'a> {
             k = k.next();
         }
         let previous = self.national[idx - 1];
+        let nation = national_figures(published, province, m);
         let report = MonthlyReport {
             province: province.to_string(),
             month: m,
             generated_at: self.now,
+            frozen_at: None,
             national_view: figures(&self.national[idx]),
             provincial_view: figures(&self.provincial[idx]),
             published_score: published_by_month.get(&m).copied(),
-            national_average: None,
+            national_average: nation.map(|n| n.0),
+            national_rank: nation.and_then(|n| n.1),
             previous_month: (previous.counted > 0).then(|| figures(&previous)),
             gap,
             history,
@@ -507,16 +518,46 @@ fn is_province_row(r: &PublishedScoreRow, province: &str) -> bool {
         .any(|n| names.contains(&norm(n)))
 }
 
+/// A published row's "Tiến độ giải quyết" out of 20, when it has one.
+fn score_of_20(r: &PublishedScoreRow) -> Option<f64> {
+    let score = r.tdgq_score.filter(|s| s.is_finite())?;
+    Some(match r.max_score {
+        Some(max) if max > 0.0 => score * 20.0 / max,
+        _ => score,
+    })
+}
+
+/// The national average of month `m` and the province's rank in it, from the legacy ranking of
+/// provinces (`tinh:<ID>` rows); `None` when that month's ranking was not fetched (the 2026
+/// API has none). The rank is `None` when the province is not among the rows.
+fn national_figures(
+    rows: &[PublishedScoreRow],
+    province: &str,
+    m: YearMonth,
+) -> Option<(f64, Option<Rank>)> {
+    let ranking: Vec<(f64, bool)> = rows
+        .iter()
+        .filter(|r| r.api == "legacy" && r.unit_key.starts_with("tinh:"))
+        .filter(|r| YearMonth::new(r.year, r.month) == Some(m))
+        .filter_map(|r| Some((score_of_20(r)?, is_province_row(r, province))))
+        .collect();
+    if ranking.is_empty() {
+        return None;
+    }
+    let average = ranking.iter().map(|r| r.0).sum::<f64>() / ranking.len() as f64;
+    let rank = ranking.iter().find(|r| r.1).map(|own| Rank {
+        position: 1 + ranking.iter().filter(|r| r.0 > own.0).count() as u32,
+        of: ranking.len() as u32,
+    });
+    Some((average, rank))
+}
+
 /// The province's published score by month, out of 20.
 fn published_scores(rows: &[PublishedScoreRow], province: &str) -> HashMap<YearMonth, f64> {
     let mut out: HashMap<YearMonth, (bool, f64)> = HashMap::new();
     for r in rows.iter().filter(|r| is_province_row(r, province)) {
-        let (Some(score), Some(m)) = (r.tdgq_score, YearMonth::new(r.year, r.month)) else {
+        let (Some(score), Some(m)) = (score_of_20(r), YearMonth::new(r.year, r.month)) else {
             continue;
-        };
-        let score = match r.max_score {
-            Some(max) if max > 0.0 => score * 20.0 / max,
-            _ => score,
         };
         let preferred = r.api == "progress_tree";
         match out.get(&m) {

@@ -163,6 +163,26 @@ fn summary(r: &MonthlyReport) -> Vec<u8> {
         );
         put("chenh_lech", &g.kind, label, "diem", number(g.points));
     }
+    if let Some(rest) = super::text::gap_unexplained(r) {
+        put(
+            "chenh_lech",
+            "unexplained",
+            GAP_UNEXPLAINED,
+            "diem",
+            number(rest),
+        );
+    }
+    if !r.gap.is_empty() {
+        let (dossiers, points) = super::text::gap_total(r);
+        put(
+            "chenh_lech",
+            "total",
+            TOTAL,
+            "so_ho_so",
+            dossiers.to_string(),
+        );
+        put("chenh_lech", "total", TOTAL, "diem", number(points));
+    }
     for p in &r.history {
         let code = p.month.iso();
         let label = format!("Điểm tháng {}", p.month);

@@ -4,25 +4,12 @@
 
 use crate::model::LocalTime;
 
-/// Vietnamese label of a discrepancy kind (docs/domain.md §7); unknown kinds fall back to the
-/// code.
+/// Vietnamese label of a discrepancy kind (docs/domain.md §7): [`Kind::label_vi`], the one
+/// definition; unknown kinds fall back to the code.
+///
+/// [`Kind::label_vi`]: crate::reconcile::Kind::label_vi
 pub fn kind_label_vi(kind: &str) -> &str {
-    match kind {
-        "missing_on_national" => "Chưa có trên Cổng DVCQG",
-        "missing_on_provincial" => "Có trên Cổng DVCQG nhưng không có tại tỉnh",
-        "status_mismatch" => "Trạng thái không khớp",
-        "collapsed_status" => "Trạng thái bị gộp thành \"Đã xử lý xong\" trên Cổng DVCQG",
-        "closed_locally_open_nationally" => "Đã kết thúc tại tỉnh, chưa kết thúc trên Cổng DVCQG",
-        "due_date_mismatch" => "Hạn trả kết quả không khớp",
-        "finish_date_mismatch" => "Ngày hoàn thành không khớp",
-        "received_date_mismatch" => "Ngày tiếp nhận không khớp",
-        "timeliness_mismatch" => "Đúng hạn tại tỉnh, quá hạn trên Cổng DVCQG (hoặc ngược lại)",
-        "unmapped_status" => "Trạng thái chưa có trong bảng ánh xạ",
-        "bad_dossier_code" => "Mã hồ sơ trống hoặc Cổng DVCQG không nhận ra",
-        "missing_due_date" => "Thiếu hạn trả kết quả ở cả hai hệ thống",
-        "lookup_failing" => "Cổng DVCQG không trả lời tra cứu hồ sơ trong thời gian dài",
-        other => other,
-    }
+    crate::reconcile::Kind::label_vi_of(kind)
 }
 
 /// Vietnamese label of a Phụ lục II category (`late`, `in_process_overdue`).

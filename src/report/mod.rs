@@ -17,6 +17,7 @@ pub mod model;
 
 mod columns;
 mod csv;
+mod example;
 mod format;
 mod html;
 mod markdown;
@@ -34,7 +35,7 @@ mod tests;
 
 pub use model::{
     score_of, AgencyGroup, GapLine, MonthPoint, MonthlyReport, NationalOverdueRow,
-    ProvincialLateRow, ScoreFigures, SyncFaultRow, YearMonth, YearMonthParseError,
+    ProvincialLateRow, Rank, ScoreFigures, SyncFaultRow, YearMonth, YearMonthParseError,
 };
 
 pub use build::{build, build_with_notes, BuildError, BuildNotes};

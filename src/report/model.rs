@@ -2,7 +2,6 @@
 //! database, the renderers in the sibling modules turn it into files. Every timestamp is a [`LocalTime`] (+07:00).
 
 use crate::model::LocalTime;
-use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 pub use crate::model::{YearMonth, YearMonthParseError};
@@ -130,6 +129,10 @@ pub struct ProvincialLateRow {
 pub struct SyncFaultRow {
     /// The code staff know the dossier by.
     pub dossier_code: String,
+    /// The agency's code, as in force in the report's month (the dossier's own when unknown);
+    /// empty in a report frozen before the field existed.
+    #[serde(default)]
+    pub agency_code: String,
     /// The agency's name, as in force in the report's month.
     pub agency_name: String,
     /// The discrepancy kind that explains it; `timeliness_mismatch` when no discrepancy is
@@ -154,6 +157,16 @@ pub struct AgencyGroup<T> {
     pub rows: Vec<T>,
 }
 
+/// The province's place among the provinces the portal published for a month, by "Tiến độ
+/// giải quyết" (docs/domain.md §3): 1 + the provinces with a strictly higher score.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rank {
+    /// The province's position, from 1.
+    pub position: u32,
+    /// The provinces with a published score that month.
+    pub of: u32,
+}
+
 /// Everything the monthly report shows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonthlyReport {
@@ -161,16 +174,29 @@ pub struct MonthlyReport {
     pub province: String,
     /// The month reported on.
     pub month: YearMonth,
-    /// When it was built: the "now" of in-process verdicts while the month is running.
+    /// When the report was produced: the "now" of in-process verdicts while the month is
+    /// running, and the date of the document (the units and the agency in charge of the sync
+    /// named in it are those in force on that day). A frozen month read back keeps its
+    /// figures and takes the time it is read.
     pub generated_at: LocalTime,
+    /// For a frozen month (docs/domain.md §3, "Frozen months"), when its figures were fixed;
+    /// `None` for a report built from the database as it is now.
+    #[serde(default)]
+    pub frozen_at: Option<LocalTime>,
     /// The month as the national portal sees it (recomputed from the national view).
     pub national_view: ScoreFigures,
     /// As the province's own records give it.
     pub provincial_view: ScoreFigures,
-    /// The portal's published figure, when fetched.
+    /// The portal's published figure, out of 20; `None` while the portal has not published the
+    /// month (or it was not fetched): the report then says "chưa công bố" and shows the
+    /// recalculated score only as provisional ("tạm tính").
     pub published_score: Option<f64>,
-    /// National average, when known.
+    /// The national average of the month, out of 20: the mean of every province's published
+    /// score (the legacy API's ranking of provinces); `None` when not published.
     pub national_average: Option<f64>,
+    /// The province's rank among the published provinces; `None` when not published.
+    #[serde(default)]
+    pub national_rank: Option<Rank>,
     /// National view of the previous month.
     pub previous_month: Option<ScoreFigures>,
     /// What explains `national_view.score` vs `provincial_view.score`.
@@ -192,187 +218,25 @@ impl MonthlyReport {
         self.published_score.or(self.national_view.score)
     }
 
-    /// The previous month's score to compare the headline with, from the same source when
-    /// possible: the published figure in `history` if the headline is published, else the
-    /// national view of the previous month.
+    /// The previous month's score to compare the headline with, from the same source: the
+    /// previous month's published figure if the headline is published (`None` when that month
+    /// was not published: a published score is never compared with a recalculated one), else
+    /// the national view of the previous month.
     pub fn previous_headline_score(&self) -> Option<f64> {
         let prev = self.month.previous();
-        let from_history = self.history.iter().find(|p| p.month == prev);
+        let point = self.history.iter().find(|p| p.month == prev);
         if self.published_score.is_some() {
-            if let Some(p) = from_history.and_then(|p| p.published) {
-                return Some(p);
-            }
+            return point.and_then(|p| p.published);
         }
         self.previous_month
             .as_ref()
             .and_then(|f| f.score)
-            .or_else(|| from_history.and_then(|p| p.national_view))
+            .or_else(|| point.and_then(|p| p.national_view))
     }
 
-    /// A fixed, hand-built report (Vietnamese text, several agencies, an empty appendix, a month
-    /// with nothing counted in the history). Used by the tests and for demos.
-    pub fn example() -> MonthlyReport {
-        let t = |y: i32, mo: u32, d: u32, h: u32, mi: u32| -> LocalTime {
-            NaiveDate::from_ymd_opt(y, mo, d)
-                .and_then(|d| d.and_hms_opt(h, mi, 0))
-                .expect("valid fixture time")
-        };
-        let ym = |year, month| YearMonth { year, month };
-        let national_view = ScoreFigures::from_counts(310, 262, 9, 19, 0);
-        let provincial_view = ScoreFigures::from_counts(315, 263, 3, 19, 0);
-        // One dossier flipping between on time and overdue moves the score by 20/N
-        // (docs/domain.md §3).
-        let per_dossier = 20.0 / national_view.counted as f64;
-        let mut history = Vec::new();
-        let mut m = ym(2023, 9);
-        let scores: [(Option<f64>, Option<f64>, Option<f64>); 12] = [
-            (Some(17.8), Some(18.4), Some(17.8)),
-            (Some(18.1), Some(18.9), Some(18.0)),
-            (Some(18.6), Some(19.0), Some(18.6)),
-            (Some(17.2), Some(18.5), Some(17.3)),
-            (None, None, None), // Tết month in the fixture: nothing counted
-            (Some(16.4), Some(18.2), Some(16.5)),
-            (Some(17.9), Some(19.1), Some(17.9)),
-            (Some(18.3), Some(19.2), None), // published figure not fetched
-            (Some(18.8), Some(19.4), Some(18.8)),
-            (Some(18.2), Some(19.3), Some(18.4)),
-            (Some(18.6), Some(19.5), Some(18.6)),
-            (national_view.score, provincial_view.score, Some(19.5)),
-        ];
-        for (n, p, pub_) in scores {
-            history.push(MonthPoint {
-                month: m,
-                national_view: n,
-                provincial_view: p,
-                published: pub_,
-            });
-            m = if m.month == 12 {
-                ym(m.year + 1, 1)
-            } else {
-                ym(m.year, m.month + 1)
-            };
-        }
-        MonthlyReport {
-            province: "Điện Biên".to_string(),
-            month: ym(2024, 8),
-            generated_at: t(2024, 9, 5, 8, 30),
-            national_view,
-            provincial_view,
-            published_score: Some(19.5),
-            national_average: Some(17.5),
-            previous_month: Some(ScoreFigures::from_counts(290, 250, 40, 18, 2)),
-            gap: vec![
-                GapLine { kind: "closed_locally_open_nationally".into(), dossiers: 4, points: per_dossier * 4.0 },
-                GapLine { kind: "timeliness_mismatch".into(), dossiers: 1, points: per_dossier },
-                GapLine { kind: "due_date_mismatch".into(), dossiers: 1, points: per_dossier },
-            ],
-            history,
-            appendix_1: vec![
-                AgencyGroup {
-                    agency_code: "000.00.12.H18".into(),
-                    agency_name: "Sở Tài nguyên và Môi trường".into(),
-                    rows: vec![
-                        NationalOverdueRow {
-                            dossier_code: "000.00.12.H18-240715-0012".into(),
-                            procedure: "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất".into(),
-                            received_at: t(2024, 7, 15, 9, 12),
-                            due_at: Some(t(2024, 8, 12, 17, 0)),
-                            national_status: "Đang xử lý".into(),
-                            working_days_overdue: Some(14.0),
-                        },
-                        NationalOverdueRow {
-                            dossier_code: "000.00.12.H18-240802-0031".into(),
-                            procedure: "Đăng ký biến động quyền sử dụng đất".into(),
-                            received_at: t(2024, 8, 2, 14, 40),
-                            due_at: Some(t(2024, 8, 23, 11, 30)),
-                            national_status: "Yêu cầu bổ sung giấy tờ".into(),
-                            working_days_overdue: Some(5.5),
-                        },
-                    ],
-                },
-                AgencyGroup {
-                    agency_code: "000.23.45.H18".into(),
-                    agency_name: "UBND huyện Mường Ảng".into(),
-                    rows: vec![NationalOverdueRow {
-                        dossier_code: "000.23.45.H18-240805-0007".into(),
-                        procedure: "Chứng thực bản sao từ bản chính \"giấy tờ, văn bản\" <do cơ quan có thẩm quyền cấp>".into(),
-                        received_at: t(2024, 8, 5, 8, 5),
-                        due_at: None,
-                        national_status: "Được tiếp nhận".into(),
-                        working_days_overdue: None,
-                    }],
-                },
-            ],
-            appendix_2: vec![
-                AgencyGroup {
-                    agency_code: "000.00.12.H18".into(),
-                    agency_name: "Sở Tài nguyên và Môi trường".into(),
-                    rows: vec![
-                        ProvincialLateRow {
-                            dossier_code: "000.00.12.H18-240701-0044".into(),
-                            procedure: "Đăng ký đất đai, tài sản gắn liền với đất lần đầu".into(),
-                            received_at: t(2024, 7, 1, 10, 0),
-                            due_at: Some(t(2024, 8, 1, 17, 0)),
-                            finished_at: Some(t(2024, 8, 6, 15, 20)),
-                            category: "late".into(),
-                            working_days_late: Some(3.0),
-                            officials: vec!["Nguyễn Văn An".into(), "Lò Thị Bình".into()],
-                        },
-                        ProvincialLateRow {
-                            dossier_code: "000.00.12.H18-240709-0002".into(),
-                            procedure: "Đăng ký biến động quyền sử dụng đất".into(),
-                            received_at: t(2024, 7, 9, 7, 45),
-                            due_at: Some(t(2024, 8, 8, 17, 0)),
-                            finished_at: Some(t(2024, 8, 9, 9, 0)),
-                            category: "late".into(),
-                            working_days_late: Some(0.25),
-                            officials: vec!["Lò Thị Bình".into()],
-                        },
-                        ProvincialLateRow {
-                            dossier_code: "000.00.12.H18-240715-0012".into(),
-                            procedure: "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở và tài sản khác gắn liền với đất".into(),
-                            received_at: t(2024, 7, 15, 9, 12),
-                            due_at: Some(t(2024, 8, 12, 17, 0)),
-                            finished_at: None,
-                            category: "in_process_overdue".into(),
-                            working_days_late: Some(14.0),
-                            officials: vec!["Quàng Văn Chiến".into()],
-                        },
-                    ],
-                },
-                AgencyGroup {
-                    agency_code: "000.20.41.H18".into(),
-                    agency_name: "UBND thành phố Điện Biên Phủ".into(),
-                    rows: vec![ProvincialLateRow {
-                        dossier_code: "000.20.41.H18-240820-0103".into(),
-                        procedure: "Đăng ký khai sinh, kết hợp nhận cha, mẹ, con".into(),
-                        received_at: t(2024, 8, 20, 15, 10),
-                        due_at: Some(t(2024, 8, 21, 15, 10)),
-                        finished_at: Some(t(2024, 8, 22, 9, 30)),
-                        category: "late".into(),
-                        working_days_late: Some(0.6),
-                        officials: vec![],
-                    }],
-                },
-            ],
-            appendix_3: vec![
-                SyncFaultRow {
-                    dossier_code: "000.00.12.H18-240715-0031".into(),
-                    agency_name: "Sở Tài nguyên và Môi trường".into(),
-                    kind: "closed_locally_open_nationally".into(),
-                    provincial_value: "10 (Đã trả kết quả) 09/08/2024 16:05".into(),
-                    national_value: "4 (Đang xử lý)".into(),
-                    points: per_dossier,
-                },
-                SyncFaultRow {
-                    dossier_code: "000.23.45.H18-240801-0019".into(),
-                    agency_name: "UBND huyện Mường Ảng".into(),
-                    kind: "due_date_mismatch".into(),
-                    provincial_value: "Hạn trả 30/08/2024 17:00 (đã gia hạn)".into(),
-                    national_value: "Hạn trả 16/08/2024 17:00".into(),
-                    points: per_dossier,
-                },
-            ],
-        }
+    /// Whether the month was not over when the report was produced (and it is not a frozen
+    /// month): its figures are provisional and the document says so in its title.
+    pub fn is_provisional(&self) -> bool {
+        self.frozen_at.is_none() && self.generated_at <= self.month.end()
     }
 }

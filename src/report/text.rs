@@ -176,10 +176,13 @@ pub(crate) fn gap_unexplained(r: &MonthlyReport) -> Option<f64> {
     (rest.abs() >= 0.005).then_some(rest)
 }
 
+/// The gap table's total: the dossiers of the listed kinds, and the points of the listed kinds
+/// plus the unexplained remainder, so that the column adds up to the score difference.
 pub(crate) fn gap_total(r: &MonthlyReport) -> (u64, f64) {
+    let listed: f64 = r.gap.iter().map(|g| g.points).sum();
     (
         r.gap.iter().map(|g| g.dossiers).sum(),
-        r.gap.iter().map(|g| g.points).sum(),
+        listed + gap_unexplained(r).unwrap_or(0.0),
     )
 }
 

@@ -66,15 +66,27 @@ fn headers(ws: &mut Worksheet, row: u32, hs: &[&str], st: &Styles) -> Result<(),
     Ok(())
 }
 
+/// `x` rounded (half away from zero) to `decimals`, so that a cell holds the value it shows
+/// and a sum in Excel adds what the reader sees.
+fn rounded(x: f64, decimals: i32) -> f64 {
+    let f = 10f64.powi(decimals);
+    (x * f).round() / f
+}
+
+/// Decimals of a score or points cell (format `0.00`).
+const SCORE_DECIMALS: i32 = 2;
+/// Decimals of a working-days cell (format `0.0`).
+const DAYS_DECIMALS: i32 = 1;
+
+/// A number rounded to `decimals`, with its format; blank when unknown.
 fn opt_num(
     ws: &mut Worksheet,
-    row: u32,
-    col: u16,
+    (row, col): (u32, u16),
     v: Option<f64>,
-    f: &XFormat,
+    (f, decimals): (&XFormat, i32),
 ) -> Result<(), ReportError> {
     match v.filter(|v| v.is_finite()) {
-        Some(v) => ws.write_number_with_format(row, col, v, f)?,
+        Some(v) => ws.write_number_with_format(row, col, rounded(v, decimals), f)?,
         None => ws.write_blank(row, col, f)?,
     };
     Ok(())
@@ -120,9 +132,9 @@ fn cell<R>(
         Get::Count(f) => {
             ws.write_number_with_format(row, col, f(r) as f64, &st.int)?;
         }
-        Get::Days(f) => opt_num(ws, row, col, f(r), &st.days)?,
+        Get::Days(f) => opt_num(ws, (row, col), f(r), (&st.days, DAYS_DECIMALS))?,
         Get::Points(f) | Get::SignedPoints(f) => {
-            ws.write_number_with_format(row, col, f(r), &st.score)?;
+            opt_num(ws, (row, col), Some(f(r)), (&st.score, SCORE_DECIMALS))?
         }
     }
     Ok(())
@@ -203,7 +215,12 @@ pub(crate) fn render(r: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
         // The total line: its label beside the numbers, the sum under the points.
         let last = shown(&columns, Target::Xlsx).count() as u16 - 1;
         ws.write_string_with_format(end, 1, TOTAL, &st.bold)?;
-        ws.write_number_with_format(end, last, appendix_3_total(r), &st.score)?;
+        opt_num(
+            ws,
+            (end, last),
+            Some(appendix_3_total(r)),
+            (&st.score, SCORE_DECIMALS),
+        )?;
     }
 
     Ok(wb.save_to_buffer()?)
@@ -236,9 +253,10 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
     ws.write_number_with_format(row, 3, p.counted as f64 - n.counted as f64, &st.int)?;
     row += 1;
     ws.write_string_with_format(row, 0, out_of_20(SCORE), &st.bold)?;
-    opt_num(ws, row, 1, n.score, &st.score)?;
-    opt_num(ws, row, 2, p.score, &st.score)?;
-    opt_num(ws, row, 3, score_gap(r), &st.score)?;
+    let score = (&st.score, SCORE_DECIMALS);
+    opt_num(ws, (row, 1), n.score, score)?;
+    opt_num(ws, (row, 2), p.score, score)?;
+    opt_num(ws, (row, 3), score_gap(r), score)?;
     row += 2;
 
     let published = PUBLISHED_FIGURES
@@ -250,7 +268,7 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
     );
     for (label, v) in published.chain([previous]) {
         ws.write_string_with_format(row, 0, label, &st.text)?;
-        opt_num(ws, row, 1, v, &st.score)?;
+        opt_num(ws, (row, 1), v, score)?;
         row += 1;
     }
     row += 1;
@@ -264,14 +282,14 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
         ws.write_string_with_format(row, 0, GAP_UNEXPLAINED, &st.text)?;
         ws.write_blank(row, 1, &st.text)?;
         ws.write_blank(row, 2, &st.int)?;
-        ws.write_number_with_format(row, 3, rest, &st.score)?;
+        opt_num(ws, (row, 3), Some(rest), score)?;
         row += 1;
     }
     let (dossiers, pts) = gap_total(r);
     ws.write_string_with_format(row, 0, TOTAL, &st.bold)?;
     ws.write_blank(row, 1, &st.text)?;
     ws.write_number_with_format(row, 2, dossiers as f64, &st.int)?;
-    ws.write_number_with_format(row, 3, pts, &st.score)?;
+    opt_num(ws, (row, 3), Some(pts), score)?;
     row += 2;
 
     ws.write_string_with_format(row, 0, "Điểm 12 tháng gần nhất", &st.title)?;
@@ -281,7 +299,7 @@ fn summary(ws: &mut Worksheet, r: &MonthlyReport, st: &Styles) -> Result<(), Rep
     for p in &r.history {
         ws.write_string_with_format(row, 0, p.month.to_string(), &st.text)?;
         for (c, s) in HISTORY.iter().enumerate() {
-            opt_num(ws, row, c as u16 + 1, (s.month)(p), &st.score)?;
+            opt_num(ws, (row, c as u16 + 1), (s.month)(p), score)?;
         }
         row += 1;
     }

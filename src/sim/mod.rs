@@ -5,10 +5,13 @@
 //! its ground truth; *transport faults* (errors, expired sessions) are switched on at run time
 //! through [`SimControl`].
 
+mod flow;
+pub mod habits;
 pub mod national;
 pub mod provincial;
 pub mod scores;
 pub mod stream;
+mod truth;
 pub mod world;
 
 use std::collections::HashSet;
@@ -40,6 +43,10 @@ pub const DSTCODE: &str = "SIM";
 /// The province's unit code (`national.madonvi`) the national simulator requires in every
 /// call.
 pub const MADONVI: &str = "000.00.00.H18";
+/// The Keycloak realm the iGate simulator serves.
+pub const SIM_REALM: &str = "digo";
+/// The OAuth2 client the iGate simulator knows.
+pub const SIM_CLIENT_ID: &str = "web-onegate";
 /// The `groupId` the OpenCPS simulator expects.
 pub const SIM_GROUP_ID: &str = "35";
 /// The `tenant` the td simulator expects.
@@ -80,6 +87,31 @@ pub enum PageFault {
 pub struct PageFaultPlan {
     /// The fault.
     pub fault: PageFault,
+    /// Only on this page (0-based whatever the profile's paging); `None` = any page.
+    pub page: Option<u32>,
+    /// This many times, then the plan is spent; `None` = every time.
+    pub times: Option<u32>,
+}
+
+/// A list reply that contradicts itself: HTTP 200 and the envelope of a full page — the same
+/// total, `last: false` / `hasNextPage: true` while more pages follow — but fewer rows, as
+/// search-backed list APIs and gateways that time out answer under load.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PageAnomaly {
+    /// No rows at all.
+    Empty,
+    /// Only the first `rows` rows of the page.
+    Short {
+        /// Rows kept.
+        rows: usize,
+    },
+}
+
+/// When a [`PageAnomaly`] applies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageAnomalyPlan {
+    /// The anomaly.
+    pub anomaly: PageAnomaly,
     /// Only on this page (0-based whatever the profile's paging); `None` = any page.
     pub page: Option<u32>,
     /// This many times, then the plan is spent; `None` = every time.
@@ -175,10 +207,29 @@ pub struct Knobs {
     pub provincial_bump_after_page: Option<(u32, usize)>,
     /// Every page after the first also repeats the last row of the page before it.
     pub provincial_duplicate_rows: bool,
+    /// List replies that contradict themselves (an empty or short page in a full page's
+    /// envelope); the first plan that matches a request applies.
+    pub provincial_page_anomalies: Vec<PageAnomalyPlan>,
+    /// Right after page `k` is served, every dossier held back ([`SimControl::held_back`])
+    /// appears, modified "now" (world now + 5 minutes), once: rows inserted at the front while
+    /// the client pages, the list's total grows.
+    pub provincial_release_after_page: Option<u32>,
+    /// `(k, n)`: right after page `k` is served, every `n`-th dossier of the pages served so far
+    /// (pages `0..=k` of the current order) leaves the list (it is held back), once: the rows
+    /// after it move up across the page boundary, the list's total drops.
+    pub provincial_remove_after_page: Option<(u32, usize)>,
     /// igate dates are written in UTC with a `+0000` offset.
     pub provincial_utc_offsets: bool,
+    /// Every provincial row also carries its applicant's data where no profile list names it,
+    /// as an independently written system might ([`provincial::hidden_personal_data`]): an
+    /// e-form block, a deeper nesting, an array of people, a field whose text is JSON.
+    pub provincial_hidden_personal_data: bool,
     /// `DanhSachHoSo` answers HTTP 500, every time.
     pub national_list_failing: bool,
+    /// Applied to every provincial row as it is rendered, with the dossier's index: a vendor
+    /// whose rows differ from the profile (a renamed field, a new label or date format, an
+    /// extra key), for `tthc-sync probe`'s tests.
+    pub provincial_row_edit: Option<fn(usize, &mut serde_json::Value)>,
 }
 
 impl Knobs {
@@ -208,6 +259,18 @@ impl Knobs {
             .unwrap_or(PROVINCIAL_PASSWORD)
     }
 
+    /// The anomaly for a reply to `page`, spending one use of its plan.
+    pub fn take_page_anomaly(&mut self, page: u32) -> Option<PageAnomaly> {
+        let plan = self
+            .provincial_page_anomalies
+            .iter_mut()
+            .find(|p| p.page.is_none_or(|x| x == page) && p.times != Some(0))?;
+        if let Some(t) = plan.times.as_mut() {
+            *t -= 1;
+        }
+        Some(plan.anomaly)
+    }
+
     /// The fault for a request of `page`, spending one use of its plan.
     pub fn take_page_fault(&mut self, page: u32) -> Option<PageFault> {
         let plan = self
@@ -232,6 +295,9 @@ pub struct SimControl {
     pub hits: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Provincial dossiers modified while the simulator ran (id → new last-modified time).
     pub bumped: Mutex<std::collections::HashMap<String, crate::model::LocalTime>>,
+    /// Provincial dossiers the list does not show (not created yet, or gone from the list):
+    /// see [`Knobs::provincial_release_after_page`], [`Knobs::provincial_remove_after_page`].
+    pub held_back: Mutex<HashSet<String>>,
 }
 
 impl SimControl {
@@ -268,10 +334,15 @@ impl SimControl {
             .unwrap_or_else(|| d.updated_at())
     }
 
-    /// Dossier indices newest-first by last modification (ties by id), as served now.
+    /// Dossier indices newest-first by last modification (ties by id), as served now: every
+    /// dossier not held back.
     pub fn order(&self, w: &World) -> Vec<usize> {
         let updated: Vec<_> = w.dossiers.iter().map(|d| self.updated_at(d)).collect();
-        let mut order: Vec<usize> = (0..w.dossiers.len()).collect();
+        let held = self.held_back.lock().expect("held_back lock");
+        let mut order: Vec<usize> = (0..w.dossiers.len())
+            .filter(|&i| !held.contains(&w.dossiers[i].id))
+            .collect();
+        drop(held);
         order.sort_by(|&a, &b| {
             updated[b]
                 .cmp(&updated[a])
@@ -280,22 +351,52 @@ impl SimControl {
         order
     }
 
-    /// Applies `provincial_bump_after_page` once page `page` was served.
-    fn maybe_bump(&self, w: &World, page: u32, order: &[usize]) {
-        let every = {
+    /// Applies the knobs that change the list once page `page` (of `size` rows, served from
+    /// `order`) was served: `provincial_bump_after_page`, `provincial_release_after_page`,
+    /// `provincial_remove_after_page`.
+    fn after_page(&self, w: &World, page: u32, size: usize, order: &[usize]) {
+        let (bump, release, remove) = {
             let mut k = self.knobs();
-            match k.provincial_bump_after_page {
+            let take = |knob: &mut Option<(u32, usize)>| match *knob {
                 Some((p, n)) if p == page => {
-                    k.provincial_bump_after_page = None;
-                    n.max(1)
+                    *knob = None;
+                    Some(n.max(1))
                 }
-                _ => return,
+                _ => None,
+            };
+            let bump = take(&mut k.provincial_bump_after_page);
+            let remove = take(&mut k.provincial_remove_after_page);
+            let release = k.provincial_release_after_page == Some(page);
+            if release {
+                k.provincial_release_after_page = None;
             }
+            (bump, release, remove)
         };
         let at = w.params.now.with_nanosecond(0).expect("valid") + chrono::Duration::minutes(5);
-        let mut bumped = self.bumped.lock().expect("bumped lock");
-        for &i in order.iter().skip(every - 1).step_by(every) {
-            bumped.insert(w.dossiers[i].id.clone(), at);
+        if let Some(every) = bump {
+            let mut bumped = self.bumped.lock().expect("bumped lock");
+            for &i in order.iter().skip(every - 1).step_by(every) {
+                bumped.insert(w.dossiers[i].id.clone(), at);
+            }
+        }
+        if release {
+            let released: Vec<String> = self
+                .held_back
+                .lock()
+                .expect("held_back lock")
+                .drain()
+                .collect();
+            let mut bumped = self.bumped.lock().expect("bumped lock");
+            for id in released {
+                bumped.insert(id, at);
+            }
+        }
+        if let Some(every) = remove {
+            let served = ((page as usize + 1) * size).min(order.len());
+            let mut held = self.held_back.lock().expect("held_back lock");
+            for &i in order[..served].iter().skip(every - 1).step_by(every) {
+                held.insert(w.dossiers[i].id.clone());
+            }
         }
     }
 }
@@ -411,7 +512,8 @@ impl Simulators {
                 api_url: format!("http://{}", self.provincial_addr),
                 sso_url: (self.profile == SimProfile::Igate)
                     .then(|| format!("http://{}", self.provincial_addr)),
-                client_id: "web-onegate".into(),
+                client_id: SIM_CLIENT_ID.into(),
+                realm: SIM_REALM.into(),
                 username: PROVINCIAL_USER.into(),
                 password_file: Some(prov_pw),
                 password_credential: None,

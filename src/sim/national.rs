@@ -125,13 +125,20 @@ fn error(code: Value, message: &str) -> Response {
     Json(json!({"error_code": code, "message": message})).into_response()
 }
 
-async fn login(State(app): State<App>, Json(body): Json<Value>) -> Response {
+async fn login(
+    State(app): State<App>,
+    headers: axum::http::HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
     app.control.hit("login");
     if app.control.knobs().national_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
     }
     if let Some(r) = injected(&app, "login").await {
         return r;
+    }
+    if headers.get("dstcode").and_then(|v| v.to_str().ok()) != Some(super::DSTCODE) {
+        return error(json!(-1), "dstcode không hợp lệ");
     }
     let user = body.get("username").and_then(Value::as_str);
     let pass = body.get("password").and_then(Value::as_str);

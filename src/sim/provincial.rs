@@ -28,8 +28,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use super::habits;
 use super::world::{SimDossier, World};
-use super::{PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
+use super::{PageAnomaly, PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
+use crate::carries::{Carries, DateField};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
@@ -91,7 +93,7 @@ pub(super) fn router(world: Arc<World>, control: Arc<SimControl>, profile: SimPr
     let r = match profile {
         SimProfile::Igate => r
             .route(
-                "/auth/realms/digo/protocol/openid-connect/token",
+                "/auth/realms/{realm}/protocol/openid-connect/token",
                 post(igate_token),
             )
             .route("/pa/dossier/search", get(igate_search)),
@@ -190,6 +192,50 @@ pub fn render_row(w: &World, d: &SimDossier) -> Value {
     render_igate(w, d, d.updated_at(), false)
 }
 
+/// Which dates of dossier `index` a vendor with `carries` writes, with the world's vendor
+/// habits ([`habits::written`]); without them (`carries` `None`), every date the dossier has.
+fn dates(carries: Option<&Carries>, index: usize, d: &SimDossier) -> [Option<LocalTime>; 4] {
+    DateField::ALL.map(|f| match carries {
+        Some(c) => habits::written(c, index, d, f),
+        None => habits::value(d, f),
+    })
+}
+
+/// An iGate row in one of the vendor's habitual forms (time zones, label-only statuses, dates
+/// left empty: [`habits`]).
+fn render_igate_habits(
+    w: &World,
+    index: usize,
+    d: &SimDossier,
+    updated: LocalTime,
+    carries: &Carries,
+) -> Value {
+    let mut row = render_igate(w, d, updated, false);
+    let [received, due, finished, returned] = dates(Some(carries), index, d);
+    let date = |t| habits::igate_date(t, index);
+    let o = row.as_object_mut().expect("object");
+    for (key, t) in [
+        ("appliedDate", Some(d.applied_at)),
+        ("acceptedDate", received),
+        ("appointmentDate", due),
+        ("completedDate", finished),
+        ("returnedDate", returned),
+        ("updatedDate", Some(updated)),
+    ] {
+        o.insert(key.into(), date(t));
+    }
+    let label = d
+        .label_override
+        .as_deref()
+        .unwrap_or(igate_label(d.status()));
+    let mut status = json!({"name": habits::igate_label_form(label, index)});
+    if !habits::igate_label_only(index) {
+        status["id"] = d.status().code().into();
+    }
+    o.insert("dossierStatus".into(), status);
+    row
+}
+
 fn render_igate(w: &World, d: &SimDossier, updated: LocalTime, utc: bool) -> Value {
     let agency = w.agency(d);
     let proc = w.procedure(d);
@@ -222,14 +268,28 @@ fn render_igate(w: &World, d: &SimDossier, updated: LocalTime, utc: bool) -> Val
     })
 }
 
-fn vn_date(t: Option<LocalTime>) -> Value {
-    t.map(|t| t.format("%d/%m/%Y %H:%M:%S").to_string())
+fn vn_date(t: Option<LocalTime>, format: &str) -> Value {
+    t.map(|t| t.format(format).to_string())
         .unwrap_or_default()
         .into()
 }
 
-/// Renders one dossier (at `index` in the world) as an OpenCPS row.
-fn render_opencps(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Value {
+/// Renders one dossier (at `index` in the world) as an OpenCPS row; with `carries`, in the
+/// vendor's habitual forms.
+fn render_opencps(
+    w: &World,
+    index: usize,
+    d: &SimDossier,
+    updated: LocalTime,
+    carries: Option<&Carries>,
+) -> Value {
+    let [received, due, finished, returned] = dates(carries, index, d);
+    let format = if carries.is_some() {
+        habits::opencps_format(index)
+    } else {
+        "%d/%m/%Y %H:%M:%S"
+    };
+    let vn_date = |t| vn_date(t, format);
     let agency = w.agency(d);
     let proc = w.procedure(d);
     let status = d.status();
@@ -258,10 +318,10 @@ fn render_opencps(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -
         "online": d.channel == 1,
         "viaPostal": if d.channel == 2 { 1 } else { 0 },
         "submitDate": vn_date(Some(d.applied_at)),
-        "receiveDate": vn_date(d.received_at),
-        "dueDate": vn_date(d.due_at),
-        "releaseDate": vn_date(d.finished_at),
-        "finishDate": vn_date(d.returned_at),
+        "receiveDate": vn_date(received),
+        "dueDate": vn_date(due),
+        "releaseDate": vn_date(finished),
+        "finishDate": vn_date(returned),
         "modifiedDate": vn_date(Some(updated)),
         "lockState": if paused { "PAUSE" } else { "" },
         "durationCount": proc.working_days,
@@ -274,13 +334,27 @@ fn render_opencps(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -
     })
 }
 
-fn td_date(t: Option<LocalTime>) -> Value {
-    t.map(|t| Value::from(t.format("%Y-%m-%dT%H:%M:%S").to_string()))
+fn td_date(t: Option<LocalTime>, format: &str) -> Value {
+    t.map(|t| Value::from(t.format(format).to_string()))
         .unwrap_or(Value::Null)
 }
 
-/// Renders one dossier (at `index` in the world) as a td row.
-fn render_td(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Value {
+/// Renders one dossier (at `index` in the world) as a td row; with `carries`, in the vendor's
+/// habitual forms.
+fn render_td(
+    w: &World,
+    index: usize,
+    d: &SimDossier,
+    updated: LocalTime,
+    carries: Option<&Carries>,
+) -> Value {
+    let [received, due, finished, returned] = dates(carries, index, d);
+    let format = if carries.is_some() {
+        habits::td_format(index)
+    } else {
+        "%Y-%m-%dT%H:%M:%S"
+    };
+    let td_date = |t| td_date(t, format);
     let agency = w.agency(d);
     let proc = w.procedure(d);
     let khac = td_uses_khac(index);
@@ -296,10 +370,10 @@ fn render_td(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Val
             else { d.status().code() },
         "KenhThucHien": d.channel + 1,
         "NgayNopHoSo": td_date(Some(d.applied_at)),
-        "NgayTiepNhan": td_date(d.received_at),
-        "NgayHenTra": td_date(d.due_at),
-        "NgayKetThucXuLy": td_date(d.finished_at),
-        "NgayTra": td_date(d.returned_at),
+        "NgayTiepNhan": td_date(received),
+        "NgayHenTra": td_date(due),
+        "NgayKetThucXuLy": td_date(finished),
+        "NgayTra": td_date(returned),
         "NgayYeuCauBoSung": td_date(supplement_requested_at(d)),
         "LastModifiedOn": td_date(Some(updated)),
         "NguoiDangXuLy": d.handler,
@@ -309,6 +383,38 @@ fn render_td(w: &World, index: usize, d: &SimDossier, updated: LocalTime) -> Val
         "EmailChuHoSo": d.applicant.email,
         "DiaChiChuHoSo": d.applicant.address,
     })
+}
+
+/// The personal data an independently written system may carry under keys no profile lists
+/// (the [`super::Knobs::provincial_hidden_personal_data`] knob): the applicant's name, ID
+/// number, phone, e-mail and address ([`hidden_values`]) in an e-form block, nested three
+/// levels down, in an array of people, under a renamed applicant block, and inside a field
+/// whose text is itself JSON.
+pub fn hidden_personal_data(d: &SimDossier) -> Value {
+    let [name, id, phone, email, address] = hidden_values(d);
+    let person = json!({"hoTen": name, "soCCCD": id, "soDienThoai": phone, "thuDienTu": email,
+        "diaChiThuongTru": address});
+    json!({
+        "eForm": {"data": {"hoTenNguoiYeuCau": name, "giayTo": {"so": id,
+            "lienHe": {"dienThoai": phone, "email": email, "noiO": address}}}},
+        "thanhPhanHoSo": [{"tenTep": format!("CCCD {id}.pdf"), "nguoiKy": person.clone()}],
+        "thongTinBoSung": json!({"nguoiNop": person}).to_string(),
+        "applicantInfo": {"fullName": name, "idNumber": id},
+    })
+}
+
+/// The values [`hidden_personal_data`] hides, each distinctive (a test looks for them in
+/// database files and logs): the applicant's name marked with the dossier's id (plain names
+/// share a pool with officials'), ID number, phone, e-mail and address.
+pub fn hidden_values(d: &SimDossier) -> [String; 5] {
+    let a = &d.applicant;
+    [
+        format!("{} Ẩn{}", a.fullname, d.id),
+        a.identity_number.clone(),
+        a.phone.clone(),
+        a.email.clone(),
+        a.address.clone(),
+    ]
 }
 
 fn issue_token(app: &App) -> (String, String) {
@@ -334,11 +440,28 @@ fn unauthorized() -> Response {
 
 async fn igate_token(
     State(app): State<App>,
+    axum::extract::Path(realm): axum::extract::Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     app.control.hit("token");
     if app.control.knobs().provincial_down {
         return (StatusCode::SERVICE_UNAVAILABLE, "<html>503</html>").into_response();
+    }
+    // Keycloak's answers to an unknown realm and to an unknown client.
+    if realm != super::SIM_REALM {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": "Realm does not exist"})),
+        )
+            .into_response();
+    }
+    if form.get("client_id").map(String::as_str) != Some(super::SIM_CLIENT_ID) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "invalid_client",
+                "error_description": "Invalid client or Invalid client credentials"})),
+        )
+            .into_response();
     }
     let password = app.control.knobs().provincial_password().to_string();
     let ok = match form.get("grant_type").map(String::as_str) {
@@ -479,12 +602,16 @@ async fn list_page(
     if !authorised(app, headers) {
         return Err(unauthorized());
     }
-    let fault = {
+    let (fault, anomaly) = {
         let mut k = app.control.knobs();
         if k.provincial_down || k.provincial_fail_from_page.is_some_and(|p| page >= p) {
             return Err((StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response());
         }
-        k.take_page_fault(page)
+        let fault = k.take_page_fault(page);
+        (
+            fault,
+            fault.is_none().then(|| k.take_page_anomaly(page)).flatten(),
+        )
     };
     let mut garbage = false;
     if let Some(fault) = fault {
@@ -528,9 +655,14 @@ async fn list_page(
             }
         }
     }
-    let (utc, duplicate) = {
+    let (utc, duplicate, hidden, edit) = {
         let k = app.control.knobs();
-        (k.provincial_utc_offsets, k.provincial_duplicate_rows)
+        (
+            k.provincial_utc_offsets,
+            k.provincial_duplicate_rows,
+            k.provincial_hidden_personal_data,
+            k.provincial_row_edit,
+        )
     };
     let w = &app.world;
     let order = app.control.order(w);
@@ -543,19 +675,44 @@ async fn list_page(
     } else {
         start
     };
+    let habits = w.params.vendor_habits.then(|| habits::carries(app.profile));
+    // A reply that contradicts itself: the envelope (the total, the flags) of the full page,
+    // fewer rows.
+    let end = match anomaly {
+        None => end,
+        Some(a) => {
+            app.control.hit("anomaly");
+            match a {
+                PageAnomaly::Empty => from,
+                PageAnomaly::Short { rows } => (from + rows).min(end),
+            }
+        }
+    };
     let rows = order[from..end]
         .iter()
         .map(|&i| {
             let d = &w.dossiers[i];
             let updated = app.control.updated_at(d);
-            match app.profile {
-                SimProfile::Igate => render_igate(w, d, updated, utc),
-                SimProfile::Opencps => render_opencps(w, i, d, updated),
-                SimProfile::Td => render_td(w, i, d, updated),
+            let mut row = match (app.profile, habits.as_ref()) {
+                (SimProfile::Igate, Some(c)) => render_igate_habits(w, i, d, updated, c),
+                (SimProfile::Igate, None) => render_igate(w, d, updated, utc),
+                (SimProfile::Opencps, c) => render_opencps(w, i, d, updated, c),
+                (SimProfile::Td, c) => render_td(w, i, d, updated, c),
+            };
+            if hidden {
+                if let (Value::Object(row), Value::Object(more)) =
+                    (&mut row, hidden_personal_data(d))
+                {
+                    row.extend(more);
+                }
             }
+            if let Some(edit) = edit {
+                edit(i, &mut row);
+            }
+            row
         })
         .collect();
-    app.control.maybe_bump(w, page, &order);
+    app.control.after_page(w, page, size, &order);
     if garbage {
         return Ok((garbage_rows(rows), total));
     }

@@ -8,10 +8,11 @@ use std::collections::HashMap;
 
 use chrono::{Duration, NaiveDate};
 
-use super::world::{
-    apply_fault, frame, is_weekday, national_row, random_office_time, truncate_seconds, Draft,
-    Fault, GroundTruth, NationalRow, Rng, SimDossier, World, WorldParams, FAULT_MIN_AGE_HOURS,
+use super::flow::{
+    frame, is_weekday, national_row, random_office_time, truncate_seconds, Draft, Rng,
 };
+use super::truth::{apply_fault, Fault, GroundTruth, FAULT_MIN_AGE_HOURS};
+use super::world::{NationalRow, SimDossier, World, WorldParams};
 
 /// One generated dossier: the province's record, the portal's row (`None`: the portal has
 /// none) and the fault injected into it, if any.

@@ -7,7 +7,7 @@
 use chrono::NaiveDateTime;
 use serde_json::Value;
 
-use super::SourceError;
+use super::{LoginProblem, SourceError};
 use crate::config::NationalConfig;
 use crate::http::{Body, HttpClient, Request};
 use crate::model::{DossierCore, LocalTime, LookupOutcome, NationalDossier, Status};
@@ -41,6 +41,20 @@ fn code_str(code: &Value) -> String {
     match code {
         Value::String(s) => s.clone(),
         other => other.to_string(),
+    }
+}
+
+/// The setting a refusal of the adapter points at, from its message (the only signal the
+/// adapter gives): the `dstcode` header or the unit code `madonvi`. `None` for any other
+/// error.
+pub fn refused_setting(_code: &str, message: &str) -> Option<LoginProblem> {
+    let m = message.to_lowercase();
+    if m.contains("dstcode") {
+        Some(LoginProblem::Dstcode)
+    } else if m.contains("madonvi") || m.contains("mã đơn vị") || m.contains("ma don vi") {
+        Some(LoginProblem::Madonvi)
+    } else {
+        None
     }
 }
 
@@ -94,8 +108,9 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
     })
 }
 
-/// The fields of a reply row that are kept as raw JSON (docs/domain.md §8). Anything else
-/// an adapter sends — applicant names, ID numbers, phones — is dropped before storing.
+/// The fields of a reply row that are kept as raw JSON: the ones [`parse_row`] reads
+/// (docs/domain.md §8). Anything else an adapter sends — applicant names, ID numbers, phones —
+/// is dropped before storing.
 const KEPT_FIELDS: &[&str] = &[
     "MaHoSo",
     "MaTTHC",
@@ -109,12 +124,17 @@ const KEPT_FIELDS: &[&str] = &[
     "MaDonViXuLy",
 ];
 
-/// A reply row as stored: only [`KEPT_FIELDS`].
+/// A reply row as stored: only [`KEPT_FIELDS`], and only when they hold a string, a number
+/// or null — what [`parse_row`] reads. An object or array under a kept name (an adapter that
+/// nests the applicant there) is not copied.
 fn kept(row: &Value) -> Value {
     match row {
         Value::Object(map) => Value::Object(
             map.iter()
-                .filter(|(k, _)| KEPT_FIELDS.contains(&k.as_str()))
+                .filter(|(k, v)| {
+                    KEPT_FIELDS.contains(&k.as_str())
+                        && matches!(v, Value::String(_) | Value::Number(_) | Value::Null)
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -201,7 +221,7 @@ pub struct NationalClient {
     /// Why the portal refused our credentials in this run, if it did. While set, no login is
     /// tried again until [`NationalClient::begin_run`]: a wrong password must not be tried
     /// once per dossier (the account would be locked).
-    refused: std::sync::Mutex<Option<String>>,
+    refused: std::sync::Mutex<Option<(LoginProblem, String)>>,
 }
 
 impl NationalClient {
@@ -210,6 +230,8 @@ impl NationalClient {
     pub fn new(cfg: &NationalConfig, password: String) -> Result<NationalClient, SourceError> {
         let policy = crate::http::HttpPolicy {
             rate_per_second: cfg.lookups_per_second,
+            max_body_bytes: (cfg.http.max_body_bytes)
+                .or(Some(crate::http::NATIONAL_MAX_BODY_BYTES)),
             ..cfg.http.clone()
         };
         Ok(NationalClient {
@@ -228,11 +250,11 @@ impl NationalClient {
         *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
-    fn refuse(&self, message: &str) {
+    fn refuse(&self, problem: LoginProblem, message: &str) {
         let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
         if r.is_none() {
             tracing::warn!(target: "national", "login refused; no more logins in this run");
-            *r = Some(message.to_string());
+            *r = Some((problem, message.to_string()));
         }
     }
 
@@ -279,18 +301,31 @@ impl NationalClient {
         };
         let reply = self.http.send_json(&req).await?;
         let v = &reply.value;
-        if reply.status == 200 && v.get("error_code").is_some_and(is_success) {
+        let ok = v.get("error_code").is_some_and(is_success);
+        if reply.status == 200 && ok {
             if let Some(s) = v.get("session").and_then(Value::as_str) {
                 return Ok(s.to_string());
             }
         }
+        let message = v.get("message").and_then(Value::as_str).unwrap_or("");
+        let code = v.get("error_code").map(code_str).unwrap_or_default();
+        let problem = if reply.status == 200 && ok {
+            LoginProblem::NoSession
+        } else if let Some(p) = refused_setting(&code, message) {
+            p
+        } else if v.get("error_code").is_some() || reply.status == 401 {
+            LoginProblem::Credentials
+        } else {
+            LoginProblem::Other
+        };
         Err(SourceError::Login {
             portal: PORTAL,
+            problem,
             message: format!(
-                "HTTP {}, error_code {}: {} (check national.username and the password source)",
+                "HTTP {}, error_code {code}: {} ({})",
                 reply.status,
-                v.get("error_code").map(code_str).unwrap_or_default(),
-                v.get("message").and_then(Value::as_str).unwrap_or("")
+                crate::quote::bounded(message, 120),
+                problem.advice(PORTAL)
             ),
         })
     }
@@ -305,9 +340,10 @@ impl NationalClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(message) = login_refused {
+        if let Some((problem, message)) = login_refused {
             return Err(SourceError::Login {
                 portal: PORTAL,
+                problem,
                 message,
             });
         }
@@ -320,10 +356,13 @@ impl NationalClient {
             *guard = None;
             match self.login().await {
                 Ok(s) => *guard = Some(s),
-                Err(SourceError::Login { message, .. }) => {
-                    self.refuse(&message);
+                Err(SourceError::Login {
+                    problem, message, ..
+                }) => {
+                    self.refuse(problem, &message);
                     return Err(SourceError::Login {
                         portal: PORTAL,
+                        problem,
                         message,
                     });
                 }
@@ -337,6 +376,12 @@ impl NationalClient {
             }
         }
         Ok(guard.clone().expect("just set"))
+    }
+
+    /// Logs in now (or reuses the current session): the login is what fails first when the
+    /// credentials, the URL or `dstcode` are wrong.
+    pub async fn login_check(&self) -> Result<(), SourceError> {
+        self.session(None).await.map(|_| ())
     }
 
     /// Calls an integration service; logs in again once when the session is refused (a
@@ -365,22 +410,20 @@ impl NationalClient {
             };
             let reply = self.http.send_json(&req).await?;
             let v = reply.value;
-            let message = v
-                .get("message")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string();
+            let raw_message = v.get("message").and_then(Value::as_str).unwrap_or("");
+            let message = crate::quote::bounded(raw_message, 120);
             let ok = v.get("error_code").is_some_and(is_success);
-            if reply.status == 401 || (!ok && is_session_problem(&message)) {
+            if reply.status == 401 || (!ok && is_session_problem(raw_message)) {
                 if attempt == 0 {
                     tracing::info!(target: "national", service, "session refused; logging in again");
                     refused = Some(session);
                     continue;
                 }
                 let message = format!("session refused again after a fresh login: {message}");
-                self.refuse(&message);
+                self.refuse(LoginProblem::Other, &message);
                 return Err(SourceError::Login {
                     portal: PORTAL,
+                    problem: LoginProblem::Other,
                     message,
                 });
             }
@@ -477,13 +520,14 @@ mod tests {
             assert_eq!(d.core.due_at, None);
         }
         let with_pii = json!({"result": [{"MaHoSo": code, "MaTrangThai": "4",
-            "TenNguoiNop": "Lò Văn A", "SoCMND": "011100000001", "NgayTiepNhan": ""}]});
+            "TenNguoiNop": "Lò Văn A", "SoCMND": "011100000001", "NgayTiepNhan": "",
+            "DonViXuLy": {"ten": "x", "nguoiNop": "Lò Thị C"},
+            "NgayTra": ["Lò Thị D"]}]});
         let (_, raw) = parse_lookup(code, &with_pii).unwrap();
         assert!(raw.contains(code) && raw.contains("MaTrangThai"));
-        assert!(
-            !raw.contains("Lò Văn A") && !raw.contains("011100000001"),
-            "{raw}"
-        );
+        for pii in ["Lò Văn A", "011100000001", "Lò Thị C", "Lò Thị D"] {
+            assert!(!raw.contains(pii), "{pii} kept: {raw}");
+        }
         let (out, _) = parse_lookup(code, &json!({"result": []})).unwrap();
         assert_eq!(out, LookupOutcome::NotFound);
         assert!(parse_lookup(code, &json!({"message": "x"})).is_err());

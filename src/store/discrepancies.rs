@@ -14,7 +14,7 @@ use super::passes::{record_pass, PassRecord};
 use super::{Result, Store, StoreError};
 use crate::lifecycle::{Action, Existing, State};
 use crate::model::{fmt_time, LocalTime};
-use crate::reconcile::{Finding, Kind};
+use crate::reconcile::{Finding, Kind, Severity};
 
 /// One discrepancy as staff and tools see it: a row of the `discrepancy` table
 /// (docs/schema.md), times and enums as stored text.
@@ -74,6 +74,9 @@ pub struct DiscrepancyFilter {
     /// Only this agency, matched exactly against the dossier's agency code or name (not the
     /// unit in force: docs/domain.md §5).
     pub agency: Option<String>,
+    /// Only this severity and above (`tthc-sync discrepancies` lists `medium` and above by
+    /// default).
+    pub least_severity: Option<Severity>,
 }
 
 /// One event of a discrepancy's history: a row of `discrepancy_event`.
@@ -389,6 +392,17 @@ impl Store {
                 " AND (agency_code = ?{n} OR agency_name = ?{n})",
                 n = args.len()
             ));
+        }
+        if let Some(least) = f.least_severity {
+            let marks: Vec<String> = Severity::ALL
+                .into_iter()
+                .filter(|s| *s >= least)
+                .map(|s| {
+                    args.push(s.as_str().to_string());
+                    format!("?{}", args.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND severity IN ({})", marks.join(", ")));
         }
         sql.push_str(BY_IMPACT);
         self.read(|c| {

@@ -1,4 +1,4 @@
-//! Look-ups that keep failing (`lookup_state.consecutive_failures`, migration 6): the dossiers
+//! Look-ups that keep failing (`lookup_state.consecutive_failures`, migration 8): the dossiers
 //! failing longer than a threshold (`lookup_failing`, `tthc-sync lookups --failing`,
 //! `/metrics`), and one dossier's look-up state (`tthc-sync dossier CODE`). Written by
 //! `store_lookups` (national.rs), in the batch's transaction.

@@ -11,14 +11,14 @@
 //! pair streams and the second connection
 //! (`pairs.rs`), reconciliation marks and passes (`passes.rs`), discrepancies and their events
 //! (`discrepancies.rs`), both views' history (`history.rs`), published scores
-//! (`published_scores.rs`), freshness (`freshness.rs`), what the monthly report reads
+//! (`published_scores.rs`), the pull's records and the sweep cursor (`pull.rs`), freshness (`freshness.rs`), what the monthly report reads
 //! (`report.rs`); the one-writer lock (`lock.rs`) and the migrations (`schema.rs`).
 //!
 //! Every SQLite error leaves the store as a [`StoreError`] naming the database file: the
 //! methods run their SQL through `Store::read` or `Store::write` (there is deliberately no
 //! `From<rusqlite::Error>`, so an error cannot leave without the file's name).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use rusqlite::{Connection, Row, Transaction, TransactionBehavior};
@@ -62,18 +62,20 @@ mod pairs;
 mod passes;
 mod provincial;
 mod published_scores;
+mod pull;
 mod report;
 mod runs;
 mod schema;
 
 pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow};
 pub use history::HistoryRow;
-pub use lock::RunLock;
+pub use lock::{refuse_root_writer, RunLock};
 pub use lookup_state::LookupState;
 pub use national::{LookupFailure, LookupResult, StoredNational};
 pub use passes::{FullPass, Marks, PassRecord};
 pub use provincial::PageStats;
 pub use published_scores::PublishedScore;
+pub use pull::{CursorMove, PullRecord, SweepCursor};
 pub(crate) use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
 pub use runs::{Outcome, RunCounts};
 pub use schema::MIGRATIONS;
@@ -156,6 +158,45 @@ pub enum StoreError {
     Sql {
         /// The database file, as it was named when opened.
         db: String,
+        /// SQLite's error.
+        sqlite: rusqlite::Error,
+    },
+    /// A command that never migrates (a review command) found a database older than this
+    /// program: the service or `sync --once` upgrades it.
+    #[error(
+        "database {db}: schema version {found} is older than this program's ({known}); run \
+         the service or `tthc-sync sync --once` to upgrade it (this command never migrates)"
+    )]
+    TooOld {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The database's schema version (`PRAGMA user_version`).
+        found: i64,
+        /// The version this program needs (the number of migrations).
+        known: i64,
+    },
+    /// A writing command run as root on a database another user owns (`store::refuse_root_writer`).
+    #[error(
+        "database {db} belongs to uid {owner} (the service's user), and this command runs as \
+         root: the lock, WAL and SHM files it creates would be root's and the service could \
+         not open them; run it as the owner: sudo -u '#{owner}' tthc-sync …"
+    )]
+    ForeignOwner {
+        /// The database file.
+        db: String,
+        /// The owner's uid.
+        owner: u32,
+    },
+    /// The backup taken before a migration could not be written: nothing was migrated.
+    #[error(
+        "database {db}: cannot take the backup {backup} before migrating: {sqlite} \
+         (nothing was migrated; free space next to the database)"
+    )]
+    Backup {
+        /// The database file, as it was named when opened.
+        db: String,
+        /// The backup file.
+        backup: String,
         /// SQLite's error.
         sqlite: rusqlite::Error,
     },
@@ -257,8 +298,56 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (creating if needed) the database and applies pending migrations.
+    /// Opens (creating if needed) the database and applies pending migrations, after a
+    /// backup of a database that had a schema ([`Store::backup_path`]).
     pub fn open(path: &Path) -> Result<Store> {
+        let mut store = Store::connect(path)?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// Opens an existing database for a command that must never migrate it (the review
+    /// commands): a schema older than this program's is refused ([`StoreError::TooOld`]),
+    /// as is a newer one.
+    pub fn open_current(path: &Path) -> Result<Store> {
+        let store = Store::connect(path)?;
+        let version = store.schema_version()?;
+        let known = MIGRATIONS.len() as i64;
+        let db = store.db.clone();
+        match version.cmp(&known) {
+            std::cmp::Ordering::Less => Err(StoreError::TooOld {
+                db,
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+                db,
+                found: version,
+                known,
+            }),
+            std::cmp::Ordering::Equal => Ok(store),
+        }
+    }
+
+    /// The file a migration from `version` backs the database up to, next to it:
+    /// `<database>.v<version>.backup` (`.v<version>.<n>.backup` when that exists).
+    pub fn backup_path(db: &Path, version: i64) -> PathBuf {
+        let name = db.file_name().unwrap_or_default().to_string_lossy();
+        let at = |suffix: String| db.with_file_name(format!("{name}.v{version}{suffix}.backup"));
+        (1..)
+            .map(|n| {
+                if n == 1 {
+                    at(String::new())
+                } else {
+                    at(format!(".{n}"))
+                }
+            })
+            .find(|p| !p.exists())
+            .unwrap_or_else(|| at(String::new()))
+    }
+
+    /// Opens the database file (creating it) and sets the connection up; no migration.
+    fn connect(path: &Path) -> Result<Store> {
         let db = path.display().to_string();
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() {
@@ -271,7 +360,6 @@ impl Store {
         let conn = Connection::open(path).map_err(|e| StoreError::sqlite(&db, e))?;
         let mut store = Store { conn, db };
         store.configure()?;
-        store.migrate()?;
         Ok(store)
     }
 
@@ -328,6 +416,19 @@ impl Store {
                 known,
             });
         }
+        let pending = &MIGRATIONS[version as usize..];
+        if version > 0 && !pending.is_empty() && self.db != IN_MEMORY {
+            self.backup_before_migrating(version, pending)?;
+        }
+        // Rows to scrub exist only in a database that had a schema before.
+        let scrubs = version > 0
+            && pending
+                .iter()
+                .any(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS));
+        if scrubs {
+            // What the scrub frees is zeroed, not merely marked free.
+            self.read(|c| c.pragma_update(None, "secure_delete", true))?;
+        }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             self.write(|tx| {
                 tx.execute_batch(sql)?;
@@ -335,7 +436,57 @@ impl Store {
             })?;
             tracing::info!(target: "store", version = i + 1, "applied migration");
         }
+        if scrubs {
+            self.rebuild_after_scrub();
+        }
         Ok(())
+    }
+
+    /// `VACUUM INTO` [`Store::backup_path`]: a consistent copy of the database as it is before
+    /// the pending migrations, logged with its path.
+    fn backup_before_migrating(&mut self, version: i64, pending: &[&str]) -> Result<()> {
+        let backup = Store::backup_path(Path::new(&self.db), version);
+        let shown = backup.display().to_string();
+        self.conn
+            .execute("VACUUM INTO ?1", [&shown])
+            .map_err(|sqlite| StoreError::Backup {
+                db: self.db.clone(),
+                backup: shown.clone(),
+                sqlite,
+            })?;
+        tracing::info!(target: "store", db = %self.db, backup = %shown, from = version,
+            to = MIGRATIONS.len(), "database backed up before migrating");
+        if pending
+            .iter()
+            .any(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS))
+        {
+            tracing::warn!(target: "store", backup = %shown,
+                "the backup holds raw rows of the earlier version, which may hold citizens' \
+                 personal data: delete it once the upgrade is checked");
+        }
+        Ok(())
+    }
+
+    /// After a migration that emptied stored raw rows: rebuild the file (pages freed by
+    /// earlier versions were never zeroed and may still hold the old text), write it back from
+    /// the WAL and truncate the WAL. A failure leaves the data scrubbed and only the free
+    /// pages unrebuilt: it is logged with what to run, and the service goes on.
+    fn rebuild_after_scrub(&mut self) {
+        let t0 = std::time::Instant::now();
+        let rebuilt = self.read(|c| {
+            c.execute_batch("VACUUM")?;
+            c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+            c.pragma_update(None, "secure_delete", false)
+        });
+        match rebuilt {
+            Ok(()) => tracing::info!(target: "store", db = %self.db,
+                ms = t0.elapsed().as_millis() as u64,
+                "raw rows of earlier versions emptied; database file rebuilt"),
+            Err(e) => tracing::warn!(target: "store", error = %e,
+                "raw rows of earlier versions emptied, but the file could not be rebuilt: \
+                 freed pages may still hold them; stop the service and run \
+                 `sqlite3 <database> VACUUM`"),
+        }
     }
 
     /// The schema version of the database: how many of [`MIGRATIONS`] are applied
@@ -493,6 +644,7 @@ mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::params;
 
     #[test]
     fn sqlite_errors_are_classified_and_name_the_database() {
@@ -624,6 +776,78 @@ mod tests {
         release.join().unwrap();
     }
 
+    /// A database of the version before the scrub, whose raw rows hold personal data (large
+    /// rows overflowing their pages, rewritten several times so that freed pages hold old
+    /// copies), once opened by this version holds none of it: not in a column, not in a freed
+    /// page of the file, not in the WAL.
+    #[test]
+    fn the_upgrade_leaves_no_old_raw_row_in_the_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let scrub = MIGRATIONS
+            .iter()
+            .position(|m| m.trim_start().starts_with(schema::SCRUBS_RAW_ROWS))
+            .unwrap();
+        {
+            let conn = Connection::open(&db).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for m in &MIGRATIONS[..scrub] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", scrub as i64)
+                .unwrap();
+            for round in 0..3 {
+                for i in 0..50 {
+                    let raw = format!(
+                        "{{\"applicant\":\"PII-OLD-{i}\",\"eForm\":\"{}\"}}",
+                        format!("PII-EFORM-{i}-").repeat(200 + round * 50)
+                    );
+                    conn.execute(
+                        "INSERT INTO provincial_dossier (dossier_id, code, local_code, channel,
+                            status_raw, has_due_date, updated_at, row_hash, raw_json, source,
+                            first_seen, last_seen, last_changed)
+                         VALUES (?1, ?1, ?1, 'online', '4', 1, 't', 'h', ?2, 's', 't', 't', 't')
+                         ON CONFLICT (dossier_id) DO UPDATE SET raw_json = excluded.raw_json",
+                        params![format!("d{i}"), raw],
+                    )
+                    .unwrap();
+                    conn.execute(
+                        "INSERT OR REPLACE INTO national_dossier (code, found, raw_json,
+                            first_seen, last_lookup_at, last_changed)
+                         VALUES (?1, 1, ?2, 't', 't', 't')",
+                        params![format!("n{i}"), format!("[{{\"DonViXuLy\":{raw}}}]")],
+                    )
+                    .unwrap();
+                }
+            }
+        }
+        let bytes = |path: &Path| std::fs::read(path).unwrap_or_default();
+        let holds = |hay: &[u8]| hay.windows(8).any(|w| w == b"PII-OLD-" || w == b"PII-EFOR");
+        assert!(holds(
+            &[bytes(&db), bytes(&dir.path().join("t.db-wal"))].concat()
+        ));
+
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let (empty, null): (i64, i64) = store
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM provincial_dossier WHERE raw_json = ''),
+                        (SELECT count(*) FROM national_dossier WHERE raw_json IS NULL)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((empty, null), (50, 50));
+        // While the store is still open: the file and its WAL as they are on disk.
+        for name in ["t.db", "t.db-wal", "t.db-shm"] {
+            let b = bytes(&dir.path().join(name));
+            assert!(!holds(&b), "{name} still holds an old raw row");
+        }
+        drop(store);
+        assert!(!holds(&bytes(&db)), "t.db after close");
+    }
+
     #[test]
     fn a_newer_schema_is_refused_naming_the_database() {
         let dir = tempfile::tempdir().unwrap();
@@ -638,5 +862,53 @@ mod tests {
             err.contains(&db.display().to_string()) && err.contains("upgrade tthc-sync"),
             "{err}"
         );
+    }
+
+    /// A database one migration behind: a review command's open refuses it, naming what to
+    /// run, and changes nothing; the service's open backs it up next to it (a consistent copy
+    /// at the old version, numbered when one exists) and then migrates.
+    #[test]
+    fn review_commands_never_migrate_and_a_migration_is_backed_up_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("t.db");
+        let old = MIGRATIONS.len() - 1;
+        let version = |path: &Path| -> i64 {
+            Connection::open(path)
+                .unwrap()
+                .pragma_query_value(None, "user_version", |r| r.get(0))
+                .unwrap()
+        };
+        let make_old = || {
+            let conn = Connection::open(&db).unwrap();
+            conn.pragma_update(None, "journal_mode", "WAL").unwrap();
+            for m in &MIGRATIONS[..old] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", old as i64)
+                .unwrap();
+        };
+        make_old();
+        let err = Store::open_current(&db).err().unwrap().to_string();
+        assert!(
+            err.contains(&db.display().to_string())
+                && err.contains("sync --once")
+                && err.contains("never migrates"),
+            "{err}"
+        );
+        assert_eq!(version(&db), old as i64, "the review open changed nothing");
+
+        let store = Store::open(&db).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(store);
+        let backup = dir.path().join(format!("t.db.v{old}.backup"));
+        assert_eq!(version(&backup), old as i64);
+        Store::open_current(&db).unwrap();
+
+        // A second upgrade from the same version keeps the first backup.
+        std::fs::remove_file(&db).unwrap();
+        make_old();
+        drop(Store::open(&db).unwrap());
+        assert!(dir.path().join(format!("t.db.v{old}.2.backup")).exists());
+        assert_eq!(version(&backup), old as i64);
     }
 }

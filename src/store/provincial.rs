@@ -3,7 +3,6 @@
 
 use rusqlite::{named_params, params, OptionalExtension, Row, Transaction};
 
-use super::runs::advance_watermarks;
 use super::{rt, status_of, t, top_pid, Result, Store};
 use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier};
 
@@ -20,7 +19,8 @@ pub struct PageStats {
 }
 
 impl Store {
-    /// Stores one page of provincial rows (with their PII-free raw JSON) in one transaction,
+    /// Stores one page of provincial rows (each with what may be stored of its raw row,
+    /// `Profile::stored_json`) in one transaction,
     /// appending history for every real change; moves the watermark of `source` to
     /// `watermark` in the same transaction when given.
     pub fn store_provincial_page(
@@ -32,24 +32,14 @@ impl Store {
         watermark: Option<LocalTime>,
     ) -> Result<PageStats> {
         let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
-        self.store_provincial_page_marks(run_id, source, observed_at, rows, &marks)
-    }
-
-    /// Like [`Store::store_provincial_page`], moving any number of marks (watermark rows, by
-    /// source name) forward in the same transaction: e.g. the watermark and the last sweep.
-    pub fn store_provincial_page_marks(
-        &mut self,
-        run_id: i64,
-        source: &str,
-        observed_at: LocalTime,
-        rows: &[(ProvincialDossier, String)],
-        marks: &[(&str, LocalTime)],
-    ) -> Result<PageStats> {
-        self.write(|tx| {
-            let stats = store_rows(tx, run_id, source, observed_at, rows)?;
-            advance_watermarks(tx, run_id, &fmt_time(&observed_at), marks)?;
-            Ok(stats)
-        })
+        self.store_pull_page(
+            run_id,
+            source,
+            observed_at,
+            rows,
+            &marks,
+            super::pull::CursorMove::Keep,
+        )
     }
 
     /// How many dossiers the provincial view holds.
@@ -87,7 +77,7 @@ impl Store {
     }
 }
 
-fn store_rows(
+pub(super) fn store_rows(
     tx: &Transaction<'_>,
     run_id: i64,
     source: &str,
@@ -101,9 +91,23 @@ fn store_rows(
     // of the row it inserted or changed. SQLite gives an inserted row a rowid above every
     // existing one (max + 1) and an update keeps the row's rowid, so a returned rowid above
     // the highest seen so far is a new row. `dossier_id` is TEXT: the rowid is not an alias.
+    //
+    // A row whose `raw_json` is '' was stored by a version before migration 7 and scrubbed: its
+    // hash is of the old whole row. When every stored column is the same, its new hash and
+    // allowlisted JSON replace the old quietly (`rehash`: no history, no mark, and the look-up
+    // count carries over to the new hash); when a column differs, it is a change like any other.
     let mut top = top_pid(tx)?;
-    let mut touch =
-        tx.prepare_cached("UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1")?;
+    let mut touch = tx.prepare_cached(
+        "UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1
+         RETURNING raw_json = ''",
+    )?;
+    let mut rehash_seen = tx.prepare_cached(
+        "UPDATE lookup_state SET row_hash_seen = ?2 WHERE dossier_id = ?1 AND row_hash_seen IS
+            (SELECT row_hash FROM provincial_dossier WHERE dossier_id = ?1)",
+    )?;
+    let mut rehash = tx.prepare_cached(
+        "UPDATE provincial_dossier SET row_hash = ?2, raw_json = ?3 WHERE dossier_id = ?1",
+    )?;
     let mut upsert = tx.prepare_cached(
         "INSERT INTO provincial_dossier (dossier_id, code, national_code, local_code,
             procedure_code, procedure_name, agency_code, agency_name, channel, status_code,
@@ -129,6 +133,27 @@ fn store_rows(
             raw_json = excluded.raw_json, source = excluded.source,
             last_seen = excluded.last_seen, last_changed = excluded.updated_at
          WHERE provincial_dossier.row_hash IS NOT excluded.row_hash
+            AND (provincial_dossier.raw_json <> ''
+                OR provincial_dossier.code IS NOT excluded.code
+                OR provincial_dossier.national_code IS NOT excluded.national_code
+                OR provincial_dossier.local_code IS NOT excluded.local_code
+                OR provincial_dossier.procedure_code IS NOT excluded.procedure_code
+                OR provincial_dossier.procedure_name IS NOT excluded.procedure_name
+                OR provincial_dossier.agency_code IS NOT excluded.agency_code
+                OR provincial_dossier.agency_name IS NOT excluded.agency_name
+                OR provincial_dossier.channel IS NOT excluded.channel
+                OR provincial_dossier.status_code IS NOT excluded.status_code
+                OR provincial_dossier.status_raw IS NOT excluded.status_raw
+                OR provincial_dossier.status_label IS NOT excluded.status_label
+                OR provincial_dossier.received_at IS NOT excluded.received_at
+                OR provincial_dossier.due_at IS NOT excluded.due_at
+                OR provincial_dossier.finished_at IS NOT excluded.finished_at
+                OR provincial_dossier.returned_at IS NOT excluded.returned_at
+                OR provincial_dossier.has_due_date IS NOT excluded.has_due_date
+                OR provincial_dossier.paused_since IS NOT excluded.paused_since
+                OR provincial_dossier.supplement_requests IS NOT excluded.supplement_requests
+                OR provincial_dossier.handler IS NOT excluded.handler
+                OR provincial_dossier.updated_at IS NOT excluded.updated_at)
          RETURNING rowid",
     )?;
     let mut history = tx.prepare_cached(
@@ -190,7 +215,11 @@ fn store_rows(
             )
             .optional()?;
         let Some(rowid) = written else {
-            touch.execute(params![d.local_id, now])?;
+            let scrubbed: bool = touch.query_row(params![d.local_id, now], |r| r.get(0))?;
+            if scrubbed {
+                rehash_seen.execute(params![d.local_id, d.row_hash])?;
+                rehash.execute(params![d.local_id, d.row_hash, raw])?;
+            }
             continue;
         };
         let new = rowid > top;
@@ -254,4 +283,119 @@ fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
         updated_at: rt(r, "updated_at")?.unwrap_or_default(),
         row_hash: r.get("row_hash")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{LookupOutcome, NationalDossier};
+    use crate::store::test_support::at;
+    use crate::store::LookupResult;
+
+    fn count(store: &Store, sql: &str) -> i64 {
+        store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+    }
+
+    /// A row scrubbed by migration 7 (`raw_json` '', the hash of the old whole row) read again
+    /// unchanged takes its new hash and JSON quietly: no history, no reconciliation mark, and
+    /// its look-up count goes on (else every closed dossier would be looked up again after the
+    /// upgrade). Read again changed, it is a change like any other.
+    #[test]
+    fn a_scrubbed_row_is_rehashed_quietly_unless_it_changed() {
+        let mut store = Store::open_in_memory().unwrap();
+        let t = at("2026-11-20 10:00:00");
+        let mut rows = Vec::new();
+        for i in 1..=2 {
+            let mut p = ProvincialDossier {
+                local_id: format!("d{i}"),
+                key: format!("000.00.10.H18-261102-000{i}"),
+                status_label: Some("Đang xử lý".into()),
+                row_hash: format!("old-{i}"),
+                updated_at: t,
+                ..Default::default()
+            };
+            p.core.code = p.key.clone();
+            p.core.status_raw = "4".into();
+            rows.push(p);
+        }
+        let old: Vec<_> = rows
+            .iter()
+            .map(|p| (p.clone(), "{\"whole\":1}".to_string()))
+            .collect();
+        store.store_provincial_page(1, "p", t, &old, None).unwrap();
+        for p in &rows {
+            for _ in 0..2 {
+                let found = NationalDossier {
+                    core: p.core.clone(),
+                    ..Default::default()
+                };
+                let result = Ok((LookupOutcome::Found(found), "[]".to_string()));
+                let lookup = LookupResult {
+                    dossier_id: p.local_id.clone(),
+                    code: p.key.clone(),
+                    at: t,
+                    result,
+                };
+                store.store_lookups(1, &[lookup]).unwrap();
+            }
+        }
+        // The upgrade's scrub (the migration found by its mark, whatever its number).
+        let scrub = crate::store::MIGRATIONS
+            .iter()
+            .find(|m| {
+                m.trim_start()
+                    .starts_with(super::super::schema::SCRUBS_RAW_ROWS)
+            })
+            .unwrap();
+        store.conn().execute_batch(scrub).unwrap();
+        let history = count(&store, "SELECT count(*) FROM provincial_history");
+        let marks = count(&store, "SELECT count(*) FROM reconcile_dirty");
+
+        // d1 unchanged, d2 with a new status label; both with the new hash scheme.
+        let mut new = Vec::new();
+        for (i, p) in rows.iter().enumerate() {
+            let mut p = p.clone();
+            p.row_hash = format!("new-{}", i + 1);
+            if i == 1 {
+                p.status_label = Some("Có kết quả".into());
+            }
+            new.push((p, format!("{{\"kept\":{i}}}")));
+        }
+        let stats = store.store_provincial_page(2, "p", t, &new, None).unwrap();
+        assert_eq!((stats.new, stats.changed), (0, 1), "only d2 changed");
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM provincial_history"),
+            history + 1
+        );
+        assert_eq!(
+            count(&store, "SELECT count(*) FROM reconcile_dirty"),
+            marks + 1
+        );
+        let stored: Vec<(String, String)> = store
+            .conn()
+            .prepare("SELECT row_hash, raw_json FROM provincial_dossier ORDER BY dossier_id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert_eq!(
+            stored,
+            [
+                ("new-1".to_string(), "{\"kept\":0}".to_string()),
+                ("new-2".to_string(), "{\"kept\":1}".to_string())
+            ]
+        );
+        let counts: Vec<u32> = store
+            .lookup_candidates()
+            .unwrap()
+            .0
+            .iter()
+            .map(|c| c.lookups_since_change)
+            .collect();
+        assert_eq!(counts, [2, 0], "d1's count carries over; d2 changed");
+        // Read again: nothing changes any more.
+        let stats = store.store_provincial_page(3, "p", t, &new, None).unwrap();
+        assert_eq!((stats.new, stats.changed), (0, 0));
+    }
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rusqlite::{named_params, params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{Result, Store, BUSY_TIMEOUT};
+use super::{PullRecord, Result, Store, BUSY_TIMEOUT};
 use crate::model::{fmt_time, parse_stored_time, LocalTime};
 
 /// How long the housekeeping checkpoint waits for readers, holding the write lock meanwhile.
@@ -66,6 +66,9 @@ pub struct RunCounts {
     /// `national.lookup_failing_after_hours` at the run's end (`lookup_failing`; not recorded
     /// on the run).
     pub lookups_failing: u64,
+    /// The provincial pulls of the run (recorded in `provincial_pull`): pages, rows, the
+    /// reported totals, whether each reached the end.
+    pub pulls: Vec<PullRecord>,
 }
 
 impl Store {
@@ -198,8 +201,10 @@ impl Store {
     }
 }
 
-/// Moves the watermark of each `(source, value)` forward (never back), in the transaction that
-/// stores the rows it covers.
+/// Moves the watermark of each `(source, value)` forward, in the transaction that stores the
+/// rows it covers. Never back — except a mark later than `at` (the time of writing): a host
+/// clock that ran ahead and was corrected left it there, where it would never come back and
+/// would hide changes (`pull` detects such a mark and sweeps).
 pub(super) fn advance_watermarks(
     tx: &Transaction<'_>,
     run_id: i64,
@@ -210,7 +215,7 @@ pub(super) fn advance_watermarks(
         "INSERT INTO watermark (source, value, run_id, updated_at) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (source) DO UPDATE SET value = excluded.value,
             run_id = excluded.run_id, updated_at = excluded.updated_at
-         WHERE excluded.value > watermark.value",
+         WHERE excluded.value > watermark.value OR watermark.value > excluded.updated_at",
     )?;
     for (source, value) in marks {
         stmt.execute(params![source, fmt_time(value), run_id, at])?;

@@ -264,7 +264,51 @@ CREATE TABLE month_tally (
     computed_at         TEXT NOT NULL
 ) STRICT;
 "#,
-    // 6: a dossier whose look-ups keep failing (the planner backs it off; reported after
+    // 6: the provincial pull's records, and the sweep in progress.
+    r#"
+CREATE TABLE provincial_pull (
+    id              INTEGER PRIMARY KEY,
+    run_id          INTEGER NOT NULL,
+    source          TEXT NOT NULL,
+    mode            TEXT NOT NULL CHECK (mode IN ('incremental', 'sweep')),
+    first_page      INTEGER NOT NULL,
+    pages           INTEGER NOT NULL,
+    refetches       INTEGER NOT NULL,
+    rows_read       INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    total_at_end    INTEGER,
+    reached_end     INTEGER NOT NULL,
+    sweep_rows      INTEGER,
+    sweep_complete  INTEGER
+) STRICT;
+CREATE INDEX provincial_pull_run ON provincial_pull(run_id);
+
+CREATE TABLE sweep_cursor (
+    source          TEXT PRIMARY KEY,
+    started_at      TEXT NOT NULL,
+    next_page       INTEGER NOT NULL,
+    total_at_start  INTEGER,
+    newest          TEXT,
+    bad_rows        INTEGER NOT NULL,
+    duplicates      INTEGER NOT NULL,
+    run_id          INTEGER NOT NULL,
+    updated_at      TEXT NOT NULL
+) STRICT;
+"#,
+    // 7: personal data by allowlist. Earlier versions stored each provincial row whole, minus a
+    // list of personal-data keys, so a vendor's applicant block under any other name was kept;
+    // the national rows kept their fields' values even when nested. Both are emptied: a
+    // provincial row's `raw_json` is '' until the pull reads it again (it then holds only the
+    // mapped and kept values, and its new row hash replaces the old one quietly when nothing
+    // mapped changed), a national row's is NULL until its next look-up. `store::migrate`
+    // rebuilds the file after this one (VACUUM), so no freed page keeps the old text.
+    r#"
+-- scrubs: raw rows
+UPDATE provincial_dossier SET raw_json = '';
+UPDATE national_dossier SET raw_json = NULL;
+"#,
+    // 8: a dossier whose look-ups keep failing (the planner backs it off; reported after
     // national.lookup_failing_after_hours).
     r#"
 ALTER TABLE lookup_state ADD COLUMN consecutive_failures INTEGER NOT NULL DEFAULT 0;
@@ -273,3 +317,7 @@ ALTER TABLE lookup_state ADD COLUMN last_error_class TEXT;
 CREATE INDEX lookup_state_failing ON lookup_state(failing_since) WHERE consecutive_failures > 0;
 "#,
 ];
+
+/// The first line of a migration that empties stored raw rows (migration 7): after it the
+/// database file is rebuilt, and the backup taken before it is said to hold the old rows.
+pub(crate) const SCRUBS_RAW_ROWS: &str = "-- scrubs: raw rows";

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeSet, HashSet};
 
-use super::pass::reconcile_settings;
+use super::pass::sync_grace;
 use super::short_reason;
 use crate::cycle::{count_applied, Cycle, SyncError};
 use crate::lifecycle::{self, Action};
@@ -83,7 +83,7 @@ pub async fn list_national(cx: &mut Cycle<'_>, provincial_complete: bool) -> Res
         &listed,
         &held,
         provincial_complete,
-        reconcile_settings(cx.cfg).sync_grace,
+        sync_grace(cx.cfg),
         now,
     );
     let mut actions: Vec<Action> = verdict

@@ -397,6 +397,7 @@ mod tests {
             (
                 SourceError::Login {
                     portal: "national",
+                    problem: crate::source::LoginProblem::Credentials,
                     message: "wrong password".into(),
                 },
                 Fault::StopRun,

@@ -88,7 +88,9 @@ pub async fn run_cycle(
                 lookups = counts.lookups, lookup_errors = counts.lookup_errors,
                 lookups_failing = counts.lookups_failing,
                 opened = counts.opened, reopened = counts.reopened, resolved = counts.resolved,
-                listed = counts.listed, freshness_p50_s = ?counts.freshness_p50_s,
+                listed = counts.listed,
+                pulls = ?counts.pulls.iter().map(crate::pull::describe).collect::<Vec<_>>(),
+                freshness_p50_s = ?counts.freshness_p50_s,
                 freshness_p95_s = ?counts.freshness_p95_s, budget_used = ?counts.budget_used,
                 problems = ?counts.problems, error = ?error, "sync run finished")
         };

@@ -77,7 +77,7 @@ pub fn full_pass_reason(
         return Some("reconcile.full_every_minutes = 0");
     }
     if last.basis != basis {
-        return Some("the version, the holiday files or the reconcile settings changed");
+        return Some("the version, the holiday files, the reconcile settings or the profile's [carries] changed");
     }
     if now < last.at {
         return Some("the clock is before the last full pass");
@@ -99,10 +99,11 @@ pub fn full_pass_reason(
 /// Bump with any change to `reconcile`, `timeliness` or `scoring` that can give other findings,
 /// verdicts or tallies for the same data: the first cycle after the upgrade then runs a full
 /// pass (the package version is in the basis too, for releases).
-const RULES_REVISION: u32 = 1;
+const RULES_REVISION: u32 = 2;
 
 /// What the stored verdicts and tallies depend on besides the data: the version (rules), the
-/// holiday calendar and the reconcile settings. A change of any makes the next pass a full one.
+/// holiday calendar and the reconcile settings (with the profile's `[carries]`). A change of any
+/// makes the next pass a full one.
 pub fn pass_basis(settings: &Settings, cal: &Calendar) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(format!(
@@ -112,12 +113,24 @@ pub fn pass_basis(settings: &Settings, cal: &Calendar) -> String {
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The tolerances of reconciliation, from `national.sync_grace_minutes` and `[reconcile]`.
-pub(super) fn reconcile_settings(cfg: &Config) -> Settings {
-    Settings {
-        sync_grace: chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes)),
+/// How long after a provincial change a look-up is compared with it
+/// (`national.sync_grace_minutes`).
+pub(super) fn sync_grace(cfg: &Config) -> chrono::Duration {
+    chrono::Duration::minutes(i64::from(cfg.national.sync_grace_minutes))
+}
+
+/// What reconciliation judges with, from `national.sync_grace_minutes`, `[reconcile]` and the
+/// provincial profile's `[carries]`; the error names the profile key when it cannot be loaded.
+pub(super) fn reconcile_settings(cfg: &Config) -> Result<Settings, SyncError> {
+    let profile = cfg
+        .provincial
+        .load_profile()
+        .map_err(|e| SyncError::Setup(e.to_string()))?;
+    Ok(Settings {
+        sync_grace: sync_grace(cfg),
         date_tolerance: chrono::Duration::minutes(i64::from(cfg.reconcile.date_tolerance_minutes)),
-    }
+        carries: profile.carries,
+    })
 }
 
 /// What a pass judges with, from the config: the tolerances, the calendar, and the
@@ -134,7 +147,7 @@ impl Rules {
             .calendar
             .build()
             .map_err(|e| SyncError::Setup(e.to_string()))?;
-        let settings = reconcile_settings(cfg);
+        let settings = reconcile_settings(cfg)?;
         let basis = pass_basis(&settings, &cal);
         Ok(Rules {
             settings,

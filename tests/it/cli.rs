@@ -54,6 +54,33 @@ fn demo_runs_and_its_database_can_be_reviewed() {
     ] {
         assert!(rows[0].get(key).is_some(), "missing {key} in {}", rows[0]);
     }
+    // The default lists medium and above, and counts the low ones in one line.
+    for r in &rows {
+        assert_ne!(r["severity"], "low", "{r}");
+    }
+    let out = bin()
+        .arg("--database")
+        .arg(&db)
+        .args(["discrepancies", "--all", "--format", "json"])
+        .output()
+        .unwrap();
+    let all: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let low = all.iter().filter(|r| r["severity"] == "low").count();
+    assert!(low > 0, "the demo world has collapsed statuses (low)");
+    assert_eq!(all.len(), rows.len() + low);
+    let out = bin()
+        .arg("--database")
+        .arg(&db)
+        .arg("discrepancies")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "{low} more of severity low not listed: --severity low or --all lists them"
+        )),
+        "{text}"
+    );
     let impacts: Vec<f64> = rows
         .iter()
         .map(|r| r["score_impact"].as_f64().unwrap())

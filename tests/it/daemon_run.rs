@@ -417,6 +417,23 @@ async fn speaks_the_notify_protocol_and_serves_health() {
         metrics.contains("# TYPE tthc_sync_http_errors_total counter"),
         "{metrics}"
     );
+    // The provincial pull: it read pages and rows and reached the end.
+    for (gauge, not) in [
+        ("tthc_sync_provincial_pull_pages{", " 0"),
+        ("tthc_sync_provincial_pull_rows{", " 0"),
+        ("tthc_sync_provincial_pull_reached_end{", " 0"),
+    ] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with(gauge) && !l.ends_with(not)),
+            "{gauge}: {metrics}"
+        );
+    }
+    assert!(
+        metrics.contains("tthc_sync_provincial_pulls_total{mode=\"sweep\",reached_end=\"yes\"}"),
+        "{metrics}"
+    );
     // The last sync's freshness of the national view, as it stored it on its run.
     let p95 = metrics
         .lines()

@@ -54,6 +54,7 @@ fn missing_on_provincial(store: &Store, states: Vec<State>) -> BTreeSet<String> 
             states,
             kind: Some(Kind::MissingOnProvincial),
             agency: None,
+            least_severity: None,
         })
         .unwrap()
         .into_iter()

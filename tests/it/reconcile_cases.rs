@@ -14,17 +14,17 @@ use tthc_sync::model::{
 use tthc_sync::reconcile::{assess, Context, Kind, NationalSide, Settings};
 use tthc_sync::scoring::{month_tallies, Tally};
 
-fn t(y: i32, m: u32, d: u32, h: u32, min: u32) -> LocalTime {
+pub(crate) fn t(y: i32, m: u32, d: u32, h: u32, min: u32) -> LocalTime {
     NaiveDate::from_ymd_opt(y, m, d)
         .unwrap()
         .and_hms_opt(h, min, 0)
         .unwrap()
 }
 
-const CODE: &str = "000.01.31.H18-241014-0001";
+pub(crate) const CODE: &str = "000.01.31.H18-241014-0001";
 
 /// A dossier received Monday 14/10/2024 09:00, due Thursday 17/10 09:00, finished on time.
-fn base() -> ProvincialDossier {
+pub(crate) fn base() -> ProvincialDossier {
     ProvincialDossier {
         key: CODE.into(),
         core: DossierCore {
@@ -47,7 +47,7 @@ fn base() -> ProvincialDossier {
     }
 }
 
-fn mirror(p: &ProvincialDossier) -> NationalDossier {
+pub(crate) fn mirror(p: &ProvincialDossier) -> NationalDossier {
     let mut core = p.core.clone();
     core.status_raw = core
         .status
@@ -60,12 +60,17 @@ fn mirror(p: &ProvincialDossier) -> NationalDossier {
     }
 }
 
-const NOW: fn() -> LocalTime = || t(2024, 10, 31, 17, 0);
+pub(crate) const NOW: fn() -> LocalTime = || t(2024, 10, 31, 17, 0);
 
-fn settings() -> Settings {
+/// The tolerances of the example config, and what iGate carries (a finish time only for 9 and
+/// 10, a due date only for procedures with a time limit).
+pub(crate) fn settings() -> Settings {
     Settings {
         sync_grace: Duration::minutes(60),
         date_tolerance: Duration::minutes(5),
+        carries: tthc_sync::profile::Profile::builtin("igate")
+            .unwrap()
+            .carries,
     }
 }
 

@@ -514,6 +514,11 @@ fn the_published_score_is_the_provinces_row_and_history_shows_it() {
     insert("legacy", 8, "12", "Sở Tư pháp tỉnh Điện Biên", 12.0, 20.0);
     insert("legacy", 7, "11", "Tỉnh Điện Biên", 18.6, 20.0);
     insert("legacy", 7, "13", "Tỉnh Lai Châu", 17.0, 20.0);
+    // The ranking of provinces (p_tinh_id = 0) of August: the national average and the rank.
+    insert("legacy", 8, "tinh:1", "Thành phố Hà Nội", 19.9, 20.0);
+    insert("legacy", 8, "tinh:11", "Tỉnh Điện Biên", 19.0, 20.0);
+    insert("legacy", 8, "tinh:13", "Tỉnh Lai Châu", 17.0, 20.0);
+    insert("legacy", 8, "tinh:79", "Thành phố Hồ Chí Minh", 19.0, 20.0);
     let r = report::build(
         &store,
         YearMonth::new(2025, 8).unwrap(),
@@ -529,6 +534,24 @@ fn the_published_score_is_the_provinces_row_and_history_shows_it() {
     );
     let july = r.history.iter().find(|p| p.month.month == 7).unwrap();
     assert_eq!(july.published, Some(18.6));
+    // (19,9 + 19 + 17 + 19) / 4; second with Hồ Chí Minh (same score), behind Hà Nội.
+    assert!(
+        (r.national_average.unwrap() - 18.725).abs() < 1e-9,
+        "{:?}",
+        r.national_average
+    );
+    assert_eq!(r.national_rank, Some(report::Rank { position: 2, of: 4 }));
+    // July has no ranking of provinces: its average is not published.
+    let r = report::build(
+        &store,
+        YearMonth::new(2025, 7).unwrap(),
+        at(2025, 8, 15, 9, 0),
+        &Calendar::builtin(),
+        "Điện Biên",
+    )
+    .unwrap();
+    assert_eq!((r.national_average, r.national_rank), (None, None));
+    assert_eq!(r.published_score, Some(18.6));
     // The dossier: in process and overdue in both months, in the provincial view only.
     assert_eq!(r.provincial_view.in_process_overdue, 1);
     assert_eq!(r.national_view.counted, 0);

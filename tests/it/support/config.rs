@@ -116,6 +116,7 @@ fn config_table(cfg: &Config) -> Table {
         api_url,
         sso_url,
         client_id,
+        realm,
         username,
         password_file,
         password_credential,
@@ -134,6 +135,7 @@ fn config_table(cfg: &Config) -> Table {
     put(&mut t, "api_url", api_url.as_str());
     put_opt(&mut t, "sso_url", sso_url.as_deref());
     put(&mut t, "client_id", client_id.as_str());
+    put(&mut t, "realm", realm.as_str());
     put(&mut t, "username", username.as_str());
     put_opt(&mut t, "password_file", password_file.as_deref().map(path));
     put_opt(
@@ -312,6 +314,7 @@ fn http_table(h: &HttpPolicy) -> Table {
         breaker_cooldown_secs,
         retry_after_max_secs,
         ca_file,
+        max_body_bytes,
     } = h;
     let mut t = Table::new();
     put(&mut t, "connect_timeout_secs", *connect_timeout_secs);
@@ -333,6 +336,7 @@ fn http_table(h: &HttpPolicy) -> Table {
     put(&mut t, "breaker_cooldown_secs", int(*breaker_cooldown_secs));
     put(&mut t, "retry_after_max_secs", int(*retry_after_max_secs));
     put_opt(&mut t, "ca_file", ca_file.as_deref().map(path));
+    put_opt(&mut t, "max_body_bytes", max_body_bytes.map(int));
     t
 }
 

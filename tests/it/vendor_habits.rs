@@ -1,0 +1,127 @@
+//! Precision on real vendors: a world whose vendor writes correct data in its own
+//! ways — dates it does not carry for a status left empty (per its profile's `[carries]`, and
+//! beyond it), time-zone forms, other date formats, label-only statuses; the national replies
+//! wrapped as `result` or `data`, codes as number or string — none of them a fault. Every
+//! profile must then find every injected fault (recall 100 %) and list nothing else by default
+//! (precision 100 %).
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use tthc_sync::demo::score_against_truth;
+use tthc_sync::model::{LocalTime, Status};
+use tthc_sync::sim::habits;
+use tthc_sync::sim::{SimProfile, Simulators, World, WorldParams};
+use tthc_sync::store::{DiscrepancyFilter, Outcome, Store};
+use tthc_sync::sync::{self, Clients, Clock};
+
+fn world_now() -> LocalTime {
+    NaiveDate::from_ymd_opt(2026, 11, 20)
+        .unwrap()
+        .and_hms_opt(16, 0, 0)
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_finds_every_fault_and_nothing_else_despite_vendor_habits() {
+    let world = World::generate(WorldParams {
+        vendor_habits: true,
+        ..WorldParams::new(21, 600, 0.05, world_now())
+    });
+    // The habits the test relies on are in the world.
+    let closed_early = world
+        .dossiers
+        .iter()
+        .filter(|d| matches!(d.status(), Status::Withdrawn | Status::Stopped))
+        .filter(|d| {
+            world
+                .national_lookup(&d.national_code)
+                .is_some_and(|r| r.finished_at.is_some())
+        })
+        .count();
+    assert!(
+        closed_early >= 5,
+        "withdrawn/stopped with a finish time on the portal: {closed_early}"
+    );
+    let beyond: BTreeSet<String> = world
+        .dossiers
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| habits::finish_left_empty(*i, d))
+        .filter(|(_, d)| {
+            !world
+                .truth
+                .iter()
+                .any(|t| t.dossier_code == d.national_code)
+        })
+        .map(|(_, d)| d.id.clone())
+        .collect();
+    assert!(
+        beyond.len() >= 5,
+        "finish times left empty beyond the profile: {}",
+        beyond.len()
+    );
+
+    for profile in SimProfile::ALL {
+        let sims = Simulators::start_with(world.clone(), profile, 0, 0)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sims
+            .config(dir.path(), &dir.path().join("tthc-sync.db"))
+            .unwrap();
+        cfg.validate().unwrap();
+        let clients = Clients::new(&cfg).unwrap();
+        let mut store = Store::open(&cfg.service.database).unwrap();
+        let clock: Clock = Arc::new(world_now);
+        let r = sync::run_cycle(&mut store, &cfg, &clients, &clock)
+            .await
+            .unwrap();
+        assert_eq!(
+            r.outcome,
+            Outcome::Ok,
+            "{profile:?}: {:?}",
+            r.counts.problems
+        );
+        assert_eq!(r.counts.provincial_rows, 600, "{profile:?}: every row read");
+
+        let score = score_against_truth(&store, &sims.world).unwrap();
+        assert!(score.injected >= 25, "{profile:?}: {score:?}");
+        assert_eq!(
+            (score.precision(), score.recall()),
+            (1.0, 1.0),
+            "{profile:?}: false {:?}, missed {:?}",
+            score.false_positives,
+            score.missed
+        );
+
+        // What is not listed by default is the vendor's habit beyond its profile, and only
+        // that: a finish time the province's row lacks, low, costing nothing.
+        let low = store
+            .discrepancies(&DiscrepancyFilter {
+                least_severity: None,
+                ..Default::default()
+            })
+            .unwrap()
+            .into_iter()
+            .filter(|d| d.severity == "low")
+            .filter(|d| {
+                !sims
+                    .world
+                    .truth
+                    .iter()
+                    .any(|t| t.dossier_id == d.dossier_id)
+            })
+            .collect::<Vec<_>>();
+        for d in &low {
+            assert_eq!(
+                (d.kind.as_str(), d.provincial.as_str(), d.score_impact),
+                ("finish_date_mismatch", "(trống)", 0.0),
+                "{profile:?}: {d:?}"
+            );
+        }
+        let low_ids: BTreeSet<String> = low.iter().map(|d| d.dossier_id.clone()).collect();
+        assert_eq!(low_ids, beyond, "{profile:?}");
+    }
+}
