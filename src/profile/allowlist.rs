@@ -146,13 +146,7 @@ mod tests {
             "empty": [], "nul": null});
         assert_eq!(
             p.unlisted_paths(&row),
-            [
-                "dossierStatus.id",
-                "empty",
-                "nul",
-                "procedure.secret",
-                "procedure.translate[0].languageId"
-            ]
+            ["dossierStatus.id", "empty", "nul", "procedure.secret"]
         );
     }
 
@@ -161,7 +155,8 @@ mod tests {
         let base = BUILTIN[0].1;
         let with_keep = |keep: &str| {
             base.replace(
-                "keep = [\"appliedDate\", \"dossierStatus.id\", \"procedure.id\", \"agency.id\"]",
+                "keep = [\"appliedDate\", \"dossierStatus.id\", \"procedure.id\", \"agency.id\", \
+                 \"procedure.translate[0].languageId\"]",
                 &format!("keep = {keep}"),
             )
         };
