@@ -3,15 +3,27 @@
 //! plain round-robin sweep with the same budget. Also times one `plan` call over 200,000
 //! candidates.
 //!
-//! Run: `cargo bench --bench lookup_schedule`.
+//! A third run plans the same world with 1 % of its dossiers whose look-ups always fail (issue
+//! 13): the detection of the other dossiers' faults must stay as fast, and each failing
+//! dossier costs at most one look-up per back-off step.
+//!
+//! Run: `cargo bench --bench lookup_schedule` (`LOOKUP_DOSSIERS=N` for a smaller world).
 
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use tthc_sync::model::Status;
-use tthc_sync::plan::{plan, tier_of, Budget, Candidate, PlanSettings};
+use tthc_sync::plan::{failure_backoff, plan, tier_of, Budget, Candidate, PlanSettings};
 
-const DOSSIERS: usize = 200_000;
+/// The world's size: `LOOKUP_DOSSIERS`, else 200,000.
+fn dossier_count() -> usize {
+    std::env::var("LOOKUP_DOSSIERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200_000)
+}
+/// Fraction of dossiers whose look-ups always fail in the third run.
+const ALWAYS_FAILING: f64 = 0.01;
 const FAULT_RATE: f64 = 0.02;
 const SEC: i64 = 1000; // simulated time is in milliseconds from the start (a Monday, 00:00)
 const MIN: i64 = 60 * SEC;
@@ -179,11 +191,15 @@ struct Sim<'a> {
     plan_time: Duration,
     plan_calls: u32,
     /// Look-ups by tier (plan only).
-    by_tier: [u64; 5],
+    by_tier: [u64; 6],
+    /// Dossiers whose look-ups always fail (empty: none).
+    failing: &'a [bool],
+    /// Look-ups of each failing dossier (each one failed).
+    failed_lookups: Vec<u32>,
 }
 
 impl<'a> Sim<'a> {
-    fn new(dossiers: &'a [Dossier], events: &'a [(i64, u32, Status)]) -> Self {
+    fn new(dossiers: &'a [Dossier], events: &'a [(i64, u32, Status)], failing: &'a [bool]) -> Self {
         Sim {
             dossiers,
             events,
@@ -195,7 +211,9 @@ impl<'a> Sim<'a> {
             lookups: 0,
             plan_time: Duration::ZERO,
             plan_calls: 0,
-            by_tier: [0; 5],
+            by_tier: [0; 6],
+            failing,
+            failed_lookups: vec![0; dossiers.len()],
         }
     }
 
@@ -218,6 +236,8 @@ impl<'a> Sim<'a> {
                     last_lookup_at: None,
                     lookups_since_change: 0,
                     has_open_discrepancy: false,
+                    failures: 0,
+                    last_failure_at: None,
                 });
                 self.updated.push(et);
             } else {
@@ -230,10 +250,17 @@ impl<'a> Sim<'a> {
         }
     }
 
-    /// One successful `TraCuuHoSo` of dossier `i` at `t`, and what the comparison concludes.
+    /// One `TraCuuHoSo` of dossier `i` at `t`, and what the comparison concludes; for an
+    /// always-failing dossier, its failure (as `store_lookups` records it).
     fn lookup(&mut self, i: usize, t: i64) {
         self.lookups += 1;
         let c = &mut self.cands[i];
+        if self.failing.get(i).copied().unwrap_or(false) {
+            c.failures += 1;
+            c.last_failure_at = Some(local(t));
+            self.failed_lookups[i] += 1;
+            return;
+        }
         c.last_lookup_at = Some(local(t));
         c.lookups_since_change += 1;
         let Some(f) = self.dossiers[i].fault else {
@@ -313,7 +340,105 @@ fn settings() -> PlanSettings {
         sync_grace: Duration::from_millis(GRACE as u64),
         due_soon: hours("LOOKUP_DUE_SOON_H", 24.0),
         recheck: hours("LOOKUP_RECHECK_H", 4.0),
+        ..PlanSettings::default()
     }
+}
+
+/// Detection latencies (ms; `None`: never seen) of the faults `keep` selects, on dossiers that
+/// are not always failing, sorted (never seen last).
+fn latencies(
+    dossiers: &[Dossier],
+    failing: &[bool],
+    sim: &Sim<'_>,
+    keep: fn(&Fault) -> bool,
+) -> Vec<Option<i64>> {
+    let mut lat: Vec<Option<i64>> = dossiers
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !failing[*i])
+        .filter_map(|(i, d)| {
+            let f = d.fault.filter(keep)?;
+            Some(sim.seen[i].map(|s| s - f.at))
+        })
+        .collect();
+    lat.sort_by_key(|l| l.unwrap_or(i64::MAX));
+    lat
+}
+
+/// Most look-ups one dossier can get over the run when each failure backs it off
+/// ([`failure_backoff`]) and it is planned as soon as allowed, at cycle boundaries.
+fn most_failed_lookups(settings: &PlanSettings) -> u32 {
+    let (mut n, mut next, mut now) = (0u32, 0i64, 0i64);
+    while now < WEEK + TAIL {
+        if now >= next {
+            n += 1;
+            next = now + failure_backoff(n, settings).as_millis() as i64;
+        }
+        now += CYCLE;
+    }
+    n
+}
+
+/// The third run against the first: detection of the other dossiers' faults, and what the
+/// failing dossiers cost.
+fn failing_report(dossiers: &[Dossier], failing: &[bool], clean: &Sim<'_>, with: &Sim<'_>) {
+    let n_failing = failing.iter().filter(|f| **f).count();
+    println!();
+    println!(
+        "with {n_failing} dossiers ({:.0} %) whose look-ups always fail, faults of the other \
+         dossiers (minutes)",
+        ALWAYS_FAILING * 100.0
+    );
+    println!(
+        "{:<30} {:<16} {:>6} {:>6} {:>9} {:>9} {:>9}",
+        "fault", "world", "faults", "seen", "p50", "p95", "max"
+    );
+    type Filter = fn(&Fault) -> bool;
+    let groups: [(&str, Filter); 2] = [
+        ("changed in province", |f| f.kind == FaultKind::Changed),
+        ("other", |f| f.kind == FaultKind::Other),
+    ];
+    for (label, keep) in groups {
+        let mut p95 = Vec::new();
+        for (name, sim) in [("no failing", clean), ("1 % failing", with)] {
+            let lat = latencies(dossiers, failing, sim, keep);
+            let seen = lat.iter().filter(|l| l.is_some()).count();
+            p95.push(percentile(&lat, 0.95));
+            println!(
+                "{:<30} {:<16} {:>6} {:>6} {:>9} {:>9} {:>9}",
+                label,
+                name,
+                lat.len(),
+                seen,
+                fmt_latency(percentile(&lat, 0.50)),
+                fmt_latency(percentile(&lat, 0.95)),
+                fmt_latency(lat.last().copied().flatten()),
+            );
+        }
+        if let [Some(a), Some(b)] = p95[..] {
+            let ratio = b as f64 / a as f64;
+            println!("{label}: p95 with failing / without = {ratio:.3}");
+            assert!(
+                ratio <= 1.10,
+                "{label}: detection p95 {b} ms with failing dossiers, {a} ms without"
+            );
+        }
+    }
+    let attempts: Vec<u32> = (0..dossiers.len())
+        .filter(|i| failing[*i])
+        .map(|i| with.failed_lookups[i])
+        .collect();
+    let most = most_failed_lookups(&settings());
+    let max = attempts.iter().copied().max().unwrap_or(0);
+    let total: u64 = attempts.iter().map(|a| u64::from(*a)).sum();
+    println!(
+        "failing dossiers' look-ups: {total} in all ({:.3} % of {}), at most {max} per dossier \
+         (back-off allows {most} in {} days)",
+        100.0 * total as f64 / with.lookups as f64,
+        with.lookups,
+        (WEEK + TAIL) / DAY
+    );
+    assert!(max <= most, "a failing dossier was looked up {max} times");
 }
 
 /// Latencies in ms; `None` = never seen (sorts last).
@@ -335,7 +460,8 @@ fn fmt_latency(l: Option<i64>) -> String {
 fn main() {
     let wall = Instant::now();
     let mut rng = Rng(0x7717_C5A1_2026_0302);
-    let mut dossiers: Vec<Dossier> = (0..DOSSIERS).map(|_| gen_dossier(&mut rng)).collect();
+    let n = dossier_count();
+    let mut dossiers: Vec<Dossier> = (0..n).map(|_| gen_dossier(&mut rng)).collect();
     dossiers.sort_by_key(|d| d.arrival);
     let mut events: Vec<(i64, u32, Status)> = dossiers
         .iter()
@@ -345,7 +471,7 @@ fn main() {
     events.sort_by_key(|e| (e.0, e.1));
     let faults = dossiers.iter().filter(|d| d.fault.is_some()).count();
     println!(
-        "world: {DOSSIERS} dossiers arriving over 7 days, {} provincial changes, {faults} faults; \
+        "world: {n} dossiers arriving over 7 days, {} provincial changes, {faults} faults; \
          budget {PER_SECOND}/s, cycle {} s ({} look-ups/cycle), sync grace {} min; \
          clock runs 1 day past the week",
         events.len(),
@@ -354,10 +480,16 @@ fn main() {
         GRACE / MIN,
     );
 
-    let mut planned = Sim::new(&dossiers, &events);
+    let mut planned = Sim::new(&dossiers, &events, &[]);
     planned.run(Scheduler::Plan);
-    let mut swept = Sim::new(&dossiers, &events);
+    let mut swept = Sim::new(&dossiers, &events, &[]);
     swept.run(Scheduler::RoundRobin { cursor: 0 });
+    // The same world, 1 % of its dossiers failing every look-up (their own PRNG: the world is
+    // the same).
+    let mut frng = Rng(0x1313_F41E_0000_0013);
+    let failing: Vec<bool> = (0..n).map(|_| frng.chance(ALWAYS_FAILING)).collect();
+    let mut with_failing = Sim::new(&dossiers, &events, &failing);
+    with_failing.run(Scheduler::Plan);
 
     println!();
     println!("time from a fault's appearance to its discrepancy being opened (minutes)");
@@ -419,14 +551,16 @@ fn main() {
         planned.plan_time.as_secs_f64()
     );
 
-    let names = ["changed", "discrepancy", "due", "new", "stale"];
+    failing_report(&dossiers, &failing, &planned, &with_failing);
+
+    let names = ["changed", "discrepancy", "due", "new", "stale", "failing"];
     let spent: Vec<String> = names
         .iter()
         .zip(planned.by_tier)
         .map(|(n, c)| format!("{n} {c}"))
         .collect();
     println!("plan look-ups by tier: {}", spent.join(", "));
-    let mut census = [0usize; 5];
+    let mut census = [0usize; 6];
     let mut idle = 0;
     for c in &planned.cands {
         match tier_of(c, local(WEEK), &settings()) {

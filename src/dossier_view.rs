@@ -14,7 +14,7 @@ use crate::model::{
     YearMonth,
 };
 use crate::scoring;
-use crate::store::{DiscrepancyRow, HistoryRow, Store, StoreError, StoredNational};
+use crate::store::{DiscrepancyRow, HistoryRow, LookupState, Store, StoreError, StoredNational};
 use crate::timeliness::{Judgement, Verdict};
 
 /// One dossier, both sides.
@@ -33,6 +33,9 @@ pub struct DossierView {
     pub national_history: Vec<HistoryRow>,
     /// Every discrepancy of the dossier, whatever its state, largest score impact first.
     pub discrepancies: Vec<DiscrepancyRow>,
+    /// Its national look-up state: the last try, and whether its look-ups keep failing (how
+    /// many in a row, since when, the last error class); `None` when never looked up.
+    pub lookup: Option<LookupState>,
 }
 
 /// The portal's view of a dossier as last looked up.
@@ -129,7 +132,8 @@ impl DossierView {
             Vec::new()
         };
         let discrepancies = store.discrepancies_of_dossier(&provincial.local_id)?;
-        Ok(Some(DossierView::new(
+        let lookup = store.lookup_state(&provincial.local_id)?;
+        let mut view = DossierView::new(
             provincial,
             national.map(NationalView::from),
             provincial_history,
@@ -137,10 +141,13 @@ impl DossierView {
             discrepancies,
             now,
             cal,
-        )))
+        );
+        view.lookup = lookup;
+        Ok(Some(view))
     }
 
-    /// The view of what was read, both sides judged at `now` (pure).
+    /// The view of what was read, both sides judged at `now` (pure); its look-up state is
+    /// left `None` ([`DossierView::load`] reads it).
     pub fn new(
         provincial: ProvincialDossier,
         national: Option<NationalView>,
@@ -168,6 +175,7 @@ impl DossierView {
             provincial_history,
             national_history,
             discrepancies,
+            lookup: None,
         }
     }
 

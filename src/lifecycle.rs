@@ -143,11 +143,13 @@ mod tests {
         provincial: true,
         pair: true,
         timeliness: true,
+        lookup: false,
     };
     const PROV_ONLY: Evaluated = Evaluated {
         provincial: true,
         pair: false,
         timeliness: false,
+        lookup: false,
     };
 
     #[test]
@@ -206,6 +208,36 @@ mod tests {
                 found: vec![],
                 evaluated: PROV_ONLY,
                 want: vec!["resolve 1"],
+            },
+            Case {
+                name: "a comparison never decides lookup_failing, the look-up state does",
+                existing: vec![
+                    ex(1, LookupFailing, State::Open),
+                    ex(2, StatusMismatch, State::Open),
+                ],
+                found: vec![],
+                evaluated: ALL,
+                want: vec!["resolve 2"],
+            },
+            Case {
+                name: "the look-up state decides lookup_failing only",
+                existing: vec![
+                    ex(1, LookupFailing, State::Open),
+                    ex(2, StatusMismatch, State::Open),
+                ],
+                found: vec![],
+                evaluated: Evaluated::LOOKUP,
+                want: vec!["resolve 1"],
+            },
+            Case {
+                name: "still failing: refreshed, the other kinds untouched",
+                existing: vec![
+                    ex(1, LookupFailing, State::Acknowledged),
+                    ex(2, ClosedLocallyOpenNationally, State::Open),
+                ],
+                found: vec![LookupFailing],
+                evaluated: Evaluated::LOOKUP,
+                want: vec!["refresh 1"],
             },
             Case {
                 name: "resolved stays resolved when not seen",

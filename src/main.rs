@@ -105,6 +105,19 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
     },
+    /// National look-ups: `--failing` lists the dossiers whose look-ups have failed for longer
+    /// than `national.lookup_failing_after_hours` (code, agency, since, attempts, last error
+    /// class), longest failing first: the list to send to the portal's operators.
+    Lookups {
+        /// The dossiers whose look-ups keep failing (required: the only listing so far).
+        #[arg(long)]
+        failing: bool,
+        /// List every dossier failing now, however recently it started.
+        #[arg(long)]
+        all: bool,
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
     /// Serves both portal simulators on loopback until stopped.
     #[cfg(feature = "sim")]
     Simulate {
@@ -272,7 +285,10 @@ fn main() -> ExitCode {
     init_logging(cli.log_format, default_level);
     if matches!(
         cli.command,
-        Command::Discrepancies { .. } | Command::Discrepancy { .. } | Command::Dossier { .. }
+        Command::Discrepancies { .. }
+            | Command::Discrepancy { .. }
+            | Command::Dossier { .. }
+            | Command::Lookups { .. }
     ) {
         // Review output is often piped into `head` or `less`: end quietly when the reader goes.
         // SAFETY: setting a signal disposition at start-up, before any thread is spawned.
@@ -315,6 +331,15 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     }
     let cfg = load_config(cli)?;
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
+}
+
+/// `national.lookup_failing_after_hours` from the config; its default (24 h) when only
+/// `--database` is given and there is no config file.
+fn failing_after(cli: &Cli) -> anyhow::Result<chrono::Duration> {
+    if cli.database.is_some() && !cli.config.exists() {
+        return Ok(chrono::Duration::hours(24));
+    }
+    Ok(load_config(cli)?.national.lookup_failing_after())
 }
 
 /// The database of the review commands: `--database`, else the config's.
@@ -462,6 +487,25 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     println!("discrepancy {id} resolved by {by}");
                 }
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Lookups {
+            failing,
+            all,
+            format,
+        } => {
+            if !failing {
+                bail!("`lookups` lists the failing look-ups: pass --failing");
+            }
+            let store = open_store(&cli)?;
+            let now = sync::local_now();
+            let since = if *all {
+                now
+            } else {
+                now - failing_after(&cli)?
+            };
+            let rows = store.failing_lookups(since)?;
+            output::print_failing_lookups(&rows, *format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Dossier { code, format } => {

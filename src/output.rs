@@ -98,6 +98,13 @@ pub fn print_run(r: &CycleReport) {
         c.reopened,
         c.resolved
     );
+    if c.lookups_failing > 0 {
+        println!(
+            "  {} dossiers' national look-ups have failed for too long: \
+             tthc-sync lookups --failing",
+            c.lookups_failing
+        );
+    }
     for p in &c.pulls {
         println!("  pull: {}", tthc_sync::pull::describe(p));
     }
@@ -226,6 +233,80 @@ const DISCREPANCY_HEADERS: &[&str] = &[
     "trên Cổng",
     "first_seen",
 ];
+
+/// `tthc-sync lookups --failing`: the dossiers whose national look-ups keep failing.
+pub fn print_failing_lookups(
+    rows: &[tthc_sync::reconcile::FailingLookup],
+    format: Format,
+) -> anyhow::Result<()> {
+    let agency = |f: &tthc_sync::reconcile::FailingLookup| {
+        f.agency_name
+            .clone()
+            .or_else(|| f.agency_code.clone())
+            .unwrap_or_default()
+    };
+    match format {
+        Format::Json => json(&rows),
+        Format::Csv => {
+            let mut out = Csv::new([
+                "code",
+                "agency_code",
+                "agency",
+                "since",
+                "attempts",
+                "last_error_class",
+                "last_attempt_at",
+            ]);
+            for f in rows {
+                out.row([
+                    csv::text(&f.code).into_owned(),
+                    csv::text(f.agency_code.as_deref().unwrap_or("")).into_owned(),
+                    csv::text(&agency(f)).into_owned(),
+                    fmt_time(&f.since),
+                    f.attempts.to_string(),
+                    f.last_error_class.clone().unwrap_or_default(),
+                    fmt_time(&f.last_attempt_at),
+                ]);
+            }
+            print!("{}", out.finish());
+            Ok(())
+        }
+        Format::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|f| {
+                    vec![
+                        f.code.clone(),
+                        agency(f),
+                        fmt_time(&f.since),
+                        f.attempts.to_string(),
+                        f.last_error_class.clone().unwrap_or_default(),
+                        fmt_time(&f.last_attempt_at),
+                    ]
+                })
+                .collect();
+            print!(
+                "{}",
+                table(
+                    &[
+                        "code",
+                        "agency",
+                        "since",
+                        "attempts",
+                        "last error",
+                        "last attempt"
+                    ],
+                    &cells
+                )
+            );
+            println!(
+                "{} dossiers whose national look-ups keep failing",
+                rows.len()
+            );
+            Ok(())
+        }
+    }
+}
 
 /// The discrepancies of severity `least` and above, then (table: on stdout; JSON and CSV: on
 /// stderr, so that the data stays clean) a line counting the `below` ones not listed.
@@ -469,6 +550,17 @@ pub fn print_dossier(v: &DossierView, format: Format) -> anyhow::Result<()> {
     }
     if v.national.as_ref().is_some_and(|n| !n.found) {
         println!("  Cổng DVCQG: không tìm thấy hồ sơ (tra cứu thành công, không có dòng nào)");
+    }
+    if let Some(l) = v.lookup.as_ref().filter(|l| l.consecutive_failures > 0) {
+        println!(
+            "  Tra cứu Cổng DVCQG lỗi {} lần liên tiếp từ {} (lỗi gần nhất {}: {}, lần thử cuối \
+             {}); sai lệch bên dưới theo lần tra cứu thành công cuối",
+            l.consecutive_failures,
+            l.failing_since.as_deref().unwrap_or("?"),
+            l.last_error_class.as_deref().unwrap_or("?"),
+            l.last_error.as_deref().unwrap_or(""),
+            l.last_attempt_at
+        );
     }
     if v.discrepancies.is_empty() {
         println!("Không có sai lệch đang mở.");

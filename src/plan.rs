@@ -14,13 +14,24 @@
 //! 3. **New**: never looked up. Oldest provincial change first.
 //! 4. **Rest**: every other non-terminal dossier, and terminal ones not yet confirmed. Oldest
 //!    look-up first (staleness).
+//! 5. **Failing**: a dossier whose last look-ups failed (`failures` in a row, none since
+//!    succeeded), once its back-off has passed: `failure_backoff` after the first failure,
+//!    doubling with each further one up to `failure_backoff_max`. Whatever tier it would be
+//!    in otherwise, it comes after every dossier that can be read; oldest failure first. So a
+//!    dossier the portal cannot answer for costs at most one look-up per back-off step, and
+//!    never one the others need. Only when a budget smaller than the stale tier has kept it
+//!    waiting `failure_backoff_max` past its back-off does it compete in tier 4 by the time of
+//!    its last try (a failure that was transient must not leave a dossier unread for ever):
+//!    then it costs at most one look-up per `failure_backoff_max` plus its back-off, ahead of
+//!    stale dossiers only.
 //!
 //! Never returned:
 //! - a dossier whose provincial row changed less than `sync_grace` ago and that has not been
 //!   looked up since (its push may still be in flight: a look-up now would prove nothing);
 //! - a terminal dossier with `lookups_since_change >= 2` and no open discrepancy: it matched
 //!   after it closed, was confirmed once more, and is left alone;
-//! - a malformed national code (the portal cannot match it: `bad_dossier_code`).
+//! - a malformed national code (the portal cannot match it: `bad_dossier_code`);
+//! - a failing dossier whose back-off has not passed.
 //!
 //! A look-up made within `sync_grace` of a change does not count as a check of that change: the
 //! push may have landed after it, so the dossier stays in tier 0 until looked up past the grace.
@@ -53,6 +64,13 @@ pub struct Candidate {
     pub lookups_since_change: u32,
     /// At least one discrepancy of this dossier is open (or acknowledged, i.e. not resolved).
     pub has_open_discrepancy: bool,
+    /// Look-ups of this dossier that failed in a row since its last success (0: not failing).
+    /// Only failures of the dossier's own request count: not a look-up refused by an open
+    /// circuit breaker, a login that failed, nor the failures of a run in which the portal
+    /// itself was down.
+    pub failures: u32,
+    /// When the last counted failure happened (`None` when `failures` is 0).
+    pub last_failure_at: Option<LocalTime>,
 }
 
 /// The look-up budget of one planning cycle.
@@ -96,6 +114,11 @@ pub struct PlanSettings {
     /// raises (tiers 1 and 2); sooner than that it only competes by staleness. Keeps a backlog
     /// of unfixed discrepancies or overdue dossiers from eating the whole budget.
     pub recheck: Duration,
+    /// After a failed look-up, the dossier waits this long before it is tried again; the wait
+    /// doubles with each further failure in a row ([`failure_backoff`]).
+    pub failure_backoff: Duration,
+    /// The longest wait between two tries of a failing dossier.
+    pub failure_backoff_max: Duration,
 }
 
 impl Default for PlanSettings {
@@ -104,8 +127,23 @@ impl Default for PlanSettings {
             sync_grace: Duration::from_secs(30 * 60),
             due_soon: Duration::from_secs(24 * 3600),
             recheck: Duration::from_secs(4 * 3600),
+            failure_backoff: Duration::from_secs(15 * 60),
+            failure_backoff_max: Duration::from_secs(24 * 3600),
         }
     }
+}
+
+/// How long a dossier whose last `failures` look-ups failed waits before the next try:
+/// `failure_backoff × 2^(failures − 1)`, at most `failure_backoff_max` (zero when not failing).
+/// With the defaults: 15 min, 30 min, 1 h, 2 h, … 16 h, then a day.
+pub fn failure_backoff(failures: u32, s: &PlanSettings) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let doublings = (failures - 1).min(30);
+    s.failure_backoff
+        .saturating_mul(1 << doublings)
+        .min(s.failure_backoff_max)
 }
 
 const TIER_SHIFT: u32 = 60;
@@ -139,6 +177,8 @@ pub enum Tier {
     New = 3,
     /// Everything else still worth a look, by staleness.
     Stale = 4,
+    /// Its last look-ups failed and its back-off has passed: after everything else.
+    Failing = 5,
 }
 
 /// The settings turned into instants relative to `now`, so that classifying a candidate is
@@ -170,8 +210,39 @@ impl Limits {
 }
 
 /// The tier of one candidate and the time that orders it within its tier, or `None` when it is
-/// not to be looked up now.
-fn classify(c: &Candidate, l: &Limits) -> Option<(Tier, Option<LocalTime>)> {
+/// not to be looked up now. A failing dossier keeps the rules that would leave it alone (the
+/// grace of a change, a confirmed closed dossier), and otherwise waits for its back-off and
+/// then goes last.
+fn classify(
+    c: &Candidate,
+    l: &Limits,
+    s: &PlanSettings,
+    now: LocalTime,
+) -> Option<(Tier, Option<LocalTime>)> {
+    let tier = classify_readable(c, l)?;
+    if c.failures == 0 {
+        return Some(tier);
+    }
+    let wait = to_chrono(failure_backoff(c.failures, s));
+    let Some(t) = c.last_failure_at else {
+        return Some((Tier::Failing, None));
+    };
+    let ready = t.checked_add_signed(wait).unwrap_or(LocalTime::MAX);
+    if now < ready {
+        return None;
+    }
+    let starved = ready
+        .checked_add_signed(to_chrono(s.failure_backoff_max))
+        .unwrap_or(LocalTime::MAX);
+    if now >= starved {
+        // Kept waiting a whole `failure_backoff_max` by the readable dossiers: by staleness.
+        return Some((Tier::Stale, Some(t)));
+    }
+    Some((Tier::Failing, Some(t)))
+}
+
+/// [`classify`] of a dossier whose look-ups do not fail.
+fn classify_readable(c: &Candidate, l: &Limits) -> Option<(Tier, Option<LocalTime>)> {
     let upd = c.provincial_updated_at;
     // Not yet checked past the grace of its last change?
     let pending = match c.last_lookup_at {
@@ -207,7 +278,7 @@ pub fn tier_of(c: &Candidate, now: LocalTime, s: &PlanSettings) -> Option<Tier> 
     if !is_well_formed_national_code(&c.code) {
         return None;
     }
-    classify(c, &Limits::new(s, now)).map(|(t, _)| t)
+    classify(c, &Limits::new(s, now), s, now).map(|(t, _)| t)
 }
 
 /// Returns the indices into `cands` to look up now, most urgent first: at most
@@ -222,7 +293,7 @@ pub fn plan(cands: &[Candidate], now: LocalTime, budget: Budget, s: &PlanSetting
         .iter()
         .enumerate()
         .filter(|(_, c)| is_well_formed_national_code(&c.code))
-        .filter_map(|(i, c)| classify(c, &limits).map(|(tier, t)| (key(tier as u64, t), i)))
+        .filter_map(|(i, c)| classify(c, &limits, s, now).map(|(tier, t)| (key(tier as u64, t), i)))
         .collect();
     if ranked.len() > want {
         ranked.select_nth_unstable(want - 1);
@@ -259,6 +330,16 @@ mod tests {
             last_lookup_at: Some(ago(looked)),
             lookups_since_change: 1,
             has_open_discrepancy: false,
+            failures: 0,
+            last_failure_at: None,
+        }
+    }
+    /// `base`, whose last `failures` look-ups failed, the last one `mins` ago.
+    fn failing(failures: u32, mins: i64, base: Candidate) -> Candidate {
+        Candidate {
+            failures,
+            last_failure_at: Some(ago(mins)),
+            ..base
         }
     }
     /// Changed `mins` ago, after a look-up a day before the change.
@@ -305,6 +386,8 @@ mod tests {
             sync_grace: Duration::from_secs(30 * 60),
             due_soon: Duration::from_secs(24 * 3600),
             recheck: Duration::from_secs(3600),
+            failure_backoff: Duration::from_secs(15 * 60),
+            failure_backoff_max: Duration::from_secs(24 * 3600),
         }
     }
     fn budget(n: usize) -> Budget {
@@ -537,6 +620,92 @@ mod tests {
                 expect: &["c-900", "c-300", "c-40", "c-31"],
             },
             Scenario {
+                name: "a failing dossier waits for its back-off: 15 min, 30 min, 1 h, … a day",
+                cands: vec![
+                    ("1-failure-14m", failing(1, 14, new(600))),
+                    ("1-failure-15m", failing(1, 15, new(600))),
+                    ("2-failures-29m", failing(2, 29, quiet(600))),
+                    ("2-failures-30m", failing(2, 30, quiet(600))),
+                    ("3-failures-59m", failing(3, 59, quiet(600))),
+                    ("3-failures-60m", failing(3, 60, quiet(600))),
+                    ("20-failures-23h", failing(20, 23 * 60, quiet(9000))),
+                    ("20-failures-24h", failing(20, 24 * 60, quiet(9000))),
+                ],
+                budget: budget(10),
+                expect: &[
+                    "20-failures-24h",
+                    "3-failures-60m",
+                    "2-failures-30m",
+                    "1-failure-15m",
+                ],
+            },
+            Scenario {
+                name: "a failing dossier comes after every dossier that can be read",
+                cands: vec![
+                    ("failing-changed", failing(1, 600, changed(2000))),
+                    ("failing-disc", failing(1, 600, disc(2000))),
+                    ("failing-due", failing(1, 600, due_in(60, 2000))),
+                    ("failing-new", failing(1, 600, new(2000))),
+                    ("rest", quiet(100)),
+                    ("new", new(60)),
+                    ("changed", changed(40)),
+                ],
+                budget: budget(10),
+                expect: &[
+                    "changed",
+                    "new",
+                    "rest",
+                    "failing-changed",
+                    "failing-disc",
+                    "failing-due",
+                    "failing-new",
+                ],
+            },
+            Scenario {
+                name: "a budget that does not reach the failing tier leaves it out",
+                cands: vec![
+                    ("failing-changed", failing(4, 300, changed(9000))),
+                    ("r1", quiet(100)),
+                    ("r2", quiet(200)),
+                ],
+                budget: budget(2),
+                expect: &["r2", "r1"],
+            },
+            Scenario {
+                name: "a failing dossier kept waiting a whole cap past its back-off competes by \
+                       staleness",
+                cands: vec![
+                    // 20 failures: back-off 24 h, then 24 h more in the failing tier.
+                    ("starved-47h", failing(20, 47 * 60, quiet(9000))),
+                    ("starved-48h", failing(20, 48 * 60, quiet(9000))),
+                    ("stale-50h", quiet(50 * 60)),
+                    ("stale-40h", quiet(40 * 60)),
+                    ("changed", changed(40)),
+                ],
+                budget: budget(3),
+                expect: &["changed", "stale-50h", "starved-48h"],
+            },
+            Scenario {
+                name: "within the failing tier: oldest failure first",
+                cands: vec![
+                    ("f-20", failing(1, 20, quiet(600))),
+                    ("f-300", failing(1, 300, quiet(100))),
+                    ("f-90", failing(2, 90, quiet(900))),
+                ],
+                budget: budget(10),
+                expect: &["f-300", "f-90", "f-20"],
+            },
+            Scenario {
+                name: "failing or not: the grace and the confirmed-closed rule still apply",
+                cands: vec![
+                    ("failing-in-grace", failing(1, 600, changed(10))),
+                    ("failing-confirmed-closed", failing(1, 600, closed(2, 5000))),
+                    ("failing-needs-confirm", failing(1, 600, closed(1, 5000))),
+                ],
+                budget: budget(10),
+                expect: &["failing-needs-confirm"],
+            },
+            Scenario {
                 name: "malformed codes are never looked up",
                 cands: vec![("bad", changed(300)), ("good", changed(200))],
                 budget: budget(10),
@@ -567,6 +736,15 @@ mod tests {
                 .collect();
             assert_eq!(got, sc.expect, "scenario: {}", sc.name);
         }
+    }
+
+    #[test]
+    fn failure_backoff_doubles_up_to_the_cap() {
+        let s = settings();
+        let mins = |n| failure_backoff(n, &s).as_secs() / 60;
+        let got: Vec<u64> = (0..=9).map(mins).collect();
+        assert_eq!(got, [0, 15, 30, 60, 120, 240, 480, 960, 1440, 1440]);
+        assert_eq!(mins(u32::MAX), 1440, "no overflow");
     }
 
     #[test]
@@ -604,12 +782,17 @@ mod tests {
         let cands: Vec<Candidate> = (0..2000)
             .map(|i| {
                 let r = next();
-                let base = match r % 6 {
+                let base = match r % 7 {
                     0 => changed((r >> 8) as i64 % 2000),
                     1 => new((r >> 8) as i64 % 2000),
                     2 => disc((r >> 8) as i64 % 2000),
                     3 => due_in((r >> 8) as i64 % 4000 - 1000, (r >> 20) as i64 % 2000),
                     4 => closed((r >> 8) as u32 % 3, (r >> 20) as i64 % 2000),
+                    5 => failing(
+                        (r >> 8) as u32 % 5 + 1,
+                        (r >> 20) as i64 % 2000,
+                        quiet((r >> 32) as i64 % 2000),
+                    ),
                     _ => quiet((r >> 8) as i64 % 2000),
                 };
                 Candidate {

@@ -287,6 +287,7 @@ impl ScoresClient {
             headers: vec![("Accept".into(), "application/json".into())],
             body: Body::Form(vec![("params".into(), params.to_string())]),
             label: "report_tinh_766_service".into(),
+            key: None,
         };
         let reply = self.http.send_json(&req).await?;
         if reply.status != 200 {
@@ -336,6 +337,7 @@ impl ScoresClient {
                 "currentPage": page, "pageSize": self.cfg.page_size,
             })),
             label: "dvc-progress-tree".into(),
+            key: None,
         };
         let reply = self.http.send_json(&req).await?;
         parse_progress_tree(reply.status, &reply.value, ym).map_err(|message| ScoresError::Reply {

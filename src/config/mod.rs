@@ -220,6 +220,7 @@ impl Config {
             return Err(invalid("national.lookups_per_cycle", "must be ≥ 1"));
         }
         n.validate_list()?;
+        n.validate_failing()?;
         if let Some(sc) = &self.scores {
             sc.validate()?;
         }

@@ -167,6 +167,19 @@ pub struct NationalConfig {
     /// often ahead of the rest (keeps a backlog from eating the whole budget).
     #[serde(default = "default_recheck")]
     pub recheck_hours: u32,
+    /// After a failed look-up, minutes before the dossier is tried again; the wait doubles
+    /// with each further failure in a row, up to `lookup_backoff_max_hours`, and a failing
+    /// dossier comes after every other one due (docs/domain.md §8).
+    #[serde(default = "default_lookup_backoff")]
+    pub lookup_backoff_minutes: u32,
+    /// The longest wait, in hours, between two tries of a dossier whose look-ups keep failing.
+    #[serde(default = "default_lookup_backoff_max")]
+    pub lookup_backoff_max_hours: u32,
+    /// A dossier whose look-ups have failed for longer than this many hours is reported: the
+    /// discrepancy `lookup_failing`, `tthc-sync lookups --failing`, `/metrics` and the run's
+    /// summary.
+    #[serde(default = "default_lookup_failing_after")]
+    pub lookup_failing_after_hours: u32,
     /// `DanhSachHoSo`: unit codes whose dossiers are listed each cycle (empty = off).
     #[serde(default)]
     pub list_units: Vec<String>,
@@ -202,6 +215,15 @@ fn default_recheck() -> u32 {
 fn default_list_days() -> u32 {
     30
 }
+fn default_lookup_backoff() -> u32 {
+    15
+}
+fn default_lookup_backoff_max() -> u32 {
+    24
+}
+fn default_lookup_failing_after() -> u32 {
+    24
+}
 
 impl NationalConfig {
     /// `sync_grace_minutes` as a duration.
@@ -215,6 +237,25 @@ impl NationalConfig {
     /// `recheck_hours` as a duration.
     pub fn recheck(&self) -> Duration {
         Duration::from_secs(u64::from(self.recheck_hours) * 3600)
+    }
+
+    /// The look-up planner's settings: the grace, due-soon, recheck and failure back-off keys.
+    pub fn plan_settings(&self) -> crate::plan::PlanSettings {
+        crate::plan::PlanSettings {
+            sync_grace: self.sync_grace(),
+            due_soon: self.due_soon(),
+            recheck: self.recheck(),
+            failure_backoff: Duration::from_secs(u64::from(self.lookup_backoff_minutes) * 60),
+            failure_backoff_max: Duration::from_secs(
+                u64::from(self.lookup_backoff_max_hours) * 3600,
+            ),
+        }
+    }
+
+    /// `lookup_failing_after_hours` as a duration: how long a dossier's look-ups fail before
+    /// it is reported.
+    pub fn lookup_failing_after(&self) -> chrono::Duration {
+        chrono::Duration::hours(i64::from(self.lookup_failing_after_hours))
     }
 }
 
@@ -327,6 +368,37 @@ impl NationalConfig {
         }
         if !self.list_units.is_empty() && !(1..=366).contains(&self.list_days) {
             return Err(invalid("national.list_days", "must be 1..=366"));
+        }
+        Ok(())
+    }
+
+    /// Checks the failing look-ups' keys: `lookup_backoff_minutes`, `lookup_backoff_max_hours`
+    /// and `lookup_failing_after_hours`.
+    pub(super) fn validate_failing(&self) -> Result<(), ConfigError> {
+        if !(1..=1440).contains(&self.lookup_backoff_minutes) {
+            return Err(invalid(
+                "national.lookup_backoff_minutes",
+                "must be 1..=1440 (minutes)",
+            ));
+        }
+        if !(1..=720).contains(&self.lookup_backoff_max_hours)
+            || u64::from(self.lookup_backoff_max_hours) * 60
+                < u64::from(self.lookup_backoff_minutes)
+        {
+            return Err(invalid(
+                "national.lookup_backoff_max_hours",
+                format!(
+                    "must be 1..=720 (hours) and at least national.lookup_backoff_minutes ({} \
+                     minutes)",
+                    self.lookup_backoff_minutes
+                ),
+            ));
+        }
+        if !(1..=720).contains(&self.lookup_failing_after_hours) {
+            return Err(invalid(
+                "national.lookup_failing_after_hours",
+                "must be 1..=720 (hours)",
+            ));
         }
         Ok(())
     }

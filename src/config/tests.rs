@@ -43,10 +43,58 @@ fn errors_name_the_key() {
             "adapter_url = \"ftp://x\"",
             "national.adapter_url",
         ),
+        (
+            "lookup_backoff_minutes = 15",
+            "lookup_backoff_minutes = 0",
+            "national.lookup_backoff_minutes",
+        ),
+        (
+            "lookup_backoff_max_hours = 24",
+            "lookup_backoff_max_hours = 0",
+            "national.lookup_backoff_max_hours",
+        ),
+        (
+            "lookup_failing_after_hours = 24",
+            "lookup_failing_after_hours = 721",
+            "national.lookup_failing_after_hours",
+        ),
+        (
+            "breaker_cooldown_secs = 60",
+            "breaker_cooldown_secs = 0",
+            "provincial.http",
+        ),
     ];
     for (from, to, key) in cases {
         assert_error_names(&[(from, to)], key);
     }
+}
+
+#[test]
+fn failing_look_ups_keys() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    let s = cfg.national.plan_settings();
+    assert_eq!(s.failure_backoff, Duration::from_secs(15 * 60));
+    assert_eq!(s.failure_backoff_max, Duration::from_secs(24 * 3600));
+    assert_eq!(s.sync_grace, cfg.national.sync_grace());
+    assert_eq!(
+        cfg.national.lookup_failing_after(),
+        chrono::Duration::hours(24)
+    );
+    assert_eq!(cfg.national.http.breaker_cooldown_secs, 60);
+    // The longest wait may not be shorter than the first.
+    assert_error_names(
+        &[
+            (
+                "lookup_backoff_minutes = 15",
+                "lookup_backoff_minutes = 120",
+            ),
+            (
+                "lookup_backoff_max_hours = 24",
+                "lookup_backoff_max_hours = 1",
+            ),
+        ],
+        "national.lookup_backoff_max_hours",
+    );
 }
 
 #[test]

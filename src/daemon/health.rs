@@ -67,6 +67,10 @@ pub struct HealthSnapshot {
     /// The national view's age as the last sync measured it (also on its `sync_run` row);
     /// `None` until a sync has measured it, and then `/metrics` leaves its gauges out.
     pub national_freshness: Option<Freshness>,
+    /// Dossiers whose national look-ups have failed for longer than
+    /// `national.lookup_failing_after_hours` (a gauge, recomputed after each job); `None`
+    /// until first counted, and then `/metrics` leaves it out.
+    pub national_lookups_failing: Option<u64>,
     /// HTTP errors (after retries) by host.
     pub http_errors: BTreeMap<String, u64>,
     /// The last provincial pull by (source, mode): pages, rows, the reported total, whether
@@ -86,6 +90,7 @@ impl HealthSnapshot {
             national_lookups_total: 0,
             open_discrepancies: BTreeMap::new(),
             national_freshness: None,
+            national_lookups_failing: None,
             http_errors: BTreeMap::new(),
             last_pulls: BTreeMap::new(),
             pulls_total: BTreeMap::new(),
@@ -320,6 +325,14 @@ pub fn render_metrics(snapshot: &HealthSnapshot) -> String {
         );
     }
 
+    if let Some(n) = snapshot.national_lookups_failing {
+        out.family(
+            "tthc_sync_national_lookups_failing",
+            "gauge",
+            "Dossiers whose national look-ups have failed for longer than national.lookup_failing_after_hours.",
+        );
+        out.sample("tthc_sync_national_lookups_failing", &[], n as f64);
+    }
     render_pulls(&mut out, snapshot);
 
     out.family(
@@ -591,6 +604,7 @@ mod tests {
             p50_seconds: 120.5,
             p95_seconds: 3600.0,
         });
+        s.national_lookups_failing = Some(3);
         s.record_http_error("dichvucong.gov.vn");
         s.record_http_error("dichvucong.gov.vn");
         let pull = |mode: &str, pages, rows, total, end| PullRecord {
@@ -647,6 +661,9 @@ tthc_sync_national_view_freshness_p50_seconds 120.5
 # HELP tthc_sync_national_view_freshness_p95_seconds 95th percentile lag of the national portal's view behind the provincial system.
 # TYPE tthc_sync_national_view_freshness_p95_seconds gauge
 tthc_sync_national_view_freshness_p95_seconds 3600
+# HELP tthc_sync_national_lookups_failing Dossiers whose national look-ups have failed for longer than national.lookup_failing_after_hours.
+# TYPE tthc_sync_national_lookups_failing gauge
+tthc_sync_national_lookups_failing 3
 # HELP tthc_sync_provincial_pull_pages Pages the last provincial pull read, by source and mode (incremental, sweep).
 # TYPE tthc_sync_provincial_pull_pages gauge
 tthc_sync_provincial_pull_pages{source="provincial:igate",mode="incremental"} 1

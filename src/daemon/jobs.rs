@@ -106,13 +106,14 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
                 report: JobReport {
                     outcome: job_outcome(r.outcome),
                     summary: format!(
-                        "run {}: {} provincial rows ({} changed), {} look-ups ({} failed), \
-                         {} opened, {} reopened, {} resolved{}",
+                        "run {}: {} provincial rows ({} changed), {} look-ups ({} failed, {} \
+                         dossiers failing too long), {} opened, {} reopened, {} resolved{}",
                         r.run_id,
                         c.provincial_rows,
                         c.provincial_changed,
                         c.lookups,
                         c.lookup_errors,
+                        c.lookups_failing,
                         c.opened,
                         c.reopened,
                         c.resolved,

@@ -135,6 +135,9 @@ struct Done {
     lookups: u64,
     freshness: Option<health::Freshness>,
     open_by_kind: Option<Vec<(String, u64)>>,
+    /// Dossiers whose national look-ups have failed for longer than
+    /// `national.lookup_failing_after_hours` (recomputed after every job, like `open_by_kind`).
+    lookups_failing: Option<u64>,
     pulls: Vec<crate::store::PullRecord>,
     active: Arc<Active>,
 }
@@ -332,7 +335,7 @@ impl Service {
 
     fn finished(&mut self, joined: Result<(tokio::task::Id, Done), tokio::task::JoinError>) {
         let now = now_vn();
-        let (job, report, lookups, freshness, open, pulls, active) = match joined {
+        let (job, report, lookups, freshness, open, failing, pulls, active) = match joined {
             Ok((id, done)) => {
                 self.task_jobs.remove(&id);
                 (
@@ -341,6 +344,7 @@ impl Service {
                     done.lookups,
                     done.freshness,
                     done.open_by_kind,
+                    done.lookups_failing,
                     done.pulls,
                     Some(done.active),
                 )
@@ -359,7 +363,7 @@ impl Service {
                     outcome: JobOutcome::Failed,
                     summary: why,
                 };
-                (job, report, 0, None, None, Vec::new(), None)
+                (job, report, 0, None, None, None, Vec::new(), None)
             }
         };
         // A job removed by a reload while it ran is simply no longer scheduled.
@@ -374,6 +378,9 @@ impl Service {
             }
             if let Some(open) = open {
                 h.open_discrepancies = open.into_iter().collect();
+            }
+            if failing.is_some() {
+                h.national_lookups_failing = failing;
             }
             if let Some(active) = &active {
                 for (host, n) in active.new_http_errors() {
@@ -627,6 +634,8 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         pulls,
     } = jobs::run(job, &mut store, &active.cfg, &active.clients).await;
     let open_by_kind = store.open_counts_by_kind().ok();
+    let failing_since = sync::local_now() - active.cfg.national.lookup_failing_after();
+    let lookups_failing = store.failing_lookup_count(failing_since).ok();
     drop(store);
     if report.outcome == JobOutcome::Failed {
         tracing::error!(target: "daemon", job = job.name(), outcome = %report.outcome,
@@ -641,6 +650,7 @@ async fn run_job(job: Job, store: Arc<tokio::sync::Mutex<Store>>, active: Arc<Ac
         lookups,
         freshness,
         open_by_kind,
+        lookups_failing,
         pulls,
         active,
     }

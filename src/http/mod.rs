@@ -3,6 +3,13 @@
 //! explicit burst, a per-host circuit breaker, counters, and errors that say which host and
 //! what went wrong.
 //!
+//! The circuit breaker counts failed *requests*, not attempts (`breaker`): a request's
+//! retries are not new failures, and it opens only after `breaker_threshold` distinct requests
+//! (different dossiers, pages, months) failed in a row with no success between, so one record
+//! that always fails never shuts the host out. Open, it refuses requests for
+//! `breaker_cooldown_secs`, then lets one probe through: its success closes it, its failure
+//! opens it again. [`HttpClient::begin_run`] closes it.
+//!
 //! Retryable: transport errors (connect, timeout, reset, truncated body, a body over
 //! `max_body_bytes`), HTTP 408, 429 and 5xx, and a 2xx whose body is not JSON. Never retried:
 //! other 4xx (the caller decides, e.g. re-login on 401).
@@ -18,10 +25,12 @@
 //! queries are never logged.
 
 mod backoff;
+mod breaker;
 mod limiter;
 mod stats;
 
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
@@ -29,6 +38,7 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 pub use backoff::{backoff, retry_after};
+use breaker::{Admission, Breaker};
 use limiter::TokenBucket;
 pub use stats::{FailReason, HostStats, HttpStats};
 
@@ -54,12 +64,16 @@ pub struct HttpPolicy {
     pub burst: u32,
     /// Requests in flight at once per host (≥ 1).
     pub max_in_flight_per_host: u32,
-    /// Consecutive failed attempts to a host after which the breaker opens; it stays open for
-    /// the rest of the run and every further call to the host fails fast.
+    /// Distinct requests to a host that must fail in a row (no success between) for its
+    /// breaker to open; a request counts once however often it is retried, and the same
+    /// request failing again does not lengthen the streak. Open, every call fails fast.
     pub breaker_threshold: u32,
-    /// HTTP statuses that count as failed attempts for the breaker even though they are not
-    /// retried (e.g. 403). Transport failures, non-JSON 2xx, 408, 429 and 5xx always count.
+    /// HTTP statuses that count as failures for the breaker even though they are not retried
+    /// (e.g. 403). Transport failures, non-JSON 2xx, 408, 429 and 5xx always count.
     pub breaker_statuses: Vec<u16>,
+    /// Seconds an open breaker refuses requests; then one probe request goes through: its
+    /// success closes the breaker, its failure opens it for this long again (1..=3600).
+    pub breaker_cooldown_secs: u64,
     /// Longest `Retry-After` honoured, in seconds; longer requests are cut to this.
     pub retry_after_max_secs: u64,
     /// PEM bundle of extra CA certificates to trust (added to the built-in roots).
@@ -94,6 +108,7 @@ impl Default for HttpPolicy {
             max_in_flight_per_host: 1,
             breaker_threshold: 5,
             breaker_statuses: vec![403, 429],
+            breaker_cooldown_secs: 60,
             retry_after_max_secs: 120,
             ca_file: None,
             max_body_bytes: None,
@@ -171,6 +186,13 @@ impl HttpPolicy {
                 key("breaker_statuses")
             ));
         }
+        if !(1..=3600).contains(&self.breaker_cooldown_secs) {
+            return Err(format!(
+                "{} must be 1..=3600 seconds, not {}",
+                key("breaker_cooldown_secs"),
+                self.breaker_cooldown_secs
+            ));
+        }
         if self.retry_after_max_secs < 1 {
             return Err(format!("{} must be ≥ 1", key("retry_after_max_secs")));
         }
@@ -244,13 +266,13 @@ pub enum HttpError {
     },
     /// The host's circuit breaker is open: no request was sent.
     #[error(
-        "{host}: circuit breaker open after {failures} consecutive failures; \
-         no more requests to this host in this run"
+        "{host}: circuit breaker open after {failures} different requests failed in a row; \
+         requests to this host are refused until a probe succeeds"
     )]
     CircuitOpen {
         /// The host.
         host: String,
-        /// Consecutive failed attempts that opened it.
+        /// Distinct requests that had failed in a row when it opened.
         failures: u32,
     },
     /// The client could not be built or the request could not be formed (invalid policy, an
@@ -336,6 +358,41 @@ pub struct Request {
     pub body: Body,
     /// What the call is, for logs (e.g. `TraCuuHoSo`, `dossier page 3`). Never a secret.
     pub label: String,
+    /// What the request is about, for the circuit breaker: requests with the same key are the
+    /// same request (a dossier code for a look-up, a unit and dates for a list). `None`: the
+    /// method, path, query and body. Never logged.
+    pub key: Option<String>,
+}
+
+impl Request {
+    /// The breaker's key of this request ([`Request::key`], else a hash of the method, path,
+    /// query and body).
+    fn breaker_key(&self) -> u64 {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        match &self.key {
+            Some(k) => {
+                0u8.hash(&mut h);
+                k.hash(&mut h);
+            }
+            None => {
+                1u8.hash(&mut h);
+                self.method.as_str().hash(&mut h);
+                match reqwest::Url::parse(&self.url) {
+                    Ok(u) => {
+                        u.path().hash(&mut h);
+                        u.query().hash(&mut h);
+                    }
+                    Err(_) => self.url.hash(&mut h),
+                }
+                match &self.body {
+                    Body::None => {}
+                    Body::Json(v) => v.to_string().hash(&mut h),
+                    Body::Form(f) => f.hash(&mut h),
+                }
+            }
+        }
+        h.finish()
+    }
 }
 
 /// A request's body.
@@ -401,10 +458,8 @@ struct Host {
     state: Mutex<HostState>,
 }
 
-#[derive(Default)]
 struct HostState {
-    consecutive_failures: u32,
-    open: bool,
+    breaker: Breaker,
     stats: HostStats,
 }
 
@@ -430,7 +485,13 @@ impl Shared {
                     in_flight: tokio::sync::Semaphore::new(
                         self.policy.max_in_flight_per_host.max(1) as usize,
                     ),
-                    state: Mutex::new(HostState::default()),
+                    state: Mutex::new(HostState {
+                        breaker: Breaker::new(
+                            self.policy.breaker_threshold,
+                            Duration::from_secs(self.policy.breaker_cooldown_secs),
+                        ),
+                        stats: HostStats::default(),
+                    }),
                 })
             })
             .clone()
@@ -438,7 +499,7 @@ impl Shared {
 }
 
 /// A client under the policy. Cheap to clone; clones share the per-host rate limit, breaker
-/// and counters. A breaker stays open until [`HttpClient::begin_run`].
+/// and counters. [`HttpClient::begin_run`] closes every breaker.
 #[derive(Clone)]
 pub struct HttpClient {
     inner: reqwest::Client,
@@ -508,49 +569,84 @@ impl HttpClient {
         }
     }
 
-    /// Starts a new run: closes every breaker (a breaker lasts for one run). Counters are
-    /// cumulative and kept.
+    /// Starts a new run: closes every breaker. Counters are cumulative and kept.
     pub fn begin_run(&self) {
         let hosts = self.shared.hosts.lock().unwrap_or_else(|p| p.into_inner());
         for h in hosts.values() {
-            let mut st = h.lock();
-            st.open = false;
-            st.consecutive_failures = 0;
+            h.lock().breaker.reset();
         }
     }
 
-    /// True when the breaker for `url`'s host is open.
-    pub fn breaker_open(&self, url: &str) -> bool {
+    fn host_of(&self, url: &str) -> Option<Arc<Host>> {
         let key = host_key(url);
         let hosts = self.shared.hosts.lock().unwrap_or_else(|p| p.into_inner());
-        hosts.get(&key).is_some_and(|h| h.lock().open)
+        hosts.get(&key).cloned()
+    }
+
+    /// True when the breaker for `url`'s host is open (refusing requests, or waiting for its
+    /// probe's outcome).
+    pub fn breaker_open(&self, url: &str) -> bool {
+        self.host_of(url)
+            .is_some_and(|h| h.lock().breaker.is_open())
+    }
+
+    /// When the open breaker of `url`'s host lets a probe request through; `None` when it is
+    /// closed or a probe is in flight.
+    pub fn breaker_probe_at(&self, url: &str) -> Option<tokio::time::Instant> {
+        self.host_of(url).and_then(|h| h.lock().breaker.probe_at())
     }
 
     /// Sends `req` under the policy and parses the reply as JSON. Retryable failures are
-    /// retried with backoff; the last one is returned as [`HttpError::GaveUp`]. Once the
-    /// host's breaker is open, fails fast with [`HttpError::CircuitOpen`].
+    /// retried with backoff; the last one is returned as [`HttpError::GaveUp`]. While the
+    /// host's breaker is open, a request is refused without being sent
+    /// ([`HttpError::CircuitOpen`]); a request already tried stops retrying
+    /// ([`HttpError::GaveUp`]).
     pub async fn send_json(&self, req: &Request) -> Result<JsonReply, HttpError> {
         let policy = &self.shared.policy;
         let url = reqwest::Url::parse(&req.url)
             .map_err(|e| HttpError::Setup(format!("call {}: invalid URL: {e}", req.label)))?;
         let host_name = key_of(&url);
         let host = self.shared.host(&host_name);
+        let key = req.breaker_key();
+        // Whether this request already counted for the breaker (once, at its first failure).
+        let mut counted = false;
+        let mut last_error: Option<HttpError> = None;
         let mut attempt = 0u32;
         loop {
-            {
+            let admission = {
                 let mut st = host.lock();
-                if st.open {
-                    st.stats.breaker_rejected += 1;
-                    let failures = st.consecutive_failures;
-                    drop(st);
-                    tracing::debug!(target: "http", host = %host_name, call = %req.label,
-                        "refused: circuit breaker open");
-                    return Err(HttpError::CircuitOpen {
+                let a = st.breaker.admit(tokio::time::Instant::now());
+                match a {
+                    Admission::Refuse { .. } => st.stats.breaker_rejected += 1,
+                    Admission::Probe => st.stats.breaker_probes += 1,
+                    Admission::Send => {}
+                }
+                a
+            };
+            if let Admission::Refuse { failures } = admission {
+                tracing::debug!(target: "http", host = %host_name, call = %req.label,
+                    "refused: circuit breaker open");
+                return Err(match last_error {
+                    // Tried and failed before the breaker opened: it gives up.
+                    Some(last) => {
+                        host.lock().stats.give_ups += 1;
+                        HttpError::GaveUp {
+                            host: host_name,
+                            attempts: attempt,
+                            last: Box::new(last),
+                        }
+                    }
+                    None => HttpError::CircuitOpen {
                         host: host_name,
                         failures,
-                    });
-                }
+                    },
+                });
             }
+            let probe = admission == Admission::Probe;
+            let mut probe_guard = ProbeGuard {
+                host: &host,
+                pending: probe,
+            };
             attempt += 1;
             let permit = host.in_flight.acquire().await;
             let waited = host.bucket.acquire().await;
@@ -579,29 +675,37 @@ impl HttpClient {
                 Ok(r) => FailReason::Status(r.status),
                 Err(f) => f.error.reason().unwrap_or(FailReason::Reset),
             };
-            let opened_now = {
+            let (opened_now, closed_now, still_open) = {
                 let mut st = host.lock();
                 st.stats.requests += 1;
                 st.stats.rate_wait_ms_total += waited.as_millis() as u64;
-                if counts_as_failure {
+                let (opened, closed) = if counts_as_failure {
                     *st.stats.failures.entry(reason.to_string()).or_default() += 1;
-                    st.consecutive_failures += 1;
-                    if !st.open && st.consecutive_failures >= policy.breaker_threshold {
-                        st.open = true;
-                        st.stats.breaker_opened = true;
-                        true
+                    // A request counts once: its first failure (or a probe's).
+                    let opened = if probe || !counted {
+                        counted = true;
+                        st.breaker.failure(key, probe, tokio::time::Instant::now())
                     } else {
                         false
+                    };
+                    if opened {
+                        st.stats.breaker_opened = true;
+                        st.stats.breaker_openings += 1;
                     }
+                    (opened, false)
                 } else {
-                    st.consecutive_failures = 0;
-                    false
-                }
+                    (false, st.breaker.success())
+                };
+                probe_guard.pending = false;
+                (opened, closed, st.breaker.is_open())
             };
             if opened_now {
                 tracing::warn!(target: "http", host = %host_name, call = %req.label,
-                    failures = policy.breaker_threshold, last_reason = %reason,
-                    "circuit breaker open: no more requests to this host in this run");
+                    probe, last_reason = %reason, cooldown_secs = policy.breaker_cooldown_secs,
+                    "circuit breaker open: requests to this host refused until a probe succeeds");
+            } else if closed_now {
+                tracing::info!(target: "http", host = %host_name, call = %req.label,
+                    "circuit breaker closed: the host answered");
             }
 
             let failure = match result {
@@ -609,10 +713,10 @@ impl HttpClient {
                 Err(f) if !f.error.retryable() => return Err(f.error),
                 Err(f) => f,
             };
-            if opened_now || attempt > policy.max_retries {
+            if still_open || attempt > policy.max_retries {
                 host.lock().stats.give_ups += 1;
                 tracing::warn!(target: "http", host = %host_name, call = %req.label,
-                    attempts = attempt, reason = %reason, breaker_open = opened_now,
+                    attempts = attempt, reason = %reason, breaker_open = still_open,
                     "giving up");
                 return Err(HttpError::GaveUp {
                     host: host_name,
@@ -645,6 +749,7 @@ impl HttpClient {
                 // Clones talking to the same host wait too.
                 host.bucket.hold_until(tokio::time::Instant::now() + delay);
             }
+            last_error = Some(failure.error);
             tokio::time::sleep(delay).await;
         }
     }
@@ -724,6 +829,24 @@ impl HttpClient {
                 status,
                 excerpt: excerpt(&bytes),
             })),
+        }
+    }
+}
+
+/// Marks a probe abandoned when its request ends without an outcome (the caller dropped the
+/// future): the breaker must not wait for it forever.
+struct ProbeGuard<'a> {
+    host: &'a Host,
+    pending: bool,
+}
+
+impl Drop for ProbeGuard<'_> {
+    fn drop(&mut self) {
+        if self.pending {
+            self.host
+                .lock()
+                .breaker
+                .probe_abandoned(tokio::time::Instant::now());
         }
     }
 }
@@ -837,7 +960,7 @@ mod tests {
     #[test]
     fn validate_names_the_key() {
         type Edit = fn(&mut HttpPolicy);
-        let cases: [(Edit, &str); 12] = [
+        let cases: [(Edit, &str); 14] = [
             (|p| p.burst = 0, "national.http.burst must be ≥ 1"),
             (
                 |p| p.connect_timeout_secs = 0.0,
@@ -873,6 +996,14 @@ mod tests {
             (
                 |p| p.max_in_flight_per_host = 0,
                 "national.http.max_in_flight_per_host",
+            ),
+            (
+                |p| p.breaker_cooldown_secs = 0,
+                "national.http.breaker_cooldown_secs",
+            ),
+            (
+                |p| p.breaker_cooldown_secs = 3601,
+                "national.http.breaker_cooldown_secs",
             ),
         ];
         for (edit, want) in cases {

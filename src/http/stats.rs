@@ -54,10 +54,14 @@ pub struct HostStats {
     /// Failed attempts by reason (`http_503`, `timeout`, `connect`, `reset`, `truncated`,
     /// `bad_body`).
     pub failures: BTreeMap<String, u64>,
-    /// Calls that gave up (retries exhausted or breaker opened).
+    /// Calls that gave up (retries exhausted, or the breaker opened while they retried).
     pub give_ups: u64,
-    /// The circuit breaker opened for this host.
+    /// The circuit breaker opened for this host at least once.
     pub breaker_opened: bool,
+    /// Times the breaker opened (a failed probe opens it again).
+    pub breaker_openings: u64,
+    /// Probe requests let through by a half-open breaker.
+    pub breaker_probes: u64,
     /// Calls refused without a request because the breaker was open.
     pub breaker_rejected: u64,
     /// Retries whose delay came from a `Retry-After` header.

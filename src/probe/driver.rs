@@ -222,6 +222,7 @@ fn failure_kind(e: &SourceError) -> String {
         SourceError::Portal { code, .. } => format!("error_code {code}"),
         SourceError::Reply { .. } => "unreadable reply".into(),
         SourceError::Login { .. } => "login".into(),
+        SourceError::Session { .. } => "no session".into(),
     }
 }
 
@@ -304,7 +305,7 @@ pub async fn probe(cfg: &Config, opts: &ProbeOptions) -> Result<ProbeReport, Pro
         for code in &codes {
             let mut params = serde_json::Map::new();
             params.insert("mahoso".into(), code.clone().into());
-            match national.call("TraCuuHoSo", params).await {
+            match national.call("TraCuuHoSo", code.clone(), params).await {
                 Ok(v) => found.record_reply(code, &v),
                 Err(e) => {
                     if let Some(p @ (LoginProblem::Madonvi | LoginProblem::Dstcode)) =

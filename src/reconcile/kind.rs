@@ -40,11 +40,15 @@ pub enum Kind {
     /// `missing_due_date`: received, no due date on either side, and the source does not say
     /// the procedure has none.
     MissingDueDate,
+    /// `lookup_failing`: the portal has failed to answer for this dossier's code for longer
+    /// than `national.lookup_failing_after_hours` (a question for the portal's operators; it
+    /// is about the look-up, not the data, and costs no points by itself).
+    LookupFailing,
 }
 
 impl Kind {
     /// Every kind, in the order the vocabulary lists them.
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::MissingOnNational,
         Kind::MissingOnProvincial,
         Kind::StatusMismatch,
@@ -57,6 +61,7 @@ impl Kind {
         Kind::UnmappedStatus,
         Kind::BadDossierCode,
         Kind::MissingDueDate,
+        Kind::LookupFailing,
     ];
 
     /// The stable name (`missing_on_national`, …) stored in `discrepancy.kind`.
@@ -74,6 +79,7 @@ impl Kind {
             Kind::UnmappedStatus => "unmapped_status",
             Kind::BadDossierCode => "bad_dossier_code",
             Kind::MissingDueDate => "missing_due_date",
+            Kind::LookupFailing => "lookup_failing",
         }
     }
 
@@ -102,6 +108,7 @@ impl Kind {
             Kind::UnmappedStatus => "Trạng thái chưa có trong bảng ánh xạ",
             Kind::BadDossierCode => "Mã hồ sơ trống hoặc Cổng DVCQG không nhận ra",
             Kind::MissingDueDate => "Thiếu hạn trả kết quả ở cả hai hệ thống",
+            Kind::LookupFailing => "Cổng DVCQG không trả lời tra cứu hồ sơ trong thời gian dài",
         }
     }
 
@@ -125,6 +132,7 @@ impl fmt::Display for Kind {
         f.write_str(self.as_str())
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

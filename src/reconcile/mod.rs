@@ -7,10 +7,12 @@
 //! finding (a status collapsed into 9 is `collapsed_status`, not also a finish-date mismatch;
 //! a timeliness difference is only reported when no other finding on the dossier explains it).
 
+mod failing;
 mod kind;
 mod listed;
 mod severity;
 
+pub use failing::{check_failing, lookup_failing, FailingLookup, FailingVerdict};
 pub use kind::Kind;
 pub use listed::{check_listed, missing_on_provincial, ListedVerdict};
 pub use severity::{DateGap, Severity};
@@ -117,6 +119,9 @@ pub struct Evaluated {
     /// in a year with no holiday file. Then the stored impacts are kept, and an open
     /// `timeliness_mismatch` stays open.
     pub timeliness: bool,
+    /// `lookup_failing` was decided: only by the look-up state (`check_failing`), never by a
+    /// comparison of the two views.
+    pub lookup: bool,
 }
 
 impl Evaluated {
@@ -126,11 +131,22 @@ impl Evaluated {
         provincial: false,
         pair: true,
         timeliness: false,
+        lookup: false,
+    };
+
+    /// What the look-up state decides for a dossier: its `lookup_failing`, nothing else.
+    pub const LOOKUP: Evaluated = Evaluated {
+        provincial: false,
+        pair: false,
+        timeliness: false,
+        lookup: true,
     };
 
     /// Whether this comparison decided `kind`: only a decided kind may be opened or resolved.
     pub fn covers(self, kind: Kind) -> bool {
-        if kind == Kind::TimelinessMismatch {
+        if kind == Kind::LookupFailing {
+            self.lookup
+        } else if kind == Kind::TimelinessMismatch {
             self.pair && self.timeliness
         } else if kind.is_provincial_only() {
             self.provincial
@@ -244,6 +260,7 @@ pub fn compare(
                     provincial: true,
                     pair: false,
                     timeliness: false,
+                    lookup: false,
                 },
             )
         }
@@ -255,6 +272,7 @@ pub fn compare(
         provincial: true,
         pair: comparable,
         timeliness: comparable,
+        lookup: false,
     };
     if !comparable {
         return (out, evaluated);

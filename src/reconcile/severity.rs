@@ -95,6 +95,9 @@ pub(crate) fn of(kind: Kind, gap: Option<DateGap>) -> Severity {
         | MissingDueDate | MissingOnProvincial => Severity::Medium,
         // The vendors' known 5/6/8 → 9 convention: critical when it costs points.
         CollapsedStatus => Severity::Low,
+        // The portal does not answer for this dossier: nothing is known to be wrong on it, but
+        // the view of it is ageing (docs/discrepancies.md).
+        LookupFailing => Severity::Low,
     }
 }
 

@@ -141,6 +141,26 @@ pub enum NationalFault {
     ErrorCode,
 }
 
+/// How a look-up of one of [`Knobs::national_failing_codes`] fails, every time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CodeFailure {
+    /// This HTTP status with an HTML body (500; 502 as a gateway answers for a record that
+    /// crashes its backend).
+    Status(u16),
+    /// No reply for this long, then HTTP 504: longer than the client's request timeout, a
+    /// timeout.
+    Hang {
+        /// The wait, in milliseconds.
+        millis: u64,
+    },
+}
+
+impl Default for CodeFailure {
+    fn default() -> Self {
+        CodeFailure::Status(500)
+    }
+}
+
 /// When a [`NationalFault`] applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct NationalFaultPlan {
@@ -161,8 +181,11 @@ pub struct Knobs {
     pub national_password: Option<String>,
     /// The provincial password the simulator accepts (`None`: [`PROVINCIAL_PASSWORD`]).
     pub provincial_password: Option<String>,
-    /// `TraCuuHoSo` for these codes answers HTTP 500, every time.
+    /// `TraCuuHoSo` for these codes fails every time, as `national_failing_as` says (HTTP 500
+    /// by default). Each such request is counted as a hit of `failing <code>`.
     pub national_failing_codes: HashSet<String>,
+    /// How the look-ups of `national_failing_codes` fail.
+    pub national_failing_as: CodeFailure,
     /// Sessions issued before this counter value are refused (forces a re-login).
     pub national_session_floor: u64,
     /// Once this many `TraCuuHoSo` calls were served, every session issued so far expires
@@ -267,7 +290,8 @@ pub struct SimControl {
     /// The run-time switches; tests set them through [`SimControl::knobs`].
     pub knobs: Mutex<Knobs>,
     /// Requests served, by service (`TraCuuHoSo`, `DanhSachHoSo`, `login`, `page`, `token`,
-    /// `fault` for an injected provincial fault, `national_fault` for a national one).
+    /// `fault` for an injected provincial fault, `national_fault` for a national one, `failing
+    /// <code>` for each request of a code in `national_failing_codes`).
     pub hits: Mutex<std::collections::BTreeMap<String, u64>>,
     /// Provincial dossiers modified while the simulator ran (id → new last-modified time).
     pub bumped: Mutex<std::collections::HashMap<String, crate::model::LocalTime>>,
@@ -475,6 +499,7 @@ impl Simulators {
             rate_per_second: 0.0,
             burst: 1,
             max_in_flight_per_host: 8,
+            breaker_cooldown_secs: 1,
             ..HttpPolicy::default()
         };
         Ok(Config {
@@ -517,6 +542,9 @@ impl Simulators {
                 sync_grace_minutes: 60,
                 due_soon_hours: 48,
                 recheck_hours: 4,
+                lookup_backoff_minutes: 15,
+                lookup_backoff_max_hours: 24,
+                lookup_failing_after_hours: 24,
                 list_units: Vec::new(),
                 list_days: 30,
                 http: fast.clone(),

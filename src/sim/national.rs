@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::world::{NationalRow, World};
-use super::{NationalFault, SimControl, NATIONAL_USER};
+use super::{CodeFailure, NationalFault, SimControl, NATIONAL_USER};
 use crate::model::LocalTime;
 
 #[derive(Clone)]
@@ -158,7 +158,7 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
         .unwrap_or("")
         .to_string();
     app.control.hit(&service);
-    let (down, floor, failing) = {
+    let (down, floor, failing, failing_as) = {
         let mut k = app.control.knobs();
         if service == "TraCuuHoSo"
             && k.national_expire_sessions_after
@@ -172,6 +172,7 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
             k.national_down,
             k.national_session_floor,
             k.national_failing_codes.contains(code),
+            k.national_failing_as,
         )
     };
     if down {
@@ -198,12 +199,21 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
     }
     match service.as_str() {
         "TraCuuHoSo" => {
-            if failing {
-                return (StatusCode::INTERNAL_SERVER_ERROR, "<html>500</html>").into_response();
-            }
             let Some(code) = body.get("mahoso").and_then(Value::as_str) else {
                 return error(json!(3), "Thiếu tham số mahoso");
             };
+            if failing {
+                app.control.hit(&format!("failing {code}"));
+                let status = match failing_as {
+                    CodeFailure::Status(s) => s,
+                    CodeFailure::Hang { millis } => {
+                        tokio::time::sleep(std::time::Duration::from_millis(millis)).await;
+                        504
+                    }
+                };
+                let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+                return (status, format!("<html>{status}</html>")).into_response();
+            }
             let rows: Vec<Value> = app
                 .world
                 .national_lookup(code)

@@ -79,6 +79,16 @@ pub enum SourceError {
     /// The HTTP call failed under the policy (transport, status, retries spent, breaker open).
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// No session could be opened because the login call itself failed under the HTTP policy
+    /// (transport, status, retries spent, breaker open): nothing is known of the call the
+    /// session was for.
+    #[error("{portal}: no session (the login call failed): {source}")]
+    Session {
+        /// `provincial` or `national`.
+        portal: &'static str,
+        /// Why the login call failed.
+        source: crate::http::HttpError,
+    },
     /// The portal refused the service account's credentials, or the login reply had no
     /// token or session.
     #[error("{portal}: login failed: {message}")]
@@ -124,7 +134,7 @@ impl SourceError {
         use crate::http::FailReason;
         match self {
             SourceError::Login { problem, .. } => Some(*problem),
-            SourceError::Http(e) => match e.reason()? {
+            SourceError::Http(e) | SourceError::Session { source: e, .. } => match e.reason()? {
                 FailReason::Dns => Some(LoginProblem::Dns),
                 FailReason::Certificate => Some(LoginProblem::Certificate),
                 FailReason::Connect | FailReason::Timeout => Some(LoginProblem::Connect),

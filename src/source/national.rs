@@ -215,6 +215,9 @@ pub struct NationalClient {
     cfg: NationalConfig,
     password: String,
     session: tokio::sync::Mutex<Option<String>>,
+    /// Logins tried so far: each login is a request of its own for the HTTP breaker (a login
+    /// tried again for the next look-up is not a retry of the last one).
+    logins: std::sync::atomic::AtomicU64,
     /// Why the portal refused our credentials in this run, if it did. While set, no login is
     /// tried again until [`NationalClient::begin_run`]: a wrong password must not be tried
     /// once per dossier (the account would be locked).
@@ -236,6 +239,7 @@ impl NationalClient {
             cfg: cfg.clone(),
             password,
             session: tokio::sync::Mutex::new(None),
+            logins: std::sync::atomic::AtomicU64::new(0),
             refused: std::sync::Mutex::new(None),
         })
     }
@@ -259,6 +263,18 @@ impl NationalClient {
         &self.http
     }
 
+    /// True while the portal's circuit breaker is open (requests refused, or a probe in
+    /// flight).
+    pub fn breaker_open(&self) -> bool {
+        self.http.breaker_open(&self.cfg.adapter_url)
+    }
+
+    /// When the portal's open circuit breaker lets a probe request through; `None` when it is
+    /// closed or a probe is in flight.
+    pub fn breaker_probe_at(&self) -> Option<tokio::time::Instant> {
+        self.http.breaker_probe_at(&self.cfg.adapter_url)
+    }
+
     fn url(&self, endpoint: &str) -> String {
         format!("{}{}", self.cfg.adapter_url.trim_end_matches('/'), endpoint)
     }
@@ -271,6 +287,9 @@ impl NationalClient {
     }
 
     async fn login(&self) -> Result<String, SourceError> {
+        let n = self
+            .logins
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let req = Request {
             method: reqwest::Method::POST,
             url: self.url(&self.cfg.auth_endpoint),
@@ -278,6 +297,7 @@ impl NationalClient {
             body: Body::Json(serde_json::json!({
                 "username": self.cfg.username, "password": self.password })),
             label: "login".into(),
+            key: Some(format!("login #{n}")),
         };
         let reply = self.http.send_json(&req).await?;
         let v = &reply.value;
@@ -346,6 +366,12 @@ impl NationalClient {
                         message,
                     });
                 }
+                Err(SourceError::Http(source)) => {
+                    return Err(SourceError::Session {
+                        portal: PORTAL,
+                        source,
+                    })
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -358,10 +384,13 @@ impl NationalClient {
         self.session(None).await.map(|_| ())
     }
 
-    /// Calls an integration service; logs in again once when the session is refused.
+    /// Calls an integration service; logs in again once when the session is refused (a
+    /// session that expired is renewed, not a failure of the call). `key` names the request
+    /// for the HTTP breaker (the dossier code of a look-up).
     pub async fn call(
         &self,
         service: &str,
+        key: String,
         params: serde_json::Map<String, Value>,
     ) -> Result<Value, SourceError> {
         let mut refused: Option<String> = None;
@@ -377,6 +406,7 @@ impl NationalClient {
                 headers: self.headers(),
                 body: Body::Json(Value::Object(body)),
                 label: service.to_string(),
+                key: Some(key.clone()),
             };
             let reply = self.http.send_json(&req).await?;
             let v = reply.value;
@@ -417,7 +447,9 @@ impl NationalClient {
     pub async fn lookup(&self, code: &str) -> Result<(LookupOutcome, String), SourceError> {
         let mut params = serde_json::Map::new();
         params.insert("mahoso".into(), code.into());
-        let v = self.call("TraCuuHoSo", params).await?;
+        let v = self
+            .call("TraCuuHoSo", format!("TraCuuHoSo {code}"), params)
+            .await?;
         parse_lookup(code, &v).map_err(|message| SourceError::Reply {
             portal: PORTAL,
             call: "TraCuuHoSo".into(),
@@ -439,7 +471,8 @@ impl NationalClient {
             from.format("%Y-%m-%d").to_string().into(),
         );
         params.insert("ngayNhan2".into(), to.format("%Y-%m-%d").to_string().into());
-        let v = self.call("DanhSachHoSo", params).await?;
+        let key = format!("DanhSachHoSo {unit} {from} {to}");
+        let v = self.call("DanhSachHoSo", key, params).await?;
         parse_list(&v).map_err(|message| SourceError::Reply {
             portal: PORTAL,
             call: "DanhSachHoSo".into(),

@@ -207,6 +207,7 @@ impl ProvincialClient {
                 headers: auth,
                 body: Body::None,
                 label: label.to_string(),
+                key: None,
             };
             let reply = self.http.send_json(&req).await?;
             if reply.status == 401 && attempt == 0 {
@@ -307,6 +308,7 @@ impl ProvincialClient {
                     headers: vec![],
                     body: Body::Form(form),
                     label: "token".into(),
+                    key: None,
                 }
             }
             AuthStyle::Token => Request {
@@ -316,6 +318,7 @@ impl ProvincialClient {
                 body: Body::Json(serde_json::json!({
                     "email": self.cfg.username, "password": self.password })),
                 label: "token".into(),
+                key: None,
             },
             AuthStyle::Basic => unreachable!("basic auth has no login"),
         };

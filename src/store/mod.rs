@@ -7,7 +7,8 @@
 //! This file holds the connection (pragmas, migrations), the error type and the small row
 //! helpers the others share; each concern is its own `impl Store` block: runs, watermarks and
 //! housekeeping (`runs.rs`), the provincial ingest (`provincial.rs`), national views, look-up
-//! state and listed rows (`national.rs`), the pair streams and the second connection
+//! state and listed rows (`national.rs`), look-ups that keep failing (`lookup_state.rs`), the
+//! pair streams and the second connection
 //! (`pairs.rs`), reconciliation marks and passes (`passes.rs`), discrepancies and their events
 //! (`discrepancies.rs`), both views' history (`history.rs`), published scores
 //! (`published_scores.rs`), the pull's records and the sweep cursor (`pull.rs`), freshness (`freshness.rs`), what the monthly report reads
@@ -55,6 +56,7 @@ mod discrepancies;
 mod freshness;
 mod history;
 mod lock;
+mod lookup_state;
 mod national;
 mod pairs;
 mod passes;
@@ -68,7 +70,8 @@ mod schema;
 pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow};
 pub use history::HistoryRow;
 pub use lock::{refuse_root_writer, RunLock};
-pub use national::{LookupResult, StoredNational};
+pub use lookup_state::LookupState;
+pub use national::{LookupFailure, LookupResult, StoredNational};
 pub use passes::{FullPass, Marks, PassRecord};
 pub use provincial::PageStats;
 pub use published_scores::PublishedScore;

@@ -33,8 +33,24 @@ pub struct LookupResult {
     pub code: String,
     /// When the look-up was made.
     pub at: LocalTime,
-    /// `Ok((outcome, raw reply rows as JSON))` or `Err(reason)`.
-    pub result: std::result::Result<(LookupOutcome, String), String>,
+    /// `Ok((outcome, raw reply rows as JSON))`, or why it failed.
+    pub result: std::result::Result<(LookupOutcome, String), LookupFailure>,
+}
+
+/// A look-up that was sent and failed. A look-up that was never sent (the circuit breaker
+/// refused it, no session could be opened) is not stored at all.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LookupFailure {
+    /// A short stable word (`lookup_state.last_error_class`): the HTTP reason (`http_502`,
+    /// `timeout`, `bad_body`, `connect`, …), `portal_error` (an `error_code` in the reply) or
+    /// `bad_reply` (a reply that could not be read).
+    pub class: String,
+    /// The error as the run reports it (`lookup_state.last_error`); names no secret and no
+    /// citizen.
+    pub message: String,
+    /// Whether it counts as a failure of the dossier (`lookup_state.consecutive_failures`,
+    /// which backs the dossier off): false when the portal itself was failing at the time.
+    pub counted: bool,
 }
 
 impl Store {
@@ -60,7 +76,9 @@ impl Store {
                         CASE WHEN l.row_hash_seen IS p.row_hash THEN l.lookups_since_change
                              ELSE 0 END,
                         EXISTS (SELECT 1 FROM discrepancy d WHERE d.dossier_id = p.dossier_id
-                                AND d.state IN ('open', 'acknowledged')) AS open_disc
+                                AND d.state IN ('open', 'acknowledged')) AS open_disc,
+                        CASE WHEN l.code IS p.code THEN l.consecutive_failures ELSE 0 END,
+                        l.last_attempt_at
                  FROM provincial_dossier p LEFT JOIN lookup_state l ON l.dossier_id = p.dossier_id
                  ORDER BY p.dossier_id",
             )?;
@@ -82,7 +100,13 @@ impl Store {
                     last_lookup_at: rt(r, "last_success_at")?,
                     lookups_since_change: r.get::<_, i64>(7)? as u32,
                     has_open_discrepancy: r.get(8)?,
+                    failures: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u32,
+                    last_failure_at: None,
                 });
+                let c = cands.last_mut().expect("just pushed");
+                if c.failures > 0 {
+                    c.last_failure_at = rt(r, "last_attempt_at")?;
+                }
             }
             Ok((cands, ids))
         })
@@ -188,16 +212,35 @@ impl Store {
 fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> rusqlite::Result<()> {
     let at = fmt_time(&r.at);
     match &r.result {
-        Err(reason) => {
+        Err(failure) => {
+            // A counted failure lengthens the dossier's streak (it restarts when the code
+            // changed); one that is not counted (the portal was failing) only records the try.
             tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
-                    last_error)
-                 VALUES (?1, ?2, ?3, 'error', ?4)
+                    last_error, last_error_class, consecutive_failures, failing_since)
+                 VALUES (:id, :code, :at, 'error', :error, :class, :counted,
+                    CASE WHEN :counted THEN :at END)
                  ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
                     last_attempt_at = excluded.last_attempt_at, last_outcome = 'error',
-                    last_error = excluded.last_error",
+                    last_error = excluded.last_error,
+                    last_error_class = excluded.last_error_class,
+                    consecutive_failures = CASE WHEN lookup_state.code IS excluded.code
+                        THEN lookup_state.consecutive_failures ELSE 0 END
+                        + excluded.consecutive_failures,
+                    failing_since = CASE
+                        WHEN lookup_state.code IS excluded.code
+                             AND lookup_state.consecutive_failures > 0
+                        THEN lookup_state.failing_since
+                        ELSE excluded.failing_since END",
             )?
-            .execute(params![r.dossier_id, r.code, at, reason])?;
+            .execute(named_params! {
+                ":id": r.dossier_id,
+                ":code": r.code,
+                ":at": at,
+                ":error": failure.message,
+                ":class": failure.class,
+                ":counted": i64::from(failure.counted),
+            })?;
         }
         Ok((outcome, raw)) => {
             let (found, nd) = match outcome {
@@ -213,7 +256,8 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> rusqlite
             )?
             .execute(params![r.dossier_id, r.code])?;
             // The count restarts when the provincial row changed since the count began (its
-            // hash differs): counted here, so storing a changed row writes nothing here.
+            // hash differs): counted here, so storing a changed row writes nothing here. A
+            // success ends a failure streak.
             tx.prepare_cached(
                 "INSERT INTO lookup_state (dossier_id, code, last_attempt_at, last_outcome,
                     last_error, last_success_at, lookups_since_change, row_hash_seen)
@@ -222,6 +266,7 @@ fn store_lookup(tx: &Transaction<'_>, run_id: i64, r: &LookupResult) -> rusqlite
                  ON CONFLICT (dossier_id) DO UPDATE SET code = excluded.code,
                     last_attempt_at = excluded.last_attempt_at,
                     last_outcome = excluded.last_outcome, last_error = NULL,
+                    last_error_class = NULL, consecutive_failures = 0, failing_since = NULL,
                     last_success_at = excluded.last_success_at,
                     lookups_since_change = CASE
                         WHEN lookup_state.row_hash_seen IS excluded.row_hash_seen

@@ -137,12 +137,16 @@ impl Store {
         })
     }
 
-    /// Open and acknowledged discrepancies.
+    /// Open and acknowledged discrepancies about the data: not `lookup_failing`, which is
+    /// about a look-up the portal cannot answer and carries no points (it must not stand for a
+    /// dossier's sync fault in Phụ lục III).
     pub(crate) fn report_discrepancies(&self) -> Result<Vec<ReportDiscrepancy>> {
         self.read(|c| {
             let mut stmt = c.prepare(
                 "SELECT dossier_id, kind, score_impact, period, provincial_value, national_value
-                 FROM discrepancy WHERE state IN ('open', 'acknowledged') ORDER BY id",
+                 FROM discrepancy WHERE state IN ('open', 'acknowledged')
+                    AND kind <> 'lookup_failing'
+                 ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(ReportDiscrepancy {

@@ -62,6 +62,10 @@ pub struct RunCounts {
     pub budget_used: Option<f64>,
     /// Rows read from `DanhSachHoSo` (not recorded on the run).
     pub listed: u64,
+    /// Dossiers whose national look-ups have failed for longer than
+    /// `national.lookup_failing_after_hours` at the run's end (`lookup_failing`; not recorded
+    /// on the run).
+    pub lookups_failing: u64,
     /// The provincial pulls of the run (recorded in `provincial_pull`): pages, rows, the
     /// reported totals, whether each reached the end.
     pub pulls: Vec<PullRecord>,

@@ -7,7 +7,8 @@
 //! dossier's pair kinds are only decided against a successful look-up.
 //!
 //! The steps: [`crate::pull`] (the provincial side), `lookup` (`TraCuuHoSo` under the
-//! budget), `list` ([`list_national`]: `DanhSachHoSo`, `missing_on_provincial`), `pass`
+//! budget, and `lookup_failing` for dossiers the portal has failed to answer for too long),
+//! `list` ([`list_national`]: `DanhSachHoSo`, `missing_on_provincial`), `pass`
 //! ([`reconcile`], [`reconcile_all`]: the reconciliation pass). Each takes the [`Cycle`]
 //! context.
 
@@ -85,6 +86,7 @@ pub async fn run_cycle(
                 provincial_rows = counts.provincial_rows,
                 provincial_changed = counts.provincial_changed,
                 lookups = counts.lookups, lookup_errors = counts.lookup_errors,
+                lookups_failing = counts.lookups_failing,
                 opened = counts.opened, reopened = counts.reopened, resolved = counts.resolved,
                 listed = counts.listed,
                 pulls = ?counts.pulls.iter().map(crate::pull::describe).collect::<Vec<_>>(),
@@ -113,6 +115,7 @@ async fn run_steps(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
     let provincial_complete = cx.counts.problems.len() == problems_before;
     lookup::look_up(cx).await?;
     list_national(cx, provincial_complete).await?;
+    lookup::report_failing(cx)?;
     let now = cx.now();
     reconcile(cx.store, cx.cfg, now, cx.run_id, &mut cx.counts)?;
     Ok(())
@@ -125,6 +128,10 @@ fn short_reason(e: &SourceError) -> String {
         SourceError::Http(h) => match h.reason() {
             Some(r) => format!("{} ({})", r, h.host().unwrap_or("?")),
             None => h.to_string(),
+        },
+        SourceError::Session { source, .. } => match source.reason() {
+            Some(r) => format!("login: {} ({})", r, source.host().unwrap_or("?")),
+            None => format!("login: {source}"),
         },
         SourceError::Portal { code, message, .. } => format!("error {code}: {message}"),
         other => other.to_string(),

@@ -74,6 +74,7 @@ fn get(url: &str) -> Request {
         headers: Vec::new(),
         body: Body::None,
         label: "TraCuuHoSo".into(),
+        key: None,
     }
 }
 

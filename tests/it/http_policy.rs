@@ -110,7 +110,48 @@ fn get(url: &str) -> Request {
         headers: Vec::new(),
         body: Body::None,
         label: "TraCuuHoSo".to_string(),
+        key: None,
     }
+}
+
+/// A request the breaker knows by `key` (as a look-up is known by its dossier code).
+fn keyed(url: &str, key: &str) -> Request {
+    Request {
+        key: Some(key.to_string()),
+        ..get(url)
+    }
+}
+
+/// A server that answers 502 on paths starting with `/bad` and `{}` elsewhere, counting hits.
+async fn serve_by_path() -> (String, Arc<AtomicU32>) {
+    let hits = Arc::new(AtomicU32::new(0));
+    let h = hits.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let h = h.clone();
+        async move {
+            h.fetch_add(1, Ordering::SeqCst);
+            let status = if uri.path().starts_with("/bad") {
+                StatusCode::BAD_GATEWAY
+            } else {
+                StatusCode::OK
+            };
+            let body = if status == StatusCode::OK {
+                "{}"
+            } else {
+                "<html>502</html>"
+            };
+            Response::builder()
+                .status(status)
+                .body(axum::body::Body::from(body))
+                .unwrap()
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (format!("http://{addr}"), hits)
 }
 
 #[tokio::test]
@@ -300,36 +341,195 @@ async fn refused_connection_is_a_connect_failure() {
     assert_eq!(err.reason(), Some(FailReason::Connect), "{err:?}");
 }
 
+/// A host that is down (every request fails): the breaker opens at the threshold's distinct
+/// request, each of the ones before it having had its retries; then every call fails fast.
 #[tokio::test]
-async fn breaker_opens_after_threshold_and_then_fails_fast() {
+async fn a_host_that_is_down_opens_the_breaker_after_threshold_requests_then_fails_fast() {
     let srv = serve(vec![reply(503, "down")]).await;
     let client = HttpClient::new(&HttpPolicy {
         breaker_threshold: 3,
-        max_retries: 5,
+        max_retries: 2,
         ..policy()
     })
     .unwrap();
-    let err = client.send_json(&get(&srv.url)).await.unwrap_err();
+    // Two different requests: each is retried in full, the breaker stays closed.
+    for (n, key) in ["a", "b"].into_iter().enumerate() {
+        let err = client.send_json(&keyed(&srv.url, key)).await.unwrap_err();
+        assert!(
+            matches!(err, HttpError::GaveUp { attempts: 3, .. }),
+            "{err:?}"
+        );
+        assert_eq!(srv.hits(), 3 * (n as u32 + 1));
+        assert!(!client.breaker_open(&srv.url));
+    }
+    // The third different request in a row opens it at its first failure.
+    let err = client.send_json(&keyed(&srv.url, "c")).await.unwrap_err();
     assert!(
-        matches!(err, HttpError::GaveUp { attempts: 3, .. }),
+        matches!(err, HttpError::GaveUp { attempts: 1, .. }),
         "{err:?}"
     );
-    assert_eq!(srv.hits(), 3);
+    assert_eq!(srv.hits(), 7);
     assert!(client.breaker_open(&srv.url));
     // A clone shares the breaker; nothing more reaches the server.
     let clone = client.clone();
     for c in [&client, &clone] {
-        let err = c.send_json(&get(&srv.url)).await.unwrap_err();
+        let err = c.send_json(&keyed(&srv.url, "d")).await.unwrap_err();
         assert!(
             matches!(&err, HttpError::CircuitOpen { failures: 3, .. }),
             "{err:?}"
         );
         assert!(err.is_circuit_open());
     }
-    assert_eq!(srv.hits(), 3);
+    assert_eq!(srv.hits(), 7);
     let h = client.stats().hosts[&host_key(&srv.url)].clone();
     assert!(h.breaker_opened);
-    assert_eq!((h.breaker_rejected, h.give_ups), (2, 1));
+    assert_eq!(h.breaker_openings, 1);
+    assert_eq!((h.breaker_rejected, h.give_ups), (2, 3));
+    // A new run closes it.
+    client.begin_run();
+    assert!(!client.breaker_open(&srv.url));
+    client.send_json(&keyed(&srv.url, "e")).await.unwrap_err();
+    assert_eq!(srv.hits(), 10, "sent again, with its retries");
+}
+
+/// The case of issue 13: one record the portal always fails (a gateway's 502 for that code)
+/// never opens the breaker, whatever `max_retries` is, as long as other requests get through
+/// between; two different failing requests in a row do.
+#[tokio::test]
+async fn one_request_that_always_fails_never_opens_the_breaker() {
+    let (base, hits) = serve_by_path().await;
+    let client = HttpClient::new(&HttpPolicy {
+        breaker_threshold: 2,
+        max_retries: 10,
+        ..policy()
+    })
+    .unwrap();
+    let bad = format!("{base}/bad/api");
+    let ok = format!("{base}/api");
+    // Its 11 attempts, and the same request again: one failure for the breaker.
+    for _ in 0..3 {
+        let err = client
+            .send_json(&keyed(&bad, "000.00.11.H18-260310-0001"))
+            .await;
+        assert!(
+            matches!(err, Err(HttpError::GaveUp { attempts: 11, .. })),
+            "{err:?}"
+        );
+        assert!(!client.breaker_open(&bad));
+    }
+    assert_eq!(hits.load(Ordering::SeqCst), 33);
+    // Other dossiers read fine between its tries.
+    for i in 0..5 {
+        client
+            .send_json(&keyed(&ok, &format!("ok-{i}")))
+            .await
+            .unwrap();
+        let err = client
+            .send_json(&keyed(&bad, "000.00.11.H18-260310-0001"))
+            .await;
+        assert!(matches!(err, Err(HttpError::GaveUp { .. })), "{err:?}");
+    }
+    assert!(!client.breaker_open(&bad));
+    // Two different failing requests in a row: that is the threshold.
+    let err = client
+        .send_json(&keyed(&bad, "000.00.11.H18-260310-0002"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, HttpError::GaveUp { attempts: 1, .. }),
+        "{err:?}"
+    );
+    assert!(client.breaker_open(&ok), "one breaker per host");
+    let h = client.stats().hosts[&host_key(&ok)].clone();
+    assert_eq!((h.breaker_openings, h.breaker_rejected), (1, 0));
+}
+
+/// Without a key, the method, path, query and body name the request.
+#[tokio::test]
+async fn without_a_key_the_path_query_and_body_name_the_request() {
+    let (base, _hits) = serve_by_path().await;
+    let client = HttpClient::new(&HttpPolicy {
+        breaker_threshold: 2,
+        max_retries: 0,
+        ..policy()
+    })
+    .unwrap();
+    let page = |n: u32| get(&format!("{base}/bad/list?page={n}"));
+    // The same page twice in a row: one request.
+    for _ in 0..2 {
+        client.send_json(&page(1)).await.unwrap_err();
+    }
+    assert!(!client.breaker_open(&base));
+    // Another page: another request.
+    client.send_json(&page(2)).await.unwrap_err();
+    assert!(client.breaker_open(&base));
+    // A body makes a request of its own too.
+    client.begin_run();
+    let post = |v: u32| Request {
+        method: reqwest::Method::POST,
+        body: Body::Json(serde_json::json!({ "month": v })),
+        ..get(&format!("{base}/bad/scores"))
+    };
+    client.send_json(&post(10)).await.unwrap_err();
+    client.send_json(&post(10)).await.unwrap_err();
+    assert!(!client.breaker_open(&base));
+    client.send_json(&post(11)).await.unwrap_err();
+    assert!(client.breaker_open(&base));
+}
+
+/// Open, the breaker refuses requests for `breaker_cooldown_secs`; then one probe goes
+/// through: a failed probe opens it again, a successful one closes it.
+#[tokio::test]
+async fn half_open_after_the_cooldown_a_probe_closes_or_reopens_it() {
+    // Two failing requests open it, the first probe fails, the second succeeds.
+    let srv = serve(vec![
+        reply(503, "down"),
+        reply(503, "down"),
+        reply(503, "still down"),
+        reply(200, "{}"),
+    ])
+    .await;
+    let client = HttpClient::new(&HttpPolicy {
+        breaker_threshold: 2,
+        breaker_cooldown_secs: 1,
+        max_retries: 0,
+        ..policy()
+    })
+    .unwrap();
+    for key in ["a", "b"] {
+        client.send_json(&keyed(&srv.url, key)).await.unwrap_err();
+    }
+    assert!(client.breaker_open(&srv.url));
+    let probe_at = client.breaker_probe_at(&srv.url).expect("open");
+    let err = client.send_json(&keyed(&srv.url, "c")).await.unwrap_err();
+    assert!(err.is_circuit_open(), "{err:?}");
+    assert_eq!(srv.hits(), 2);
+
+    tokio::time::sleep_until(probe_at).await;
+    let err = client.send_json(&keyed(&srv.url, "c")).await.unwrap_err();
+    assert!(
+        matches!(err, HttpError::GaveUp { attempts: 1, .. }),
+        "the probe was sent and failed: {err:?}"
+    );
+    assert_eq!(srv.hits(), 3);
+    let again = client.breaker_probe_at(&srv.url).expect("open again");
+    assert!(again > probe_at);
+    assert!(client
+        .send_json(&keyed(&srv.url, "d"))
+        .await
+        .unwrap_err()
+        .is_circuit_open());
+
+    tokio::time::sleep_until(again).await;
+    client.send_json(&keyed(&srv.url, "d")).await.unwrap();
+    assert!(!client.breaker_open(&srv.url), "the probe succeeded");
+    client.send_json(&keyed(&srv.url, "e")).await.unwrap();
+    assert_eq!(srv.hits(), 5);
+    let h = client.stats().hosts[&host_key(&srv.url)].clone();
+    assert_eq!(
+        (h.breaker_openings, h.breaker_probes, h.breaker_rejected),
+        (2, 2, 2)
+    );
 }
 
 #[tokio::test]
@@ -364,10 +564,11 @@ async fn forbidden_counts_towards_the_breaker_without_retry() {
         ..policy()
     })
     .unwrap();
-    for _ in 0..2 {
-        assert_eq!(client.send_json(&get(&srv.url)).await.unwrap().status, 403);
+    for key in ["a", "b"] {
+        let r = client.send_json(&keyed(&srv.url, key)).await.unwrap();
+        assert_eq!(r.status, 403);
     }
-    let err = client.send_json(&get(&srv.url)).await.unwrap_err();
+    let err = client.send_json(&keyed(&srv.url, "c")).await.unwrap_err();
     assert!(err.is_circuit_open(), "{err:?}");
     assert_eq!(srv.hits(), 2);
 }

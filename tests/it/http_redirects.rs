@@ -55,6 +55,7 @@ fn login(url: &str) -> Request {
         headers: vec![("Authorization".into(), "Basic c2VjcmV0OnNlY3JldA==".into())],
         body: Body::Form(vec![("password".into(), "PASSWORD-MARK".into())]),
         label: "token".into(),
+        key: None,
     }
 }
 

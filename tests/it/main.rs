@@ -21,6 +21,7 @@ mod http_bounded;
 mod http_logging;
 mod http_policy;
 mod http_redirects;
+mod lookup_failing;
 mod national_list;
 mod personal_data;
 mod probe;

@@ -186,9 +186,11 @@ async fn failed_lookups_never_make_a_dossier_missing_and_the_run_is_partial() {
     assert_eq!(outcome, "partial");
     assert!(!problems.is_empty());
 
-    // When the portal recovers, the next run finds them, and only them.
+    // When the portal recovers, the next run past their back-off (15 minutes after one failed
+    // look-up: `national.lookup_backoff_minutes`) finds them, and only them.
     s.sims.control.knobs().national_failing_codes.clear();
-    let report = sync::run_cycle(&mut s.store, &s.cfg, &s.clients, &clock())
+    let later: Clock = Arc::new(|| now() + chrono::Duration::minutes(25));
+    let report = sync::run_cycle(&mut s.store, &s.cfg, &s.clients, &later)
         .await
         .unwrap();
     assert_eq!(report.outcome, Outcome::Ok);

@@ -169,6 +169,9 @@ fn config_table(cfg: &Config) -> Table {
         sync_grace_minutes,
         due_soon_hours,
         recheck_hours,
+        lookup_backoff_minutes,
+        lookup_backoff_max_hours,
+        lookup_failing_after_hours,
         list_units,
         list_days,
         http,
@@ -196,6 +199,21 @@ fn config_table(cfg: &Config) -> Table {
     put(&mut t, "sync_grace_minutes", i64::from(*sync_grace_minutes));
     put(&mut t, "due_soon_hours", i64::from(*due_soon_hours));
     put(&mut t, "recheck_hours", i64::from(*recheck_hours));
+    put(
+        &mut t,
+        "lookup_backoff_minutes",
+        i64::from(*lookup_backoff_minutes),
+    );
+    put(
+        &mut t,
+        "lookup_backoff_max_hours",
+        i64::from(*lookup_backoff_max_hours),
+    );
+    put(
+        &mut t,
+        "lookup_failing_after_hours",
+        i64::from(*lookup_failing_after_hours),
+    );
     put(&mut t, "list_units", list_units.clone());
     put(&mut t, "list_days", i64::from(*list_days));
     put(&mut t, "http", http_table(http));
@@ -293,6 +311,7 @@ fn http_table(h: &HttpPolicy) -> Table {
         max_in_flight_per_host,
         breaker_threshold,
         breaker_statuses,
+        breaker_cooldown_secs,
         retry_after_max_secs,
         ca_file,
         max_body_bytes,
@@ -314,6 +333,7 @@ fn http_table(h: &HttpPolicy) -> Table {
     put(&mut t, "breaker_threshold", i64::from(*breaker_threshold));
     let statuses: Vec<i64> = breaker_statuses.iter().map(|s| i64::from(*s)).collect();
     put(&mut t, "breaker_statuses", statuses);
+    put(&mut t, "breaker_cooldown_secs", int(*breaker_cooldown_secs));
     put(&mut t, "retry_after_max_secs", int(*retry_after_max_secs));
     put_opt(&mut t, "ca_file", ca_file.as_deref().map(path));
     put_opt(&mut t, "max_body_bytes", max_body_bytes.map(int));
