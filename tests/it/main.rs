@@ -17,6 +17,7 @@ mod faults_matrix;
 mod faults_secrets;
 mod faults_tls;
 mod first_run;
+mod health_endpoint;
 mod http_bounded;
 mod http_logging;
 mod http_policy;
