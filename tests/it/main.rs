@@ -10,6 +10,7 @@
 
 mod support;
 
+mod audit_trail;
 mod cli;
 mod daemon_run;
 mod faults_bad_input;
