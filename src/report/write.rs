@@ -43,7 +43,7 @@ pub fn default_out_dir(cfg: &Config) -> PathBuf {
 
 /// Renders `report` in each format into `dir` (created if needed); returns the files written.
 /// Each file is written to a temporary name first, synced to disk and renamed, so readers
-/// never see half and a crash leaves the old file or the new one ([`write_file`]).
+/// never see half and a crash leaves the old file or the new one (`write_file`).
 pub fn write_report(
     report: &MonthlyReport,
     formats: &[Format],
