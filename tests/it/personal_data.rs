@@ -135,7 +135,7 @@ async fn one_profile(profile: SimProfile, logs: &Capture) -> usize {
     }
     let text = logs.take();
     assert!(
-        text.contains("TraCuuHoSo") && text.contains("provincial pull complete"),
+        text.contains("TraCuuHoSo") && text.contains("provincial pull reached the end"),
         "trace logging is on"
     );
     for (what, v) in hidden.iter().chain(&officials) {
