@@ -15,7 +15,7 @@ use tthc_sync::lifecycle::State;
 use tthc_sync::reconcile::{Kind, Severity};
 #[cfg(feature = "sim")]
 use tthc_sync::sim::{Simulators, World, WorldParams};
-use tthc_sync::store::{DiscrepancyFilter, Store};
+use tthc_sync::store::{DiscrepancyFilter, ManualChange, Store};
 use tthc_sync::sync::{self, Clients, Clock};
 
 use output::Format;
@@ -197,17 +197,21 @@ enum DiscrepancyAction {
     /// Marks it acknowledged (seen, being handled).
     Ack {
         id: i64,
+        /// Who is responsible (recorded beside the operating-system user running the command).
         #[arg(long)]
         by: String,
-        #[arg(long, default_value = "")]
+        /// Why: what was checked, what was done (required).
+        #[arg(long)]
         note: String,
     },
     /// Marks it resolved by hand (it reopens if the sync sees it again).
     Resolve {
         id: i64,
+        /// Who is responsible (recorded beside the operating-system user running the command).
         #[arg(long)]
         by: String,
-        #[arg(long, default_value = "")]
+        /// Why: what was checked, what was done (required).
+        #[arg(long)]
         note: String,
     },
 }
@@ -350,6 +354,40 @@ fn db_path(cli: &Cli) -> anyhow::Result<std::path::PathBuf> {
     })
 }
 
+/// The operating-system user running a command, for the audit trail: `SUDO_USER` when set
+/// (the person behind `sudo`), else the name of the real uid, else `uid N`.
+fn os_user() -> String {
+    if let Some(user) = std::env::var("SUDO_USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+    {
+        return user;
+    }
+    // SAFETY: getuid has no preconditions and cannot fail.
+    let uid = unsafe { libc::getuid() };
+    user_name(uid).unwrap_or_else(|| format!("uid {uid}"))
+}
+
+/// The name of `uid` in the user database (`getpwuid_r`); `None` when it has no entry.
+fn user_name(uid: u32) -> Option<String> {
+    // SAFETY: a zeroed passwd is a valid out-parameter; getpwuid_r writes into `pwd` and `buf`
+    // (whose length it is given) and sets `result` to `&pwd` on success or null.
+    unsafe {
+        let mut pwd: libc::passwd = std::mem::zeroed();
+        let mut buf = vec![0 as libc::c_char; 16 * 1024];
+        let mut result: *mut libc::passwd = std::ptr::null_mut();
+        let rc = libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut result);
+        if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+            return None;
+        }
+        Some(
+            std::ffi::CStr::from_ptr(pwd.pw_name)
+                .to_string_lossy()
+                .into_owned(),
+        )
+    }
+}
+
 /// The effective uid of this process.
 fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
@@ -466,25 +504,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     let events = store.discrepancy_events(*id)?;
                     output::print_discrepancy(&d, &events, *format)?;
                 }
-                DiscrepancyAction::Ack { id, by, note } => {
-                    store.set_discrepancy_state(
-                        *id,
-                        State::Acknowledged,
+                DiscrepancyAction::Ack { id, by, note }
+                | DiscrepancyAction::Resolve { id, by, note } => {
+                    let (to, done) = match action {
+                        DiscrepancyAction::Ack { .. } => (State::Acknowledged, "acknowledged"),
+                        _ => (State::Resolved, "resolved"),
+                    };
+                    let os_user = os_user();
+                    let change = ManualChange {
                         by,
+                        os_user: &os_user,
                         note,
-                        sync::local_now(),
-                    )?;
-                    println!("discrepancy {id} acknowledged by {by}");
-                }
-                DiscrepancyAction::Resolve { id, by, note } => {
-                    store.set_discrepancy_state(
-                        *id,
-                        State::Resolved,
-                        by,
-                        note,
-                        sync::local_now(),
-                    )?;
-                    println!("discrepancy {id} resolved by {by}");
+                    };
+                    let seen = store.set_discrepancy_state(*id, to, change, sync::local_now())?;
+                    println!("discrepancy {id} {done} by {by} (operating-system user {os_user})");
+                    println!(
+                        "  recorded as seen: {}, severity {}, impact {:+.4}, province: {}, portal: {}",
+                        seen.state, seen.severity, seen.score_impact, seen.provincial, seen.national
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -414,16 +414,26 @@ pub fn print_discrepancy(
     println!("  lịch sử (events):");
     for e in events {
         println!(
-            "    {}  {:<13} {}{}",
+            "    {}  {:<13} {}{}{}",
             e.at,
             e.event,
             e.actor,
+            e.os_user
+                .as_deref()
+                .map(|u| format!(" [{u}]"))
+                .unwrap_or_default(),
             e.note
                 .as_deref()
                 .filter(|n| !n.is_empty())
                 .map(|n| format!(" — {n}"))
                 .unwrap_or_default()
         );
+        if let Some(seen) = &e.seen {
+            println!(
+                "        đã thấy (seen): {}, {}, {:+.4} điểm; tại tỉnh: {}; trên Cổng: {}",
+                seen.state, seen.severity, seen.score_impact, seen.provincial, seen.national
+            );
+        }
     }
     Ok(())
 }

@@ -28,7 +28,6 @@
 //! out, or by the next start-up if the process was killed.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -265,12 +264,11 @@ async fn serve_health(addr: SocketAddr, health: SharedHealth) -> anyhow::Result<
         .await
         .with_context(|| format!("config key `daemon.http_listen`: cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let serve = axum::serve(listener, health::router(health)).into_future();
-    let task = tokio::spawn(async move {
-        if let Err(e) = serve.await {
-            tracing::error!(target: "daemon", error = %e, "health endpoint stopped");
-        }
-    });
+    let task = tokio::spawn(super::http::serve(
+        listener,
+        health::router(health),
+        super::http::Limits::SERVICE,
+    ));
     tracing::info!(target: "daemon", %addr, "serving /healthz and /metrics");
     Ok(HttpServer { addr, task })
 }

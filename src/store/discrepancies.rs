@@ -92,6 +92,41 @@ pub struct EventRow {
     pub note: Option<String>,
     /// The `sync_run` that made the change; `None` for a manual one.
     pub run_id: Option<i64>,
+    /// The operating-system user who ran the command (`SUDO_USER`, else the name of the uid),
+    /// beside `actor`; `None` for the sync's own changes and manual ones made before
+    /// migration 9.
+    pub os_user: Option<String>,
+    /// What the discrepancy showed when the change was made by hand (values, severity and
+    /// impact as the person saw them); `None` for the sync's own changes and manual ones made
+    /// before migration 9.
+    pub seen: Option<Seen>,
+}
+
+/// What a discrepancy showed when a staff member acknowledged or resolved it, kept with the
+/// event (`discrepancy_event.seen_*`): the values may change later, the event's record does not.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Seen {
+    /// The state it was in before the change (`open`, `acknowledged`).
+    pub state: String,
+    /// Its severity then.
+    pub severity: String,
+    /// Its score impact then, in points of the month's 20-point score.
+    pub score_impact: f64,
+    /// The province's value then (`provincial_value`).
+    pub provincial: String,
+    /// The portal's value then (`national_value`).
+    pub national: String,
+}
+
+/// Who made a manual change and why.
+#[derive(Clone, Copy, Debug)]
+pub struct ManualChange<'a> {
+    /// The name given with `--by` (the person responsible).
+    pub by: &'a str,
+    /// The operating-system user who ran the command (`SUDO_USER`, else the uid's name).
+    pub os_user: &'a str,
+    /// Why, as given with `--note`: required, not blank.
+    pub note: &'a str,
 }
 
 /// Counts by discrepancy action applied.
@@ -434,34 +469,61 @@ impl Store {
     pub fn discrepancy_events(&self, id: i64) -> Result<Vec<EventRow>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT at, event, actor, note, run_id FROM discrepancy_event
-                 WHERE discrepancy_id = ?1 ORDER BY id",
+                "SELECT at, event, actor, note, run_id, os_user, seen_state, seen_severity,
+                        seen_score_impact, seen_provincial_value, seen_national_value
+                 FROM discrepancy_event WHERE discrepancy_id = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map(params![id], |r| {
+                let seen_state: Option<String> = r.get(6)?;
+                let seen = match seen_state {
+                    Some(state) => Some(Seen {
+                        state,
+                        severity: r.get(7)?,
+                        score_impact: r.get(8)?,
+                        provincial: r.get(9)?,
+                        national: r.get(10)?,
+                    }),
+                    None => None,
+                };
                 Ok(EventRow {
                     at: r.get(0)?,
                     event: r.get(1)?,
                     actor: r.get(2)?,
                     note: r.get(3)?,
                     run_id: r.get(4)?,
+                    os_user: r.get(5)?,
+                    seen,
                 })
             })?;
             rows.collect()
         })
     }
 
-    /// A manual acknowledge or resolve by a staff member, with why; logged once committed.
+    /// A manual acknowledge or resolve by a staff member, with why. The event keeps who
+    /// (`--by` and the operating-system user), the note, and what the discrepancy showed at
+    /// that moment (returned, for the command to print); logged (who, not the note) once
+    /// committed.
     pub fn set_discrepancy_state(
         &mut self,
         id: i64,
         to: State,
-        by: &str,
-        note: &str,
+        change: ManualChange<'_>,
         now: LocalTime,
-    ) -> Result<()> {
+    ) -> Result<Seen> {
+        let ManualChange { by, os_user, note } = change;
         if by.trim().is_empty() {
             return Err(StoreError::InvalidInput(
                 "--by must name who made the change".into(),
+            ));
+        }
+        if note.trim().is_empty() {
+            return Err(StoreError::InvalidInput(
+                "--note must say why (what was checked, what was done)".into(),
+            ));
+        }
+        if os_user.trim().is_empty() {
+            return Err(StoreError::InvalidInput(
+                "the operating-system user running the command is unknown".into(),
             ));
         }
         let event = match to {
@@ -478,18 +540,28 @@ impl Store {
         let now_s = fmt_time(&now);
         // The state is checked in the transaction that changes it; a refusal writes nothing.
         let changed = self.write(|tx| {
-            let state: Option<String> = tx
+            let seen = tx
                 .query_row(
-                    "SELECT state FROM discrepancy WHERE id = ?1",
+                    "SELECT state, severity, score_impact, provincial_value, national_value
+                     FROM discrepancy WHERE id = ?1",
                     params![id],
-                    |r| r.get(0),
+                    |r| {
+                        Ok(Seen {
+                            state: r.get(0)?,
+                            severity: r.get(1)?,
+                            score_impact: r.get(2)?,
+                            provincial: r.get(3)?,
+                            national: r.get(4)?,
+                        })
+                    },
                 )
                 .optional()?;
-            let Some(state) = state else {
+            let Some(seen) = seen else {
                 return Ok(Err(StoreError::NotFound(format!(
                     "no discrepancy with id {id}"
                 ))));
             };
+            let state = seen.state.as_str();
             let refused = if state == to.as_str() {
                 Some(format!("is already {state}"))
             } else if to == State::Acknowledged && state == "resolved" {
@@ -505,9 +577,23 @@ impl Store {
                 params![id, to.as_str(), now_s],
             )?;
             tx.execute(
-                "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, NULL)",
-                params![id, now_s, event, by, note],
+                "INSERT INTO discrepancy_event (discrepancy_id, at, event, actor, note, run_id,
+                    os_user, seen_state, seen_severity, seen_score_impact,
+                    seen_provincial_value, seen_national_value)
+                 VALUES (?1, ?2, ?3, ?4, ?5, NULL, ?6, ?7, ?8, ?9, ?10, ?11)",
+                params![
+                    id,
+                    now_s,
+                    event,
+                    by,
+                    note,
+                    os_user,
+                    seen.state,
+                    seen.severity,
+                    seen.score_impact,
+                    seen.provincial,
+                    seen.national
+                ],
             )?;
             // The next reconciliation looks at the dossier again (and reopens a discrepancy
             // resolved by hand that it still sees), whether it is a full pass or not.
@@ -517,11 +603,11 @@ impl Store {
                    ON d.dossier_id = p.dossier_id WHERE d.id = ?1",
                 params![id],
             )?;
-            Ok(Ok(()))
+            Ok(Ok(seen))
         })?;
-        changed?;
-        tracing::info!(target: "discrepancy", event, id, "discrepancy changed by hand");
-        Ok(())
+        let seen = changed?;
+        tracing::info!(target: "discrepancy", event, id, by, os_user, "discrepancy changed by hand");
+        Ok(seen)
     }
 
     /// Open discrepancies counted by kind.
@@ -563,182 +649,5 @@ fn verdict_of(f: &Finding, provincial: bool) -> Option<&'static str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::reconcile::Severity;
-    use crate::store::test_support::{at, logged};
-
-    fn finding(dossier: &str) -> Finding {
-        Finding {
-            dossier_id: dossier.into(),
-            dossier_code: format!("000.00.10.H18-261102-{dossier}"),
-            kind: Kind::MissingOnNational,
-            severity: Severity::High,
-            score_impact: 0.0,
-            period: None,
-            impact_known: true,
-            timeliness: None,
-            agency_code: None,
-            agency_name: None,
-            provincial: "x".into(),
-            national: "y".into(),
-        }
-    }
-
-    #[test]
-    fn a_rolled_back_reconciliation_logs_nothing() {
-        let mut store = Store::open_in_memory().unwrap();
-        let now = at("2026-11-20 10:00:00");
-        // The second action names no stored discrepancy: its event breaks the foreign key, so
-        // the transaction (with the first action's insert) is rolled back.
-        let actions = [
-            Action::Open(finding("0001")),
-            Action::AutoResolve {
-                id: 4242,
-                kind: Kind::MissingOnNational,
-            },
-        ];
-        let text = logged(|| {
-            let err = store.apply_actions(1, now, &actions).unwrap_err();
-            assert!(matches!(err, StoreError::Sql { .. }), "{err}");
-        });
-        assert!(text.is_empty(), "{text}");
-        assert!(store
-            .discrepancies(&DiscrepancyFilter::default())
-            .unwrap()
-            .is_empty());
-
-        // Committed: logged.
-        let text = logged(|| {
-            let applied = store.apply_actions(1, now, &actions[..1]).unwrap();
-            assert_eq!(applied.opened, 1);
-        });
-        assert!(
-            text.contains("discrepancy opened") && text.contains("H18-261102-0001"),
-            "{text}"
-        );
-    }
-
-    #[test]
-    fn manual_changes_follow_the_lifecycle_and_are_logged_once_committed() {
-        let mut store = Store::open_in_memory().unwrap();
-        let now = at("2026-11-20 10:00:00");
-        store
-            .apply_actions(1, now, &[Action::Open(finding("0001"))])
-            .unwrap();
-        let id = store.discrepancies(&DiscrepancyFilter::default()).unwrap()[0].id;
-
-        let err = store
-            .set_discrepancy_state(id, State::Acknowledged, " ", "n", now)
-            .unwrap_err();
-        assert!(matches!(err, StoreError::InvalidInput(_)), "{err}");
-        let err = store
-            .set_discrepancy_state(id + 1, State::Resolved, "Lò Văn IT", "n", now)
-            .unwrap_err();
-        assert!(matches!(err, StoreError::NotFound(_)), "{err}");
-
-        let text = logged(|| {
-            store
-                .set_discrepancy_state(id, State::Resolved, "Lò Văn IT", "fixed", now)
-                .unwrap();
-        });
-        assert!(text.contains("discrepancy changed by hand"), "{text}");
-
-        let text = logged(|| {
-            let again = store
-                .set_discrepancy_state(id, State::Resolved, "Lò Văn IT", "n", now)
-                .unwrap_err();
-            assert!(
-                matches!(again, StoreError::InvalidTransition { .. }),
-                "{again}"
-            );
-            assert_eq!(
-                again.to_string(),
-                format!("discrepancy {id} is already resolved")
-            );
-            let ack = store
-                .set_discrepancy_state(id, State::Acknowledged, "Lò Văn IT", "n", now)
-                .unwrap_err();
-            assert!(ack.to_string().contains("reopens by itself"), "{ack}");
-        });
-        assert!(text.is_empty(), "a refused change logs nothing: {text}");
-        let events: Vec<String> = store
-            .discrepancy_events(id)
-            .unwrap()
-            .into_iter()
-            .map(|e| e.event)
-            .collect();
-        assert_eq!(events, ["opened", "resolved"]);
-    }
-
-    #[test]
-    fn a_dossiers_discrepancies_in_every_state_and_no_others() {
-        let store = Store::open_in_memory().unwrap();
-        // (dossier, kind, state, severity, impact, first seen)
-        let rows = [
-            (
-                "d1",
-                "status_mismatch",
-                "open",
-                "medium",
-                0.0,
-                "2026-11-02 10:00:00",
-            ),
-            (
-                "d1",
-                "due_date_mismatch",
-                "resolved",
-                "high",
-                0.0,
-                "2026-11-01 10:00:00",
-            ),
-            (
-                "d1",
-                "closed_locally_open_nationally",
-                "acknowledged",
-                "critical",
-                0.25,
-                "2026-11-03 10:00:00",
-            ),
-            (
-                "d2",
-                "missing_on_national",
-                "open",
-                "high",
-                0.5,
-                "2026-11-01 09:00:00",
-            ),
-        ];
-        for (dossier, kind, state, severity, impact, seen) in rows {
-            store
-                .conn()
-                .execute(
-                    "INSERT INTO discrepancy (dossier_id, dossier_code, kind, state, severity,
-                        score_impact, provincial_value, national_value, first_seen, last_seen,
-                        state_changed_at)
-                     VALUES (?1, ?1, ?2, ?3, ?4, ?5, 'p', 'n', ?6, ?6, ?6)",
-                    params![dossier, kind, state, severity, impact, seen],
-                )
-                .unwrap();
-        }
-        let d1 = store.discrepancies_of_dossier("d1").unwrap();
-        let kinds: Vec<&str> = d1.iter().map(|d| d.kind.as_str()).collect();
-        assert_eq!(
-            kinds,
-            [
-                "closed_locally_open_nationally",
-                "due_date_mismatch",
-                "status_mismatch"
-            ]
-        );
-        // The same rows, in the same order, as the filtered list of every discrepancy.
-        let all: Vec<DiscrepancyRow> = store
-            .discrepancies(&DiscrepancyFilter::default())
-            .unwrap()
-            .into_iter()
-            .filter(|d| d.dossier_id == "d1")
-            .collect();
-        assert_eq!(d1, all);
-        assert!(store.discrepancies_of_dossier("d3").unwrap().is_empty());
-    }
-}
+#[path = "discrepancies_tests.rs"]
+mod tests;

@@ -67,7 +67,7 @@ mod report;
 mod runs;
 mod schema;
 
-pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow};
+pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow, ManualChange, Seen};
 pub use history::HistoryRow;
 pub use lock::{refuse_root_writer, RunLock};
 pub use lookup_state::LookupState;

@@ -316,6 +316,25 @@ ALTER TABLE lookup_state ADD COLUMN failing_since TEXT;
 ALTER TABLE lookup_state ADD COLUMN last_error_class TEXT;
 CREATE INDEX lookup_state_failing ON lookup_state(failing_since) WHERE consecutive_failures > 0;
 "#,
+    // 9: an audit trail that holds. A manual event keeps the operating-system user beside
+    // `--by` and what the discrepancy showed when the person acted; events are append-only
+    // (earlier events keep NULL in the new columns: what was not recorded is not invented).
+    r#"
+ALTER TABLE discrepancy_event ADD COLUMN os_user TEXT;
+ALTER TABLE discrepancy_event ADD COLUMN seen_state TEXT;
+ALTER TABLE discrepancy_event ADD COLUMN seen_severity TEXT;
+ALTER TABLE discrepancy_event ADD COLUMN seen_score_impact REAL;
+ALTER TABLE discrepancy_event ADD COLUMN seen_provincial_value TEXT;
+ALTER TABLE discrepancy_event ADD COLUMN seen_national_value TEXT;
+CREATE TRIGGER discrepancy_event_no_update BEFORE UPDATE ON discrepancy_event
+BEGIN
+    SELECT RAISE(ABORT, 'discrepancy_event is append-only: an event is never changed');
+END;
+CREATE TRIGGER discrepancy_event_no_delete BEFORE DELETE ON discrepancy_event
+BEGIN
+    SELECT RAISE(ABORT, 'discrepancy_event is append-only: an event is never deleted');
+END;
+"#,
 ];
 
 /// The first line of a migration that empties stored raw rows (migration 7): after it the

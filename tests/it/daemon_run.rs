@@ -13,9 +13,9 @@ use tthc_sync::sim::{Simulators, World, WorldParams};
 use crate::support::config::TestConfig;
 
 /// Long enough for a slow CI machine; the loops end as soon as the condition holds.
-const PATIENCE: Duration = Duration::from_secs(90);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(90);
 
-struct Fixture {
+pub(crate) struct Fixture {
     dir: tempfile::TempDir,
     /// Held: the simulators serve while the fixture lives.
     _sims: Simulators,
@@ -24,7 +24,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    async fn new(seed: u64) -> Fixture {
+    pub(crate) async fn new(seed: u64) -> Fixture {
         let world = World::generate(WorldParams::new(
             seed,
             300,
@@ -42,11 +42,11 @@ impl Fixture {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
-    fn db(&self) -> PathBuf {
+    pub(crate) fn db(&self) -> PathBuf {
         self.path("tthc-sync.db")
     }
 
@@ -56,7 +56,7 @@ impl Fixture {
 
     /// The config: the simulators, no rate limits, `lookups_per_cycle`, and fast schedules
     /// (sync every 2 s, housekeeping every 3 s, the first sync at once).
-    fn config(&self, lookups_per_cycle: i64) -> TestConfig {
+    pub(crate) fn config(&self, lookups_per_cycle: i64) -> TestConfig {
         self.config
             .clone()
             .set("national.lookups_per_cycle", lookups_per_cycle)
@@ -67,12 +67,12 @@ impl Fixture {
 
     /// Writes the config file the service reads (whole, then renamed, as an editor would: the
     /// service never sees half a file).
-    fn write(&self, config: TestConfig) {
+    pub(crate) fn write(&self, config: TestConfig) {
         config.write(&self.config_path());
     }
 
     /// Starts `tthc-sync run` with stderr in `stderr.log`, outside systemd unless `env` says.
-    fn start(&self, env: &[(&str, String)]) -> Service {
+    pub(crate) fn start(&self, env: &[(&str, String)]) -> Service {
         let stderr = std::fs::File::create(self.path("stderr.log")).unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_tthc-sync"));
         cmd.arg("--config")
@@ -118,20 +118,20 @@ impl Fixture {
     }
 
     /// Finished sync runs (ok or partial).
-    fn sync_runs(&self) -> i64 {
+    pub(crate) fn sync_runs(&self) -> i64 {
         self.poll_i64(
             "SELECT count(*) FROM sync_run WHERE job = 'sync' AND outcome IN ('ok', 'partial')",
         )
     }
 }
 
-struct Service {
+pub(crate) struct Service {
     child: Child,
     log: PathBuf,
 }
 
 impl Service {
-    fn signal(&self, name: &str) {
+    pub(crate) fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .arg(format!("-{name}"))
             .arg(self.child.id().to_string())
@@ -140,12 +140,17 @@ impl Service {
         assert!(status.success(), "kill -{name}");
     }
 
-    fn stderr(&self) -> String {
+    /// The service's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn stderr(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
     /// Waits for exit; panics (after killing it) if it takes longer than `limit`.
-    async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
+    pub(crate) async fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -174,7 +179,7 @@ impl Drop for Service {
 
 /// Polls `cond` every 100 ms until it holds; panics with `what` and the service's stderr after
 /// [`PATIENCE`] or if the service exits.
-async fn wait_for(svc: &mut Service, what: &str, mut cond: impl FnMut() -> bool) {
+pub(crate) async fn wait_for(svc: &mut Service, what: &str, mut cond: impl FnMut() -> bool) {
     let start = Instant::now();
     loop {
         if cond() {
@@ -195,7 +200,7 @@ async fn wait_for(svc: &mut Service, what: &str, mut cond: impl FnMut() -> bool)
     }
 }
 
-fn integrity_ok(db: &Path) {
+pub(crate) fn integrity_ok(db: &Path) {
     let conn = rusqlite::Connection::open(db).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -334,7 +339,7 @@ impl NotifyListener {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod audit_trail;
 mod cli;
 mod daemon_run;
 mod faults_bad_input;
@@ -17,6 +18,7 @@ mod faults_matrix;
 mod faults_secrets;
 mod faults_tls;
 mod first_run;
+mod health_endpoint;
 mod http_bounded;
 mod http_logging;
 mod http_policy;

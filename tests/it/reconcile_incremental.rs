@@ -131,7 +131,16 @@ fn change(store: &mut Store, at: LocalTime) {
             State::Resolved
         };
         store
-            .set_discrepancy_state(d.id, to, "Nguyễn IT", "kiểm tra", at)
+            .set_discrepancy_state(
+                d.id,
+                to,
+                tthc_sync::store::ManualChange {
+                    by: "Nguyễn IT",
+                    os_user: "it",
+                    note: "kiểm tra",
+                },
+                at,
+            )
             .unwrap();
     }
 }
@@ -292,7 +301,16 @@ async fn a_mark_made_while_a_pass_runs_is_kept_for_the_next() {
     let seen = store.reconcile_marks(top).unwrap();
     // …someone resolves a discrepancy that is still wrong…
     store
-        .set_discrepancy_state(open[1].id, State::Resolved, "Nguyễn IT", "thử", t1)
+        .set_discrepancy_state(
+            open[1].id,
+            State::Resolved,
+            tthc_sync::store::ManualChange {
+                by: "Nguyễn IT",
+                os_user: "it",
+                note: "thử",
+            },
+            t1,
+        )
         .unwrap();
     // …and the pass applies what it found (nothing) and clears the marks it saw.
     let run = store.begin_run("test", t1).unwrap();

@@ -216,8 +216,11 @@ async fn acknowledged_discrepancies_resolve_by_themselves_when_fixed_and_reopen(
         .set_discrepancy_state(
             d.id,
             State::Acknowledged,
-            "Nguyễn IT",
-            "đang kiểm tra",
+            tthc_sync::store::ManualChange {
+                by: "Nguyễn IT",
+                os_user: "it",
+                note: "đang kiểm tra",
+            },
             now(),
         )
         .unwrap();
@@ -226,7 +229,16 @@ async fn acknowledged_discrepancies_resolve_by_themselves_when_fixed_and_reopen(
     assert_eq!(events.last().unwrap().actor, "Nguyễn IT");
     // A manual resolve of something still wrong: the next comparison reopens it.
     s.store
-        .set_discrepancy_state(d.id, State::Resolved, "Nguyễn IT", "thử", now())
+        .set_discrepancy_state(
+            d.id,
+            State::Resolved,
+            tthc_sync::store::ManualChange {
+                by: "Nguyễn IT",
+                os_user: "it",
+                note: "thử",
+            },
+            now(),
+        )
         .unwrap();
     let report = sync::run_cycle(&mut s.store, &s.cfg, &s.clients, &clock())
         .await
