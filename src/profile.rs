@@ -443,6 +443,27 @@ impl Profile {
         Value::Object(kept).to_string()
     }
 
+    /// The national code a row carries: `national_code_override` when filled, else
+    /// `national_code_alt` when the `national_code_alt_if` condition holds, else
+    /// `national_code`; `None` when the chosen one is absent or blank.
+    pub fn national_code(&self, row: &Value) -> Option<String> {
+        let f = &self.fields;
+        let s = |path: &str| get_str(row, path);
+        let use_alt = self
+            .alt_condition()
+            .is_some_and(|(path, want)| s(path).is_some_and(|v| v.trim() == want));
+        s(&f.national_code_override)
+            .filter(|c| !c.trim().is_empty())
+            .or_else(|| {
+                s(if use_alt {
+                    &f.national_code_alt
+                } else {
+                    &f.national_code
+                })
+            })
+            .filter(|c| !c.trim().is_empty())
+    }
+
     /// The paths of a row's values that are neither mapped nor kept (names only, never a
     /// value), sorted: what a new vendor version added, for diagnosis. A leaf is a string,
     /// number, boolean, null, or an empty object or array; array items are written `[n]`.
@@ -471,19 +492,7 @@ impl Profile {
         };
         let id = s(&f.id).ok_or_else(|| MapError::Missing(f.id.clone()))?;
         let local_code = s(&f.local_code).unwrap_or_else(|| id.clone());
-        let use_alt = self
-            .alt_condition()
-            .is_some_and(|(path, want)| s(path).is_some_and(|v| v.trim() == want));
-        let national = s(&f.national_code_override)
-            .filter(|c| !c.trim().is_empty())
-            .or_else(|| {
-                s(if use_alt {
-                    &f.national_code_alt
-                } else {
-                    &f.national_code
-                })
-            })
-            .unwrap_or_default();
+        let national = self.national_code(&row).unwrap_or_default();
         let status_raw = s(&f.status).unwrap_or_default();
         let sub = s(&f.sub_status);
         let status = self.status_of(&status_raw, sub.as_deref());

@@ -256,27 +256,6 @@ fn personal_keys(v: &Value, keys: &[String], out: &mut Vec<String>) {
     }
 }
 
-/// The national code a row carries, as `Profile::map_row` chooses it (override, then the
-/// alternative when its condition holds, then `national_code`).
-pub fn national_code_of(profile: &Profile, row: &Value) -> Option<String> {
-    let f = &profile.fields;
-    let s = |path: &str| get_str(row, path);
-    let use_alt = f
-        .national_code_alt_if
-        .split_once('=')
-        .is_some_and(|(p, want)| s(p.trim()).is_some_and(|v| v.trim() == want.trim()));
-    s(&f.national_code_override)
-        .filter(|c| !c.trim().is_empty())
-        .or_else(|| {
-            s(if use_alt {
-                &f.national_code_alt
-            } else {
-                &f.national_code
-            })
-        })
-        .filter(|c| !c.trim().is_empty())
-}
-
 /// Examines a sample of provincial rows against the profile: what it maps, and the keys it
 /// neither maps nor keeps (`Profile::unlisted_paths`).
 pub fn analyse_rows(profile: &Profile, rows: &[Value]) -> ProvincialFindings {
@@ -334,7 +313,7 @@ pub fn analyse_rows(profile: &Profile, rows: &[Value]) -> ProvincialFindings {
         for p in profile.unlisted_paths(&row) {
             *unlisted.entry(p).or_default() += 1;
         }
-        match national_code_of(profile, &row) {
+        match profile.national_code(&row) {
             None => f.without_national_code += 1,
             Some(c) if !is_well_formed_national_code(&c) => {
                 *malformed.entry(code_shape(&c)).or_default() += 1

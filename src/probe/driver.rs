@@ -9,9 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::analysis::{
-    analyse_rows, national_code_of, shape_of, NationalFindings, ProvincialFindings, ScoresCheck,
-};
+use super::analysis::{analyse_rows, shape_of, NationalFindings, ProvincialFindings, ScoresCheck};
 use crate::config::{Config, ConfigError};
 use crate::model::{is_well_formed_national_code, YearMonth};
 use crate::profile::Profile;
@@ -195,7 +193,7 @@ fn leaf_shapes(v: &Value, path: &mut String, out: &mut BTreeMap<String, BTreeMap
 fn codes_to_look_up(profile: &Profile, rows: &[Value], n: usize) -> Vec<String> {
     let mut codes: Vec<String> = Vec::new();
     for row in rows {
-        if let Some(c) = national_code_of(profile, row) {
+        if let Some(c) = profile.national_code(row) {
             let c = c.trim().to_string();
             if is_well_formed_national_code(&c) && !codes.contains(&c) {
                 codes.push(c);

@@ -5,8 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 
 use super::pass::sync_grace;
 use super::short_reason;
-use crate::cycle::{count_applied, Cycle, SyncError};
-use crate::lifecycle::{self, Action};
+use crate::cycle::{Cycle, SyncError};
 use crate::model::NationalDossier;
 use crate::reconcile::{self, Evaluated, Kind};
 
@@ -86,27 +85,13 @@ pub async fn list_national(cx: &mut Cycle<'_>, provincial_complete: bool) -> Res
         sync_grace(cx.cfg),
         now,
     );
-    let mut actions: Vec<Action> = verdict
-        .resolve
-        .into_iter()
-        .map(|id| Action::AutoResolve {
-            id,
-            kind: Kind::MissingOnProvincial,
-        })
-        .collect();
-    if !verdict.findings.is_empty() {
-        let existing = cx.store.existing_discrepancies()?;
-        for finding in verdict.findings {
-            let ex = existing
-                .get(&finding.dossier_id)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            actions.extend(lifecycle::decide(ex, vec![finding], Evaluated::LISTED));
-        }
-    }
-    if !actions.is_empty() {
-        let applied = cx.store.apply_actions(cx.run_id, now, &actions)?;
-        count_applied(&mut cx.counts, &applied);
-    }
+    super::apply_verdict(
+        cx,
+        now,
+        Kind::MissingOnProvincial,
+        verdict.resolve,
+        verdict.findings,
+        Evaluated::LISTED,
+    )?;
     Ok(())
 }

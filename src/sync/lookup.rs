@@ -21,8 +21,7 @@
 use std::collections::{HashMap, VecDeque};
 
 use super::short_reason;
-use crate::cycle::{count_applied, Cycle, SyncError};
-use crate::lifecycle::{self, Action};
+use crate::cycle::{Cycle, SyncError};
 use crate::plan::{self, Budget};
 use crate::reconcile::{self, Evaluated, Kind};
 use crate::source::SourceError;
@@ -308,28 +307,14 @@ pub(super) fn report_failing(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
         return Ok(());
     }
     let verdict = reconcile::check_failing(&failing, &active);
-    let mut actions: Vec<Action> = verdict
-        .resolve
-        .into_iter()
-        .map(|id| Action::AutoResolve {
-            id,
-            kind: Kind::LookupFailing,
-        })
-        .collect();
-    if !verdict.findings.is_empty() {
-        let existing = cx.store.existing_discrepancies()?;
-        for finding in verdict.findings {
-            let ex = existing
-                .get(&finding.dossier_id)
-                .map(Vec::as_slice)
-                .unwrap_or(&[]);
-            actions.extend(lifecycle::decide(ex, vec![finding], Evaluated::LOOKUP));
-        }
-    }
-    if !actions.is_empty() {
-        let applied = cx.store.apply_actions(cx.run_id, now, &actions)?;
-        count_applied(&mut cx.counts, &applied);
-    }
+    super::apply_verdict(
+        cx,
+        now,
+        Kind::LookupFailing,
+        verdict.resolve,
+        verdict.findings,
+        Evaluated::LOOKUP,
+    )?;
     if !failing.is_empty() {
         tracing::warn!(target: "sync", dossiers = failing.len(),
             hours = cx.cfg.national.lookup_failing_after_hours,

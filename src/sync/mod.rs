@@ -25,7 +25,10 @@ pub use list::list_national;
 pub use pass::{full_pass_reason, pass_basis, reconcile, reconcile_all, Pass};
 
 use crate::config::Config;
+use crate::cycle::count_applied;
+use crate::lifecycle::{self, Action};
 use crate::model::LocalTime;
+use crate::reconcile::{Evaluated, Finding, Kind};
 use crate::source::SourceError;
 use crate::store::{Outcome, RunCounts, Store};
 
@@ -118,6 +121,39 @@ async fn run_steps(cx: &mut Cycle<'_>) -> Result<(), SyncError> {
     lookup::report_failing(cx)?;
     let now = cx.now();
     reconcile(cx.store, cx.cfg, now, cx.run_id, &mut cx.counts)?;
+    Ok(())
+}
+
+/// Applies a rule's verdict in one store transaction: resolves the active discrepancies of
+/// `kind` whose ids are in `resolve`, and opens, reopens or refreshes each finding against the
+/// stored discrepancies of its dossier (`evaluated`: what the rule looked at). Counts the
+/// changes on the run.
+fn apply_verdict(
+    cx: &mut Cycle<'_>,
+    now: LocalTime,
+    kind: Kind,
+    resolve: Vec<i64>,
+    findings: Vec<Finding>,
+    evaluated: Evaluated,
+) -> Result<(), SyncError> {
+    let mut actions: Vec<Action> = resolve
+        .into_iter()
+        .map(|id| Action::AutoResolve { id, kind })
+        .collect();
+    if !findings.is_empty() {
+        let existing = cx.store.existing_discrepancies()?;
+        for finding in findings {
+            let ex = existing
+                .get(&finding.dossier_id)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            actions.extend(lifecycle::decide(ex, vec![finding], evaluated));
+        }
+    }
+    if !actions.is_empty() {
+        let applied = cx.store.apply_actions(cx.run_id, now, &actions)?;
+        count_applied(&mut cx.counts, &applied);
+    }
     Ok(())
 }
 
