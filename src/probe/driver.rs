@@ -4,7 +4,6 @@
 //! key names and shapes.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -358,20 +357,4 @@ pub async fn probe(cfg: &Config, opts: &ProbeOptions) -> Result<ProbeReport, Pro
         report.scores = Some(check);
     }
     Ok(report)
-}
-
-/// Writes the redacted sample and the suggested profile under `dir` (created if needed);
-/// returns their paths.
-pub fn write_files(report: &ProbeReport, dir: &Path) -> Result<Vec<PathBuf>, ProbeError> {
-    let err = |path: &Path, e: std::io::Error| ProbeError::Write {
-        path: path.display().to_string(),
-        message: e.to_string(),
-    };
-    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
-    let sample = dir.join("redacted-sample.json");
-    std::fs::write(&sample, super::files::redacted_sample(report)).map_err(|e| err(&sample, e))?;
-    let suggested = dir.join("suggested-profile.toml");
-    std::fs::write(&suggested, super::files::suggested_profile(report))
-        .map_err(|e| err(&suggested, e))?;
-    Ok(vec![sample, suggested])
 }

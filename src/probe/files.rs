@@ -1,12 +1,14 @@
 //! The files `tthc-sync probe --out DIR` writes, as text: a redacted sample (key paths, types
 //! and shapes, never a value; safe to send to the vendor or keep with the profile) and a
 //! suggested profile (the profile in use with what the sample showed added as commented lines,
-//! for the engineer to review). Pure.
+//! for the engineer to review), rendered by pure functions and written by [`write_files`].
+
+use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use super::analysis::{chrono_format, FieldCoverage};
-use super::driver::ProbeReport;
+use super::driver::{ProbeError, ProbeReport};
 
 /// The redacted sample as pretty JSON: the profile, the coverage of its fields, every leaf
 /// path of the sampled rows with its shapes, the national replies' shapes, the scores check.
@@ -138,4 +140,19 @@ pub fn suggested_profile(r: &ProbeReport) -> String {
         }
     }
     text
+}
+
+/// Writes the redacted sample and the suggested profile under `dir` (created if needed);
+/// returns their paths.
+pub fn write_files(report: &ProbeReport, dir: &Path) -> Result<Vec<PathBuf>, ProbeError> {
+    let err = |path: &Path, e: std::io::Error| ProbeError::Write {
+        path: path.display().to_string(),
+        message: e.to_string(),
+    };
+    std::fs::create_dir_all(dir).map_err(|e| err(dir, e))?;
+    let sample = dir.join("redacted-sample.json");
+    std::fs::write(&sample, redacted_sample(report)).map_err(|e| err(&sample, e))?;
+    let suggested = dir.join("suggested-profile.toml");
+    std::fs::write(&suggested, suggested_profile(report)).map_err(|e| err(&suggested, e))?;
+    Ok(vec![sample, suggested])
 }

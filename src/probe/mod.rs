@@ -11,4 +11,5 @@ pub mod driver;
 pub mod files;
 pub mod text;
 
-pub use driver::{probe, write_files, ProbeError, ProbeOptions, ProbeReport, Reach};
+pub use driver::{probe, ProbeError, ProbeOptions, ProbeReport, Reach};
+pub use files::write_files;
