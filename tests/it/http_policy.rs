@@ -392,7 +392,7 @@ async fn a_host_that_is_down_opens_the_breaker_after_threshold_requests_then_fai
     assert_eq!(srv.hits(), 10, "sent again, with its retries");
 }
 
-/// The case of issue 13: one record the portal always fails (a gateway's 502 for that code)
+/// The case that made the breaker count requests: one record the portal always fails (a gateway's 502 for that code)
 /// never opens the breaker, whatever `max_retries` is, as long as other requests get through
 /// between; two different failing requests in a row do.
 #[tokio::test]
