@@ -392,9 +392,9 @@ async fn a_host_that_is_down_opens_the_breaker_after_threshold_requests_then_fai
     assert_eq!(srv.hits(), 10, "sent again, with its retries");
 }
 
-/// The case that made the breaker count requests: one record the portal always fails (a gateway's 502 for that code)
-/// never opens the breaker, whatever `max_retries` is, as long as other requests get through
-/// between; two different failing requests in a row do.
+/// Why the breaker counts requests: one record the portal always fails (a gateway's 502 for
+/// that code) never opens the breaker, whatever `max_retries` is, as long as other requests
+/// get through between; two different failing requests in a row do.
 #[tokio::test]
 async fn one_request_that_always_fails_never_opens_the_breaker() {
     let (base, hits) = serve_by_path().await;
