@@ -18,11 +18,13 @@
 //!   look-ups, the national list, the reconciliation pass);
 //! - the outputs: [`report`] (the monthly report), [`dossier_view`] (one dossier for review),
 //!   [`csv`];
-//! - the service: [`daemon`] (schedules, health endpoint, systemd);
+//! - the service: [`daemon`] (schedules, health endpoint, systemd), [`web`] (the review
+//!   web page: accounts, sessions, pages);
 //! - the simulators of both portals (`sim`) and `tthc-sync demo` (`demo`).
 
 #![warn(missing_docs)]
 
+mod atomic_file;
 pub mod calendar;
 pub mod carries;
 pub mod clock;
@@ -53,3 +55,4 @@ pub mod source;
 pub mod store;
 pub mod sync;
 pub mod timeliness;
+pub mod web;

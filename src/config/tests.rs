@@ -356,3 +356,46 @@ fn credential_sources_are_read_from_the_unit_and_its_drop_ins() {
     let relative = "LoadCredential=national-password:national-password\n".to_string();
     assert_eq!(credential_source(&[relative], "national-password"), None);
 }
+
+#[test]
+fn web_section_is_optional_and_its_errors_name_the_key() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    let web = cfg.web.expect("the example has [web]");
+    assert_eq!(web.listen_addr().unwrap().to_string(), "127.0.0.1:9465");
+    assert_eq!(web.session_lifetime().as_secs(), 480 * 60);
+    let start = EXAMPLE.find("\n[web]").expect("[web] in the example");
+    let without = format!("{}\n", &EXAMPLE[..start]);
+    assert!(Config::parse(&without, Path::new("x.toml"))
+        .unwrap()
+        .web
+        .is_none());
+    for (from, to, key) in [
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"0.0.0.0:9465\"",
+            "web.listen",
+        ),
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"localhost\"",
+            "web.listen",
+        ),
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"127.0.0.1:9464\"",
+            "web.listen",
+        ),
+        (
+            "session_minutes = 480",
+            "session_minutes = 0",
+            "web.session_minutes",
+        ),
+        (
+            "# trusted_proxy = \"127.0.0.1\"",
+            "trusted_proxy = \"proxy\"",
+            "web.trusted_proxy",
+        ),
+    ] {
+        assert_error_names(&[(from, to)], key);
+    }
+}

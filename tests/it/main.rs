@@ -41,3 +41,4 @@ mod scores;
 mod spine;
 mod systemd_unit;
 mod vendor_habits;
+mod web_users;
