@@ -17,7 +17,7 @@
 //! - one sync cycle: [`cycle`] (its context), [`pull`] (the provincial side), [`sync`] (the
 //!   look-ups, the national list, the reconciliation pass);
 //! - the outputs: [`report`] (the monthly report), [`dossier_view`] (one dossier for review),
-//!   [`csv`];
+//!   [`csv`], [`discrepancy_export`];
 //! - the service: [`daemon`] (schedules, health endpoint, systemd), [`web`] (the review
 //!   web page: accounts, sessions, pages);
 //! - the simulators of both portals (`sim`) and `tthc-sync demo` (`demo`).
@@ -34,6 +34,7 @@ pub mod cycle;
 pub mod daemon;
 #[cfg(feature = "sim")]
 pub mod demo;
+pub mod discrepancy_export;
 pub mod dossier_view;
 pub mod freshness;
 pub mod http;

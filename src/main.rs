@@ -514,6 +514,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind: *kind,
                 agency: agency.clone(),
                 least_severity: None,
+                month: None,
             };
             let every = store.discrepancies(&filter)?.len();
             filter.least_severity = Some(least);

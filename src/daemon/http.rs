@@ -54,6 +54,15 @@ impl Limits {
         max_connections: 32,
         eviction_grace: Duration::from_secs(1),
     };
+
+    /// The review web page's bounds (`crate::web`): a person's browser keeps a few connections
+    /// alive, a report download may take a while on a slow line.
+    pub(crate) const WEB: Limits = Limits {
+        header_read_timeout: Duration::from_secs(10),
+        max_lifetime: Duration::from_secs(300),
+        max_connections: 64,
+        eviction_grace: Duration::from_secs(5),
+    };
 }
 
 /// Serves `router` on `listener` until the returned future is dropped (which closes every
@@ -116,7 +125,10 @@ async fn connection(
     let busy = Arc::new(AtomicBool::new(false));
     let inner = TowerToHyperService::new(router);
     let flag = busy.clone();
-    let service = hyper::service::service_fn(move |req| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+        // The peer's address, for handlers that need it (`axum::extract::ConnectInfo`).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         flag.store(true, Ordering::Relaxed);
         let answer = hyper::service::Service::call(&inner, req);
         let flag = flag.clone();

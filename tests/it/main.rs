@@ -41,4 +41,5 @@ mod scores;
 mod spine;
 mod systemd_unit;
 mod vendor_habits;
+mod web_browser;
 mod web_users;
