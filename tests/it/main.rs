@@ -42,4 +42,5 @@ mod spine;
 mod systemd_unit;
 mod vendor_habits;
 mod web_browser;
+mod web_proxy;
 mod web_users;

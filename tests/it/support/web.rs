@@ -43,6 +43,11 @@ impl WebFixture {
     /// Generates a world whose agency, procedure, official and unit names and some status
     /// labels hold [`HOSTILE`], runs one sync cycle, writes both accounts and serves the page.
     pub async fn start() -> WebFixture {
+        WebFixture::start_with(|c| c).await
+    }
+
+    /// [`WebFixture::start`] with the config edited by `edit` (e.g. `web.trusted_proxy`).
+    pub async fn start_with(edit: impl FnOnce(TestConfig) -> TestConfig) -> WebFixture {
         let now = tthc_sync::clock::local_now();
         let mut world = World::generate(WorldParams::new(2026, 400, 0.08, now));
         for a in world.agencies.iter_mut().step_by(3) {
@@ -63,14 +68,16 @@ impl WebFixture {
         let sims = Simulators::start(world, 0, 0).await.unwrap();
         let dir = tempfile::tempdir().unwrap();
         let users_file = dir.path().join("users.toml");
-        let cfg_path = TestConfig::sims(&sims, dir.path(), &dir.path().join("t.db"))
-            .set("web.listen", "127.0.0.1:0")
-            .set("web.users_file", users_file.display().to_string())
-            .set(
-                "report.out_dir",
-                dir.path().join("reports").display().to_string(),
-            )
-            .write(&dir.path().join("tthc-sync.toml"));
+        let cfg_path = edit(
+            TestConfig::sims(&sims, dir.path(), &dir.path().join("t.db"))
+                .set("web.listen", "127.0.0.1:0")
+                .set("web.users_file", users_file.display().to_string())
+                .set(
+                    "report.out_dir",
+                    dir.path().join("reports").display().to_string(),
+                ),
+        )
+        .write(&dir.path().join("tthc-sync.toml"));
         let cfg = tthc_sync::config::Config::load(&cfg_path).unwrap();
         let mut store = Store::open(&cfg.service.database).unwrap();
         let clients = Clients::new(&cfg).unwrap();
