@@ -70,6 +70,15 @@ fn event_vi(s: &str) -> &str {
     }
 }
 
+/// A stored verdict (`on_time`, …, `absent`) in Vietnamese.
+fn verdict_vi(s: &str) -> &str {
+    match crate::timeliness::Verdict::parse(s) {
+        Some(v) => v.label_vi(),
+        None if s == "absent" => "Không có trên Cổng DVCQG",
+        None => s,
+    }
+}
+
 fn outcome_vi(s: &str) -> &str {
     match s {
         "ok" => "Thành công",
@@ -446,8 +455,8 @@ pub fn discrepancy(
             tr { th { "Thấy lần đầu / gần nhất" } td { (d.first_seen) " / " (d.last_seen) } }
         }
         div.sides {
-            div { h2 { "Hệ thống một cửa của tỉnh" } p.value { (d.provincial) } @if let Some(v) = &d.provincial_verdict { p { "Đánh giá: " (v) } } }
-            div { h2 { "Cổng DVCQG" } p.value { (d.national) } @if let Some(v) = &d.national_verdict { p { "Đánh giá: " (v) } } }
+            div { h2 { "Hệ thống một cửa của tỉnh" } p.value { (d.provincial) } @if let Some(v) = &d.provincial_verdict { p { "Đánh giá: " (verdict_vi(v)) } } }
+            div { h2 { "Cổng DVCQG" } p.value { (d.national) } @if let Some(v) = &d.national_verdict { p { "Đánh giá: " (verdict_vi(v)) } } }
         }
         @if let Some(g) = guide {
             section.guide { h2 { "Ý nghĩa và cách xử lý" }
