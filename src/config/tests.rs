@@ -369,6 +369,20 @@ fn web_section_is_optional_and_its_errors_name_the_key() {
         .unwrap()
         .web
         .is_none());
+    // A non-loopback address with TLS is accepted.
+    let tls = EXAMPLE
+        .replacen(
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"0.0.0.0:9465\"",
+            1,
+        )
+        .replacen("# tls_cert", "tls_cert", 1)
+        .replacen("# tls_key", "tls_key", 1);
+    let web = Config::parse(&tls, Path::new("x.toml"))
+        .unwrap()
+        .web
+        .unwrap();
+    assert!(web.tls());
     for (from, to, key) in [
         (
             "listen = \"127.0.0.1:9465\"",

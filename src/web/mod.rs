@@ -127,13 +127,47 @@ pub async fn start(cfg: Arc<Config>) -> anyhow::Result<WebServer> {
         tracing::warn!(target: "web", users_file = %state.web.users_file.display(),
             "no accounts file yet: nobody can sign in until `tthc-sync user add` writes it");
     }
-    let task = tokio::spawn(crate::daemon::http::serve(
+    let tls = tls_acceptor(&state.web)?;
+    let https = tls.is_some();
+    let task = tokio::spawn(crate::daemon::http::serve_tls(
         listener,
         router(state),
         crate::daemon::http::Limits::WEB,
+        tls,
     ));
-    tracing::info!(target: "web", %addr, "serving the review web page");
+    tracing::info!(target: "web", %addr, https, "serving the review web page");
     Ok(WebServer { addr, task })
+}
+
+/// The TLS acceptor of `web.tls_cert` and `web.tls_key`; `None` when TLS is off. Errors name
+/// the key and the file.
+fn tls_acceptor(web: &WebConfig) -> anyhow::Result<Option<tokio_rustls::TlsAcceptor>> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    use tokio_rustls::rustls;
+    let (Some(cert), Some(key)) = (&web.tls_cert, &web.tls_key) else {
+        return Ok(None);
+    };
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| anyhow::anyhow!("config key `web.tls_cert`: {}: {e}", cert.display()))?;
+    if certs.is_empty() {
+        anyhow::bail!(
+            "config key `web.tls_cert`: {} holds no PEM certificate",
+            cert.display()
+        );
+    }
+    let key = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| anyhow::anyhow!("config key `web.tls_key`: {}: {e}", key.display()))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .map_err(|e| anyhow::anyhow!("config keys `web.tls_cert`/`web.tls_key`: {e}"))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(Some(tokio_rustls::TlsAcceptor::from(Arc::new(config))))
 }
 
 async fn security_headers(mut res: Response) -> Response {
@@ -204,14 +238,15 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|(_, v)| v.to_string())
 }
 
-/// Whether the browser reached the page over HTTPS: only a trusted proxy can say so
-/// (`X-Forwarded-Proto: https`); the page itself speaks plain HTTP on loopback.
+/// Whether the browser reached the page over HTTPS: served with TLS itself, or a trusted
+/// proxy says so (`X-Forwarded-Proto: https`).
 fn over_https(st: &WebState, peer: Option<SocketAddr>, headers: &HeaderMap) -> bool {
-    trusted(st, peer)
-        && headers
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+    st.web.tls()
+        || trusted(st, peer)
+            && headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
 }
 
 fn trusted(st: &WebState, peer: Option<SocketAddr>) -> bool {

@@ -167,3 +167,48 @@ async fn behind_the_documented_nginx_cookies_are_secure_and_forwarded_addresses_
     let _ = nginx.kill();
     let _ = nginx.wait();
 }
+
+/// With `web.tls_cert` and `web.tls_key` the page speaks HTTPS itself: plain HTTP gets no
+/// page, the cookies are `Secure`, and the security headers are there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_over_tls_itself_the_cookies_are_secure() {
+    let certs = tempfile::tempdir().unwrap();
+    let key = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_file, key_file) = (certs.path().join("cert.pem"), certs.path().join("key.pem"));
+    std::fs::write(&cert_file, key.cert.pem()).unwrap();
+    std::fs::write(&key_file, key.key_pair.serialize_pem()).unwrap();
+    let fx = WebFixture::start_with(|c| {
+        c.set("web.tls_cert", cert_file.display().to_string())
+            .set("web.tls_key", key_file.display().to_string())
+    })
+    .await;
+    let port = fx.base.rsplit(':').next().unwrap().to_string();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(key.cert.pem().as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let login = client
+        .get(format!("https://localhost:{port}/login"))
+        .send()
+        .await
+        .unwrap();
+    assert!(login.status().is_success());
+    assert!(set_cookie(&login, "tthc_login").contains("; Secure"));
+    assert!(login.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("frame-ancestors 'none'"));
+    let csrf = csrf_of(&login.text().await.unwrap());
+    assert!(!csrf.is_empty());
+    // Plain HTTP on the same port is no page.
+    let plain = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap()
+        .get(format!("http://127.0.0.1:{port}/login"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.unwrap().status().is_success());
+}

@@ -301,6 +301,8 @@ fn config_table(cfg: &Config) -> Table {
         listen,
         users_file,
         session_minutes,
+        tls_cert,
+        tls_key,
         trusted_proxy,
     }) = web
     {
@@ -308,6 +310,8 @@ fn config_table(cfg: &Config) -> Table {
         put(&mut t, "listen", listen.as_str());
         put(&mut t, "users_file", path(users_file));
         put(&mut t, "session_minutes", i64::from(*session_minutes));
+        put_opt(&mut t, "tls_cert", tls_cert.as_deref().map(path));
+        put_opt(&mut t, "tls_key", tls_key.as_deref().map(path));
         put_opt(&mut t, "trusted_proxy", trusted_proxy.as_deref());
         doc.insert("web".into(), t.into());
     }
