@@ -117,9 +117,10 @@ impl DossierView {
         now: LocalTime,
         cal: &Calendar,
     ) -> Result<Option<DossierView>, StoreError> {
-        let Some(provincial) = store.provincial_by_code(code)? else {
+        let Some(mut provincial) = store.provincial_by_code(code)? else {
             return Ok(None);
         };
+        store.attach_facts(&mut provincial)?;
         let national = if is_well_formed_national_code(&provincial.core.code) {
             store.national_by_code(&provincial.core.code)?
         } else {

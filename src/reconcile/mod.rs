@@ -439,6 +439,9 @@ pub struct Prepared {
     pub month: YearMonth,
     /// Why the verdicts could not be judged (a year with no holiday file), if so.
     pub calendar_error: Option<CalendarError>,
+    /// The verdicts differ, but one of them flips within the resolution of the observed
+    /// status history ([`scoring::is_uncertain`]): no `timeliness_mismatch` is made of it.
+    pub uncertain: bool,
 }
 
 impl Prepared {
@@ -464,6 +467,7 @@ pub fn prepare(
     let mut verdicts = None;
     let mut rule_version = crate::timeliness::rule_version(p.core.received_at.unwrap_or(now));
     let mut calendar_error = None;
+    let mut uncertain = false;
     if evaluated.pair {
         let national_core = match national {
             NationalSide::Found { dossier, .. } => Some(&dossier.core),
@@ -477,6 +481,15 @@ pub fn prepare(
                 Some(n) => Some(scoring::judge_national(n, p, end, cal)?.verdict),
                 None => None,
             };
+            if let Some(n) = national_core.filter(|_| p.observed.is_some()) {
+                if nj.is_some_and(|nv| timeliness_differs(pj.verdict, nv)) {
+                    uncertain =
+                        scoring::is_uncertain(|b| scoring::judge_provincial_at(p, end, cal, b))?
+                            || scoring::is_uncertain(|b| {
+                                scoring::judge_national_at(n, p, end, cal, b)
+                            })?;
+                }
+            }
             Ok((pj.verdict, nj))
         });
         match judged {
@@ -494,6 +507,7 @@ pub fn prepare(
         rule_version,
         month,
         calendar_error,
+        uncertain,
     }
 }
 
@@ -510,7 +524,17 @@ pub fn finish(
         Some((pv, nv)) => {
             let tally = tallies.get(&pre.month).copied().unwrap_or_default();
             let impact = scoring::impact(pv, nv, &tally);
-            add_timeliness(&mut findings, p, pre.evaluated, pv, nv, pre.month, impact);
+            // An uncertain difference is no timeliness finding (nor a reason to keep one).
+            let nv_compared = nv.filter(|_| !pre.uncertain);
+            add_timeliness(
+                &mut findings,
+                p,
+                pre.evaluated,
+                pv,
+                nv_compared,
+                pre.month,
+                impact,
+            );
             let t = Timeliness {
                 provincial: pv,
                 national: nv,

@@ -26,6 +26,7 @@
 //!   it alone both stay unknown ("chưa công bố").
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -35,6 +36,7 @@ use super::model::{
     ScoreFigures, SyncFaultRow,
 };
 use crate::calendar::{Calendar, CalendarError};
+use crate::facts::DossierFacts;
 use crate::model::{LocalTime, ProvincialDossier, YearMonth};
 use crate::scoring::{self, Tally};
 use crate::store::{PublishedScoreRow, ReportDossier, Store, StoreError};
@@ -89,7 +91,8 @@ pub fn build_with_notes(
     province: &str,
 ) -> Result<(MonthlyReport, BuildNotes), BuildError> {
     let agencies = AgencyIndex::new(store.agencies()?);
-    let mut b = Builder::new(month, now, cal, &agencies);
+    let facts = store.provincial_facts()?;
+    let mut b = Builder::new(month, now, cal, &agencies, &facts);
     let end = month.end();
     // A large table is read in two rowid halves, the second on another thread over its own
     // read-only connection; the halves' builders are merged in rowid order, so every list
@@ -98,7 +101,7 @@ pub fn build_with_notes(
     match store.split_in_two(SPLIT_ROWS)? {
         None => store.for_each_report_dossier(end, |d| b.dossier(d))?,
         Some((mid, reader)) => {
-            let mut second = Builder::new(month, now, cal, &agencies);
+            let mut second = Builder::new(month, now, cal, &agencies, &facts);
             std::thread::scope(|s| {
                 let second = &mut second;
                 let h = s.spawn(move || {
@@ -137,6 +140,8 @@ struct Builder<'a> {
     now: LocalTime,
     cal: &'a Calendar,
     agencies: &'a AgencyIndex,
+    /// The facts of the provincial status history, by dossier id ([`crate::facts`]).
+    facts: &'a HashMap<String, Arc<DossierFacts>>,
     agency_cache: HashMap<(Option<String>, Option<String>), (String, String)>,
     national: [Tally; HISTORY_MONTHS],
     provincial: [Tally; HISTORY_MONTHS],
@@ -156,6 +161,7 @@ impl<'a> Builder<'a> {
         now: LocalTime,
         cal: &'a Calendar,
         agencies: &'a AgencyIndex,
+        facts: &'a HashMap<String, Arc<DossierFacts>>,
     ) -> Builder<'a> {
         let mut first = month;
         for _ in 1..HISTORY_MONTHS {
@@ -167,6 +173,7 @@ impl<'a> Builder<'a> {
             now,
             cal,
             agencies,
+            facts,
             agency_cache: HashMap::new(),
             national: [Tally::default(); HISTORY_MONTHS],
             provincial: [Tally::default(); HISTORY_MONTHS],
@@ -262,7 +269,19 @@ impl<'a> Builder<'a> {
     }
 
     fn dossier(&mut self, d: &ReportDossier) {
-        let (cal, p) = (self.cal, &d.provincial);
+        // The streamed record is reused: a dossier with history facts is judged on a copy.
+        let with_facts;
+        let p = match self.facts.get(&d.provincial.local_id) {
+            Some(f) => {
+                with_facts = ProvincialDossier {
+                    observed: Some(Arc::clone(f)),
+                    ..d.provincial.clone()
+                };
+                &with_facts
+            }
+            None => &d.provincial,
+        };
+        let cal = self.cal;
         let provincial = self.tally(View::Provincial, p.core.received_at, |end| {
             scoring::judge_provincial(p, end, cal)
         });
