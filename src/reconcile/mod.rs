@@ -251,6 +251,21 @@ pub fn compare(
         );
     }
 
+    // ND 118/2025: a dossier may be rescheduled only once (docs/domain.md §2).
+    let reschedulings = p.observed.as_deref().map_or(0, |f| f.reschedulings);
+    if reschedulings > 1
+        && pc
+            .received_at
+            .is_some_and(|r| crate::timeliness::rule_version(r) == crate::timeliness::RULE_ND118)
+    {
+        push(
+            Kind::RescheduledMoreThanOnce,
+            None,
+            format!("gia hạn {reschedulings} lần"),
+            String::new(),
+        );
+    }
+
     // Pair checks: only against a successful look-up made past the grace period.
     let (nd, at) = match national {
         NationalSide::NotLookedUp => {
@@ -565,4 +580,152 @@ pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<
         p,
         ctx.tallies,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{self, Observation};
+    use crate::model::{DossierCore, NationalDossier, Status};
+    use std::sync::Arc;
+
+    fn t(s: &str) -> LocalTime {
+        LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            sync_grace: chrono::Duration::minutes(60),
+            date_tolerance: chrono::Duration::minutes(5),
+            carries: Default::default(),
+        }
+    }
+
+    /// A dossier in process whose due date the history saw at each of `dues` in turn.
+    fn rescheduled(received: &str, dues: &[&str]) -> ProvincialDossier {
+        let obs: Vec<Observation> = dues
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Observation {
+                observed_at: t(received) + chrono::Duration::hours(i as i64 + 1),
+                previous_observation: None,
+                status: Some(Status::Processing),
+                changed_at: None,
+                due_at: Some(t(d)),
+            })
+            .collect();
+        ProvincialDossier {
+            local_id: "d1".into(),
+            key: "000.00.10.H18-250701-0001".into(),
+            core: DossierCore {
+                code: "000.00.10.H18-250701-0001".into(),
+                status: Some(Status::Processing),
+                received_at: Some(t(received)),
+                due_at: dues.last().map(|d| t(d)),
+                ..Default::default()
+            },
+            has_due_date: true,
+            updated_at: t(received),
+            observed: Some(Arc::new(facts::derive(&obs))),
+            ..Default::default()
+        }
+    }
+
+    fn kinds(p: &ProvincialDossier) -> Vec<Kind> {
+        let (findings, _) = compare(p, &NationalSide::NotLookedUp, &settings());
+        findings.into_iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn a_second_rescheduling_is_a_finding_from_2025_07_01() {
+        let twice = ["2025-07-08 10:00", "2025-07-10 10:00", "2025-07-14 10:00"];
+        assert_eq!(
+            kinds(&rescheduled("2025-07-01 08:00", &twice)),
+            vec![Kind::RescheduledMoreThanOnce]
+        );
+        let once = ["2025-07-08 10:00", "2025-07-10 10:00"];
+        assert!(kinds(&rescheduled("2025-07-01 08:00", &once)).is_empty());
+        // Received before ND 118/2025 took effect: no such limit.
+        let before = ["2025-06-30 10:00", "2025-07-02 10:00", "2025-07-04 10:00"];
+        assert!(kinds(&rescheduled("2025-06-27 08:00", &before)).is_empty());
+    }
+
+    /// Stopped in the province, first seen two minutes after the due time with the pull
+    /// before it three minutes before: late by the estimate, on time read favourably. The
+    /// portal has it stopped with a finish time before due (on time). The province's vendor
+    /// writes no finish time for 8 (`[carries]`), so no date kind explains the difference:
+    /// only the uncertainty keeps it from being a `timeliness_mismatch`.
+    #[test]
+    fn an_uncertain_verdict_is_never_a_timeliness_mismatch() {
+        let obs = [
+            Observation {
+                observed_at: t("2024-03-04 08:05"),
+                previous_observation: None,
+                status: Some(Status::Processing),
+                changed_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t("2024-03-08 10:00")),
+            },
+            Observation {
+                observed_at: t("2024-03-08 10:02"),
+                previous_observation: Some(t("2024-03-08 09:57")),
+                status: Some(Status::Stopped),
+                changed_at: Some(t("2024-03-08 10:02")),
+                due_at: Some(t("2024-03-08 10:00")),
+            },
+        ];
+        let mut p = ProvincialDossier {
+            local_id: "d2".into(),
+            key: "000.00.10.H18-240304-0002".into(),
+            core: DossierCore {
+                code: "000.00.10.H18-240304-0002".into(),
+                status: Some(Status::Stopped),
+                received_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t("2024-03-08 10:00")),
+                ..Default::default()
+            },
+            has_due_date: true,
+            updated_at: t("2024-03-08 10:02"),
+            observed: Some(Arc::new(facts::derive(&obs))),
+            ..Default::default()
+        };
+        let n = NationalDossier {
+            core: DossierCore {
+                finished_at: Some(t("2024-03-08 09:00")),
+                ..p.core.clone()
+            },
+            ..Default::default()
+        };
+        let side = NationalSide::Found {
+            dossier: &n,
+            at: t("2024-03-20 08:00"),
+        };
+        let cal = Calendar::builtin();
+        let now = t("2024-03-31 12:00");
+        let tallies = HashMap::new();
+        let mut s = settings();
+        s.carries.finished_at = crate::carries::Carried::statuses(&[9, 10]).unwrap();
+        let run = |p: &ProvincialDossier| {
+            let pre = prepare(p, &side, &s, &cal, now);
+            let uncertain = pre.uncertain;
+            let kinds: Vec<Kind> = finish(pre, p, &tallies)
+                .findings
+                .into_iter()
+                .map(|f| f.kind)
+                .collect();
+            (uncertain, kinds)
+        };
+        let (uncertain, found) = run(&p);
+        assert!(uncertain);
+        assert!(found.is_empty(), "{found:?}");
+        // Observed an hour after the due time instead: certainly late, the difference stands.
+        let mut late = obs;
+        late[1].observed_at = t("2024-03-08 11:05");
+        late[1].previous_observation = Some(t("2024-03-08 11:00"));
+        late[1].changed_at = Some(t("2024-03-08 11:05"));
+        p.updated_at = t("2024-03-08 11:05");
+        p.observed = Some(Arc::new(facts::derive(&late)));
+        let (uncertain, found) = run(&p);
+        assert!(!uncertain);
+        assert_eq!(found, vec![Kind::TimelinessMismatch]);
+    }
 }
