@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{Calendar, CalendarError, StatutoryTime};
 use crate::facts::{self, Bound};
 use crate::model::{DossierCore, LocalTime, Pause, ProvincialDossier, Status, YearMonth};
 use crate::timeliness::{self, Judgement, TimelinessInput, Verdict};
@@ -97,7 +97,7 @@ pub fn judge_provincial_at(
             status_since: f.status_since,
             pauses: &f.pauses,
             supplement_requests: f.supplement_requests,
-            statutory_working_days: None,
+            statutory: statutory_time(&p.core, cal),
         },
         period_end,
         cal,
@@ -140,11 +140,19 @@ pub fn judge_national_at(
             } else {
                 u32::from(n.status == Some(Status::SupplementRequested))
             },
-            statutory_working_days: None,
+            statutory: statutory_time(n, cal).or_else(|| statutory_time(&p.core, cal)),
         },
         period_end,
         cal,
     )
+}
+
+/// The statutory time of a dossier's procedure (docs/domain.md §2), used when it has no due
+/// date.
+pub fn statutory_time(core: &DossierCore, cal: &Calendar) -> Option<StatutoryTime> {
+    core.procedure_code
+        .as_deref()
+        .and_then(|c| cal.statutory_time(c))
 }
 
 /// Whether a verdict of `judge` flips between good and bad within the resolution of the
@@ -223,7 +231,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one dossier's verdict; `NotCounted` changes nothing.
+    /// Counts one dossier's verdict; `NotCounted` and `Unknown` change nothing.
     pub fn add(&mut self, v: Verdict) {
         self.counted += 1;
         match v {
@@ -232,7 +240,7 @@ impl Tally {
             Verdict::Late => self.late += 1,
             Verdict::InProcessInTime => self.in_process_in_time += 1,
             Verdict::InProcessOverdue => self.in_process_overdue += 1,
-            Verdict::NotCounted => self.counted -= 1,
+            Verdict::NotCounted | Verdict::Unknown => self.counted -= 1,
         }
     }
     /// Adds another tally's counts (of the same month and view) to this one.
@@ -475,6 +483,34 @@ mod history_cases {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dossier with no due date is judged by its procedure's statutory time from the
+    /// calendar's file; with an unlisted procedure it is unknown, and no tally counts it.
+    #[test]
+    fn no_due_date_uses_the_statutory_time_else_unknown() {
+        let t = |s: &str| LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let cal = Calendar::builtin();
+        let mut p = ProvincialDossier {
+            core: DossierCore {
+                procedure_code: Some("1.001193".into()), // 1 working day
+                status: Some(Status::Resolved),
+                received_at: Some(t("2024-03-08 10:00")),
+                finished_at: Some(t("2024-03-11 10:30")),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-11 10:30"),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let j = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(j.verdict, Verdict::Late);
+        assert_eq!(j.effective_due, Some(t("2024-03-11 10:00")));
+        p.core.procedure_code = Some("9.999999".into());
+        let j = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(j.verdict, Verdict::Unknown);
+        let tallies = month_tallies([&p], end, &cal);
+        assert!(tallies.values().all(|t| t.counted == 0));
+    }
 
     #[test]
     fn impact_signs() {

@@ -63,6 +63,9 @@ pub struct BuildNotes {
     pub uncomputed: u64,
     /// The first such error (it names the year's holiday file to add); `None` when none.
     pub first_error: Option<String>,
+    /// Dossiers of the report's month left out of the province's view because they have no
+    /// due date and their procedure no known statutory time (verdict `unknown`).
+    pub unknown: u64,
 }
 
 /// Builds the report of `month` as seen at `now`. See the module doc.
@@ -74,6 +77,11 @@ pub fn build(
     province: &str,
 ) -> Result<MonthlyReport, BuildError> {
     let (report, notes) = build_with_notes(store, month, now, cal, province)?;
+    if notes.unknown > 0 {
+        tracing::warn!(target: "report", month = %month.iso(), unknown = notes.unknown,
+            "some dossiers have no due date and no known statutory time: left out of the \
+             province's view (add their procedures to calendar.statutory_times_file)");
+    }
     if notes.uncomputed > 0 {
         tracing::warn!(target: "report", month = %month.iso(), uncomputed = notes.uncomputed,
             first_error = notes.first_error.as_deref().unwrap_or(""),
@@ -196,6 +204,7 @@ impl<'a> Builder<'a> {
         self.appendix_2.extend(later.appendix_2);
         self.appendix_3.extend(later.appendix_3);
         self.notes.uncomputed += later.notes.uncomputed;
+        self.notes.unknown += later.notes.unknown;
         if self.notes.first_error.is_none() {
             self.notes.first_error = later.notes.first_error;
         }
@@ -228,6 +237,9 @@ impl<'a> Builder<'a> {
             }
         };
         if !jm.verdict.is_counted() {
+            if jm.verdict == Verdict::Unknown && matches!(view, View::Provincial) {
+                self.notes.unknown += 1;
+            }
             return None;
         }
         // The last month it counts in: the one it closed in, else the report's month.
