@@ -11,21 +11,15 @@ use serde::Serialize;
 use super::passes::Marks;
 use super::{rt, status_of, Result, Store};
 use crate::facts::{self, DossierFacts, Observation};
-use crate::model::ProvincialDossier;
+use crate::model::{LocalTime, ProvincialDossier};
 
-/// The provincial history rows the facts are derived from, with the start of the previous
-/// pull of the same job (the observation before; failed runs observed nothing). Only the
-/// dossiers whose history can tell more than their row: a pause or closing status without
-/// a finish time of its own (5, 6, 7, 8), or a due date moved to another day. `{scope}` is
-/// an extra condition on `h.dossier_id`.
+/// The provincial history rows the facts are derived from, for the dossiers whose history can
+/// tell more than their row: a pause or closing status without a finish time of its own (5, 6,
+/// 7, 8), or a due date moved to another day. `{scope}` is an extra condition on
+/// `dossier_id`.
 const FACTS_SQL: &str = "
-    WITH runs AS (
-        SELECT id, lag(started_at) OVER (PARTITION BY job ORDER BY id) AS previous
-        FROM sync_run WHERE outcome <> 'failed'
-    )
-    SELECT h.dossier_id, h.observed_at, runs.previous AS previous_observation, h.status_code,
-           h.updated_at, h.due_at
-    FROM provincial_history h LEFT JOIN runs ON runs.id = h.run_id
+    SELECT h.dossier_id, h.observed_at, h.run_id, h.status_code, h.updated_at, h.due_at
+    FROM provincial_history h
     WHERE h.dossier_id IN (
         SELECT dossier_id FROM provincial_history
         WHERE {scope}
@@ -33,6 +27,12 @@ const FACTS_SQL: &str = "
         HAVING max(status_code IN (5, 6, 7, 8)) = 1 OR count(DISTINCT substr(due_at, 1, 10)) > 1
     )
     ORDER BY h.dossier_id, h.id";
+
+/// Each run's previous run of the same job (its start): the observation before the one a
+/// history row records (failed runs observed nothing).
+const PREVIOUS_RUN_SQL: &str = "
+    SELECT id, lag(started_at) OVER (PARTITION BY job ORDER BY id) AS previous
+    FROM sync_run WHERE outcome <> 'failed'";
 
 /// One observed change of one side of a dossier.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -128,14 +128,20 @@ impl Store {
     ) -> Result<HashMap<String, Arc<DossierFacts>>> {
         let sql = FACTS_SQL.replace("{scope}", scope);
         let rows: Vec<(String, Observation)> = self.read(|c| {
+            let mut stmt = c.prepare_cached(PREVIOUS_RUN_SQL)?;
+            let previous: HashMap<i64, LocalTime> = stmt
+                .query_map([], |r| Ok((r.get::<_, i64>("id")?, rt(r, "previous")?)))?
+                .filter_map(|r| r.map(|(id, at)| at.map(|at| (id, at))).transpose())
+                .collect::<rusqlite::Result<_>>()?;
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(args, |r| {
                 let observed_at = rt(r, "observed_at")?.unwrap_or_default();
+                let run: Option<i64> = r.get("run_id")?;
                 Ok((
                     r.get::<_, String>("dossier_id")?,
                     Observation {
                         observed_at,
-                        previous_observation: rt(r, "previous_observation")?,
+                        previous_observation: run.and_then(|id| previous.get(&id).copied()),
                         status: status_of(r.get("status_code")?),
                         changed_at: rt(r, "updated_at")?,
                         due_at: rt(r, "due_at")?,
