@@ -71,6 +71,10 @@ pub struct TimelinessView {
     pub provincial: SideVerdict,
     /// `None` when the portal has no view of the dossier (never looked up, or not found).
     pub national: Option<SideVerdict>,
+    /// What the province's status history says (status intervals as first observed, pauses,
+    /// supplement requests, reschedulings, resolution; [`crate::facts`]), when the dossier's
+    /// history can tell more than its row; `None` otherwise.
+    pub provincial_facts: Option<crate::facts::DossierFacts>,
 }
 
 /// One side's verdict, or why there is none.
@@ -168,6 +172,7 @@ impl DossierView {
             period,
             provincial: scoring::judge_provincial(&provincial, end, cal).into(),
             national: found.map(|n| scoring::judge_national(n, &provincial, end, cal).into()),
+            provincial_facts: provincial.observed.as_deref().cloned(),
         };
         DossierView {
             provincial,

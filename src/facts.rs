@@ -6,7 +6,7 @@
 //! So every time derived here is a [`Window`]: the latest time the change can have happened
 //! (the source's own last-modified time of the row, when it has one, else the observation),
 //! and the earliest (the observation before, or the last edit seen before). The width of the
-//! widest window is the dossier's *observation resolution*.
+//! widest window is the dossier's *observation resolution* (`resolution_minutes`).
 //!
 //! From the observations, [`derive()`] gives:
 //! - **status intervals**, each status as first observed (an observation that repeats the
@@ -134,9 +134,9 @@ pub struct DossierFacts {
     pub supplement_requests: u32,
     /// How many times the due date was moved outside a pause (see the module doc).
     pub reschedulings: u32,
-    /// The widest window of any change: how finely the history resolves status times
-    /// (`None` with no change after the first observation).
-    pub resolution: Option<Duration>,
+    /// The widest window of any change, in minutes: how finely the history resolves status
+    /// times (`None` with no change after the first observation).
+    pub resolution_minutes: Option<i64>,
 }
 
 impl DossierFacts {
@@ -255,7 +255,7 @@ pub fn derive(observations: &[Observation]) -> DossierFacts {
         }
         previous = Some(o);
     }
-    facts.resolution = widest;
+    facts.resolution_minutes = widest.map(|w| w.num_minutes());
     facts
 }
 
@@ -342,7 +342,7 @@ mod tests {
         assert!(!p.due_extended);
         // The 9 began at its first observation, not at the later edit.
         assert_eq!(f.status_since().unwrap().latest, t("2024-03-15 10:00"));
-        assert_eq!(f.resolution, Some(Duration::minutes(5)));
+        assert_eq!(f.resolution_minutes, Some(5));
         assert_eq!(
             f.clock_pauses(Bound::Estimate),
             vec![Pause {
@@ -466,6 +466,6 @@ mod tests {
             (unf.start, unf.end),
             (t("2024-03-05 09:00"), Some(t("2024-03-06 08:00")))
         );
-        assert_eq!(f.resolution, Some(Duration::hours(1)));
+        assert_eq!(f.resolution_minutes, Some(60));
     }
 }
