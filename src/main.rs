@@ -337,6 +337,15 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
 }
 
+/// `[report.document]` from the config; its defaults when only `--database` is given and
+/// there is no config file.
+fn document_settings(cli: &Cli) -> anyhow::Result<tthc_sync::report::DocumentSettings> {
+    if cli.database.is_some() && !cli.config.exists() {
+        return Ok(tthc_sync::report::DocumentSettings::default());
+    }
+    Ok(load_config(cli)?.report.document)
+}
+
 /// `national.lookup_failing_after_hours` from the config; its default (24 h) when only
 /// `--database` is given and there is no config file.
 fn failing_after(cli: &Cli) -> anyhow::Result<chrono::Duration> {
@@ -609,7 +618,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let (province, cal) = review_settings(&cli)?;
             let report =
                 tthc_sync::report::build(&store, *month, sync::local_now(), &cal, &province)?;
-            for path in tthc_sync::report::write_report(&report, format, out)? {
+            let settings = document_settings(&cli)?;
+            for path in tthc_sync::report::write_report(&report, format, out, &settings)? {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)

@@ -226,6 +226,14 @@ pub(crate) fn appendix_2<'a>() -> Vec<Column<Line<'a, ProvincialLateRow>>> {
     ]
 }
 
+/// Phụ lục II as the official document shows it: the officials' names only when
+/// `show_officials` (personal data, `report.document.show_officials`).
+pub(crate) fn appendix_2_for<'a>(show_officials: bool) -> Vec<Column<Line<'a, ProvincialLateRow>>> {
+    let mut columns = appendix_2();
+    columns.retain(|c| show_officials || !matches!(c.get, Get::Names(_)));
+    columns
+}
+
 /// Phụ lục II per agency (documents): dossiers, handled late, in process overdue.
 pub(crate) fn appendix_2_summary() -> Vec<Column<AgencyGroup<ProvincialLateRow>>> {
     let column = column::<AgencyGroup<ProvincialLateRow>>;

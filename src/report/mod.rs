@@ -13,6 +13,7 @@
 
 pub mod agencies;
 pub mod build;
+pub mod document;
 pub mod model;
 
 mod columns;
@@ -39,6 +40,7 @@ pub use model::{
 };
 
 pub use build::{build, build_with_notes, BuildError, BuildNotes};
+pub use document::{DatedWording, DocumentSettings, Wording};
 pub use format::{category_label_vi, fmt_fixed_vi, fmt_int_vi, fmt_time_vi, fmt_vi, kind_label_vi};
 pub use write::{default_out_dir, write_month, write_report, WriteError};
 
@@ -112,23 +114,44 @@ pub enum ReportError {
     ExcelDate(LocalTime),
 }
 
-/// Renders the report. Returns `(file name, bytes)`: one file, or four for CSV
-/// (`…-tong-hop.csv`, `…-phu-luc-1.csv`, `…-phu-luc-2.csv`, `…-phu-luc-3.csv`).
+/// Renders the report with the Office's `settings`. Returns `(file name, bytes)`:
+/// - Markdown and HTML: two files, the official document (`….md`: the frame, sections 1–3,
+///   Phụ lục I and II) and the IT annex for the agency in charge of the sync (`…-ky-thuat.md`:
+///   the three scores, the gap by kind, Phụ lục III);
+/// - XLSX: one workbook; CSV: four files (`…-tong-hop.csv`, `…-phu-luc-1.csv`,
+///   `…-phu-luc-2.csv`, `…-phu-luc-3.csv`).
 pub fn render(
     report: &MonthlyReport,
     format: Format,
+    settings: &DocumentSettings,
 ) -> Result<Vec<(String, Vec<u8>)>, ReportError> {
     let base = file_stem(report);
+    let doc = text::Doc::new(report, settings);
     Ok(match format {
-        Format::Markdown => vec![(format!("{base}.md"), markdown::render(report).into_bytes())],
-        Format::Html => vec![(format!("{base}.html"), html::render(report).into_bytes())],
-        Format::Xlsx => vec![(format!("{base}.xlsx"), xlsx::render(report)?)],
+        Format::Markdown => vec![
+            (format!("{base}.md"), markdown::render(&doc).into_bytes()),
+            (
+                format!("{base}-{ANNEX_SUFFIX}.md"),
+                markdown::render_annex(&doc).into_bytes(),
+            ),
+        ],
+        Format::Html => vec![
+            (format!("{base}.html"), html::render(&doc).into_bytes()),
+            (
+                format!("{base}-{ANNEX_SUFFIX}.html"),
+                html::render_annex(&doc).into_bytes(),
+            ),
+        ],
+        Format::Xlsx => vec![(format!("{base}.xlsx"), xlsx::render(report, &doc.w)?)],
         Format::Csv => csv::render(report)
             .into_iter()
             .map(|(suffix, bytes)| (format!("{base}-{suffix}.csv"), bytes))
             .collect(),
     })
 }
+
+/// The file-name suffix of the IT annex (`bao-cao-tien-do-2024-08-ky-thuat.md`).
+pub const ANNEX_SUFFIX: &str = "ky-thuat";
 
 /// `bao-cao-tien-do-2024-08`.
 pub fn file_stem(report: &MonthlyReport) -> String {

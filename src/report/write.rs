@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{build, render, Format, MonthlyReport, ReportError};
+use super::{build, render, DocumentSettings, Format, MonthlyReport, ReportError};
 use crate::config::Config;
 use crate::model::{LocalTime, YearMonth};
 use crate::store::Store;
@@ -41,7 +41,8 @@ pub fn default_out_dir(cfg: &Config) -> PathBuf {
     })
 }
 
-/// Renders `report` in each format into `dir` (created if needed); returns the files written.
+/// Renders `report` in each format with the Office's `settings` into `dir` (created if
+/// needed); returns the files written.
 /// Each file is written to a temporary name first (never through a symbolic link planted at
 /// either name), synced to disk and renamed, so readers never see half and a crash leaves the
 /// old file or the new one.
@@ -49,6 +50,7 @@ pub fn write_report(
     report: &MonthlyReport,
     formats: &[Format],
     dir: &Path,
+    settings: &DocumentSettings,
 ) -> Result<Vec<PathBuf>, WriteError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -57,7 +59,7 @@ pub fn write_report(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut out = Vec::new();
     for &format in formats {
-        for (name, bytes) in render(report, format)? {
+        for (name, bytes) in render(report, format, settings)? {
             let path = dir.join(&name);
             let tmp = dir.join(format!(".{name}.tmp"));
             write_file(&tmp, &path, &bytes).map_err(io(&path))?;
@@ -118,7 +120,12 @@ pub fn write_month(
         &cfg.calendar.build()?,
         &cfg.service.province_name,
     )?;
-    write_report(&report, formats, &default_out_dir(cfg))
+    write_report(
+        &report,
+        formats,
+        &default_out_dir(cfg),
+        &cfg.report.document,
+    )
 }
 
 #[cfg(test)]
