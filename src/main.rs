@@ -144,7 +144,7 @@ enum Command {
         /// The month, YYYY-MM.
         #[arg(long)]
         month: tthc_sync::model::YearMonth,
-        /// md, html, xlsx or csv (repeatable, or comma-separated).
+        /// md, html, docx, xlsx or csv (repeatable, or comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "md", value_parser = tthc_sync::report::Format::parse)]
         format: Vec<tthc_sync::report::Format>,
         /// Directory to write to.

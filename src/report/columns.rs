@@ -1,7 +1,7 @@
 //! The report's tables, each described once: its columns (header, how to read the cell from a
 //! row, which formats show it, XLSX width) for Phụ lục I–III, the per-agency summary of Phụ
 //! lục II and the score gap; the figures, sources and score lines of the summary. Every
-//! renderer (Markdown, HTML, XLSX, CSV) iterates these, and formats and aligns a cell by what
+//! renderer (Markdown, HTML, DOCX, XLSX, CSV) iterates these, and formats and aligns a cell by what
 //! it is ([`Get`]): a header or a column is never restated by a renderer.
 //!
 //! The documents (Markdown, HTML) list the appendices' dossiers under a heading per agency;

@@ -1,15 +1,18 @@
 //! The province's monthly report "Tiến độ giải quyết TTHC trên Cổng DVCQG và danh sách các cơ
 //! quan, đơn vị, địa phương giải quyết hồ sơ TTHC quá hạn", rendered from a [`MonthlyReport`] as
-//! Markdown, one self-contained HTML page, XLSX, or CSV (one file per section).
+//! Markdown, one self-contained HTML page, DOCX, XLSX, or CSV (one file per section). Markdown
+//! and HTML give two documents: the official one the Office signs (also DOCX) and the IT annex
+//! (docs/report.md).
 //!
 //! Rendering is pure: no I/O, no clock; the same report always gives the same bytes.
 //!
 //! - [`model`]: the report's data; [`build`](mod@build): filling it from the store;
-//!   [`agencies`]: the agencies in force in a month; `write`: rendering to files.
+//!   [`agencies`]: the agencies in force in a month; [`document`]: the Office's choices
+//!   (`[report.document]`) and the wording in force on a date; `write`: rendering to files.
 //! - `format`: Vietnamese numbers, dates and labels; `text`: the report's sentences and
-//!   headings (Markdown and HTML say the same thing); `columns`: every table's columns, one
-//!   spec per table that all four renderers iterate.
-//! - The renderers: `markdown`, `html`, `xlsx`, `csv`.
+//!   headings (Markdown, HTML and DOCX say the same thing); `columns`: every table's columns,
+//!   one spec per table that every renderer iterates.
+//! - The renderers: `markdown`, `html`, `docx`, `xlsx`, `csv`.
 
 pub mod agencies;
 pub mod build;
@@ -18,6 +21,7 @@ pub mod model;
 
 mod columns;
 mod csv;
+mod docx;
 mod example;
 mod format;
 mod html;
@@ -55,6 +59,8 @@ pub enum Format {
     Markdown,
     /// One self-contained HTML page (`html`), with the 12-month chart.
     Html,
+    /// The official document as a Word file (`docx`), to edit and sign.
+    Docx,
     /// An Excel workbook (`xlsx`), a sheet per section.
     Xlsx,
     /// CSV (`csv`): four files, the summary and one per appendix.
@@ -63,13 +69,20 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order of their names in messages.
-    pub const ALL: [Format; 4] = [Format::Markdown, Format::Html, Format::Xlsx, Format::Csv];
+    pub const ALL: [Format; 5] = [
+        Format::Markdown,
+        Format::Html,
+        Format::Docx,
+        Format::Xlsx,
+        Format::Csv,
+    ];
 
-    /// `md` (or `markdown`), `html`, `xlsx`, `csv`; case-insensitive.
+    /// `md` (or `markdown`), `html`, `docx`, `xlsx`, `csv`; case-insensitive.
     pub fn parse(s: &str) -> Result<Format, ReportError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "md" | "markdown" => Ok(Format::Markdown),
             "html" | "htm" => Ok(Format::Html),
+            "docx" => Ok(Format::Docx),
             "xlsx" => Ok(Format::Xlsx),
             "csv" => Ok(Format::Csv),
             _ => Err(ReportError::UnknownFormat(s.to_string())),
@@ -81,6 +94,7 @@ impl Format {
         match self {
             Format::Markdown => "md",
             Format::Html => "html",
+            Format::Docx => "docx",
             Format::Xlsx => "xlsx",
             Format::Csv => "csv",
         }
@@ -103,12 +117,15 @@ impl fmt::Display for Format {
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// A format name that is not one of `md`, `html`, `xlsx`, `csv`.
-    #[error("unknown report format {0:?}: expected one of md, html, xlsx, csv")]
+    /// A format name that is not one of `md`, `html`, `docx`, `xlsx`, `csv`.
+    #[error("unknown report format {0:?}: expected one of md, html, docx, xlsx, csv")]
     UnknownFormat(String),
     /// The XLSX writer failed.
     #[error("cannot build the XLSX workbook: {0}")]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    /// The DOCX file could not be assembled.
+    #[error("cannot build the DOCX file: {0}")]
+    Docx(String),
     /// A time outside the years Excel can show (a wrong date in the data).
     #[error("{0} cannot be written as an Excel date (years 1900–9999 only)")]
     ExcelDate(LocalTime),
@@ -118,6 +135,7 @@ pub enum ReportError {
 /// - Markdown and HTML: two files, the official document (`….md`: the frame, sections 1–3,
 ///   Phụ lục I and II) and the IT annex for the agency in charge of the sync (`…-ky-thuat.md`:
 ///   the three scores, the gap by kind, Phụ lục III);
+/// - DOCX: the official document, one file;
 /// - XLSX: one workbook; CSV: four files (`…-tong-hop.csv`, `…-phu-luc-1.csv`,
 ///   `…-phu-luc-2.csv`, `…-phu-luc-3.csv`).
 pub fn render(
@@ -142,6 +160,7 @@ pub fn render(
                 html::render_annex(&doc).into_bytes(),
             ),
         ],
+        Format::Docx => vec![(format!("{base}.docx"), docx::render(&doc)?)],
         Format::Xlsx => vec![(format!("{base}.xlsx"), xlsx::render(report, &doc.w)?)],
         Format::Csv => csv::render(report)
             .into_iter()

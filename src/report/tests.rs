@@ -491,7 +491,7 @@ fn every_format_renders_and_parses() {
     assert_eq!(Format::parse(" Markdown ").unwrap(), Format::Markdown);
     let err = Format::parse("pdf").unwrap_err().to_string();
     assert!(
-        err.contains("\"pdf\"") && err.contains("md, html, xlsx, csv"),
+        err.contains("\"pdf\"") && err.contains("md, html, docx, xlsx, csv"),
         "{err}"
     );
 }
@@ -554,4 +554,123 @@ fn unexplained_gap_is_shown() {
         "{csv}"
     );
     assert!(csv.contains("chenh_lech,total,Cộng,diem,0.07\r\n"), "{csv}");
+}
+
+/// Checks that `xml` is well-formed as far as elements go: every start tag closed, in order.
+fn assert_balanced(xml: &str) {
+    let mut stack: Vec<&str> = Vec::new();
+    let mut rest = xml;
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i + 1..];
+        let end = rest.find('>').expect("tag closed");
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        if tag.starts_with('?') || tag.starts_with('!') {
+            continue;
+        }
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop(), Some(name), "unbalanced </{name}>");
+        } else if !tag.ends_with('/') {
+            stack.push(tag.split_whitespace().next().unwrap());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    assert!(!rest.contains('<'));
+}
+
+/// The text of a document.xml, paragraph by paragraph (one line each).
+fn docx_text(xml: &str) -> String {
+    let mut out = String::new();
+    for p in xml.split("</w:p>") {
+        for t in p.split("<w:t xml:space=\"preserve\">").skip(1) {
+            out.push_str(&unescape_xml(&t[..t.find("</w:t>").unwrap()]));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn docx_opens_and_holds_the_frame_and_the_tables() {
+    let (name, bytes) = one(&MonthlyReport::example(), Format::Docx);
+    assert_eq!(name, "bao-cao-tien-do-2024-08.docx");
+    let parts = unzip(&bytes);
+    let names: Vec<&str> = parts.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "[Content_Types].xml",
+            "_rels/.rels",
+            "docProps/core.xml",
+            "word/_rels/document.xml.rels",
+            "word/document.xml",
+            "word/styles.xml",
+        ]
+    );
+    for (n, xml) in &parts {
+        assert!(xml.starts_with("<?xml version=\"1.0\""), "{n}");
+        assert_balanced(xml);
+    }
+    let get = |n: &str| &parts.iter().find(|(p, _)| p == n).unwrap().1;
+    let doc = get("word/document.xml");
+    let styles = get("word/styles.xml");
+    // Times New Roman 14 pt; A4 portrait, then the appendices landscape; margins of Nghị định
+    // 30/2020: top and bottom 20 mm, left 30 mm, right 15 mm.
+    assert!(
+        styles.contains("w:ascii=\"Times New Roman\"") && styles.contains("<w:sz w:val=\"28\"/>")
+    );
+    assert!(doc.contains("<w:pgSz w:w=\"11906\" w:h=\"16838\"/>"));
+    assert!(doc.contains("<w:pgSz w:w=\"16838\" w:h=\"11906\" w:orient=\"landscape\"/>"));
+    assert_eq!(
+        doc.matches("<w:pgMar w:top=\"1134\" w:right=\"850\" w:bottom=\"1134\" w:left=\"1701\"")
+            .count(),
+        2
+    );
+    // The header and signature blocks are borderless two-column tables; then Phụ lục I (one
+    // table per agency: 4) and Phụ lục II (the summary and one per agency: 7).
+    assert_eq!(doc.matches("<w:tbl>").count(), 2 + 4 + 7);
+    assert_eq!(doc.matches("<w:insideV w:val=\"nil\"/>").count(), 2);
+    assert_eq!(doc.matches("<w:tblHeader/>").count(), 4 + 7);
+
+    let text = docx_text(doc);
+    let at = |needle: &str| {
+        text.find(needle)
+            .unwrap_or_else(|| panic!("missing {needle:?} in\n{text}"))
+    };
+    let order = [
+        at("UBND TỈNH ĐIỆN BIÊN\nVĂN PHÒNG\n"),
+        at("Số:       /BC-VPUB"),
+        at("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM\nĐộc lập - Tự do - Hạnh phúc\n"),
+        at("Điện Biên, ngày      tháng 9 năm 2024"),
+        at("\nBÁO CÁO\n"),
+        at("Căn cứ Nghị quyết số 85/NQ-CP"),
+        at("là 19,5/20 điểm - đạt 97,5% (điểm trung bình cả nước Tháng 8 là 17,5/20 - đạt 87,5%)"),
+        at("tăng 4,5% so với tỉ lệ Tháng 7 đạt 93%"),
+        at("trong Tháng 8 có 15 hồ sơ"),
+        at("3. Đề xuất, kiến nghị"),
+        at("Trên đây là Báo cáo"),
+        at("Nơi nhận:"),
+        at("- Cổng DVC trực tuyến tỉnh (Sở TT&TT);"),
+        at("CHÁNH VĂN PHÒNG"),
+        at("Lê Thanh Bình"),
+        at("PHỤ LỤC I\n"),
+        at("000.21.31.H18-240715-0012"),
+        at("PHỤ LỤC II\n"),
+        at("Đã giải quyết quá hạn"),
+    ];
+    for w in order.windows(2) {
+        assert!(w[0] < w[1], "out of order: {order:?}\n{text}");
+    }
+    assert!(text.contains(
+        "Chứng thực bản sao từ bản chính \"giấy tờ, văn bản\" <do cơ quan có thẩm quyền cấp>"
+    ));
+    for absent in [
+        "closed_locally_open_nationally",
+        "PHỤ LỤC III",
+        "Lò Thị Bình",
+    ] {
+        assert!(!text.contains(absent), "{absent}");
+    }
+    // Same report, same bytes.
+    assert_eq!(one(&MonthlyReport::example(), Format::Docx).1, bytes);
 }
