@@ -633,6 +633,10 @@ fn docx_opens_and_holds_the_frame_and_the_tables() {
     assert_eq!(doc.matches("<w:tblHeader/>").count(), 4 + 7);
 
     let text = docx_text(doc);
+    check_snapshot(
+        "bao-cao-tien-do-2024-08.docx.txt",
+        format!("{}\n", text.trim_end()).as_bytes(),
+    );
     let at = |needle: &str| {
         text.find(needle)
             .unwrap_or_else(|| panic!("missing {needle:?} in\n{text}"))
