@@ -17,6 +17,7 @@
 pub mod agencies;
 pub mod build;
 pub mod document;
+pub mod frozen;
 pub mod model;
 
 mod columns;
@@ -46,7 +47,7 @@ pub use model::{
 pub use build::{build, build_with_notes, BuildError, BuildNotes};
 pub use document::{DatedWording, DocumentSettings, Wording};
 pub use format::{category_label_vi, fmt_fixed_vi, fmt_int_vi, fmt_time_vi, fmt_vi, kind_label_vi};
-pub use write::{default_out_dir, write_month, write_report, WriteError};
+pub use write::{default_out_dir, month_report, write_month, write_report, WriteError};
 
 use crate::model::LocalTime;
 use std::fmt;

@@ -13,6 +13,9 @@ pub enum WriteError {
     /// The report could not be built from the database.
     #[error(transparent)]
     Build(#[from] super::BuildError),
+    /// A frozen month's snapshot could not be read.
+    #[error(transparent)]
+    Frozen(#[from] super::frozen::FrozenError),
     /// A format could not be rendered.
     #[error(transparent)]
     Render(#[from] ReportError),
@@ -104,8 +107,9 @@ fn write_file(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     std::fs::rename(tmp, path)
 }
 
-/// Builds `month`'s report as seen at `now` and writes it in `formats` to
-/// [`default_out_dir`]. For the service's schedule.
+/// Writes `month`'s report in `formats` to [`default_out_dir`], dated `now`: the frozen
+/// snapshot when the month is frozen, else built from the database as seen at `now`. For the
+/// service's schedule.
 pub fn write_month(
     store: &Store,
     cfg: &Config,
@@ -113,7 +117,7 @@ pub fn write_month(
     formats: &[Format],
     now: LocalTime,
 ) -> Result<Vec<PathBuf>, WriteError> {
-    let report = build(
+    let report = month_report(
         store,
         month,
         now,
@@ -126,6 +130,24 @@ pub fn write_month(
         &default_out_dir(cfg),
         &cfg.report.document,
     )
+}
+
+/// `month`'s report dated `now`: its frozen snapshot when the month is frozen (the figures
+/// as they stood then), else built from the database as seen at `now`.
+pub fn month_report(
+    store: &Store,
+    month: YearMonth,
+    now: LocalTime,
+    cal: &crate::calendar::Calendar,
+    province: &str,
+) -> Result<MonthlyReport, WriteError> {
+    Ok(match super::frozen::read(store, month)? {
+        Some(mut frozen) => {
+            frozen.generated_at = now;
+            frozen
+        }
+        None => build(store, month, now, cal, province)?,
+    })
 }
 
 #[cfg(test)]
