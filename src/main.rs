@@ -151,7 +151,7 @@ enum Command {
         /// With --month of a frozen month: also prints what the database says differently now.
         #[arg(long, requires = "month")]
         since_frozen: bool,
-        /// md, html, docx, xlsx or csv (repeatable, or comma-separated).
+        /// md, html, docx, packs, xlsx or csv (repeatable, or comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "md", value_parser = tthc_sync::report::Format::parse)]
         format: Vec<tthc_sync::report::Format>,
         /// Directory to write to.

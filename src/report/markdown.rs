@@ -259,3 +259,109 @@ pub(crate) fn render_annex(d: &Doc) -> String {
     }
     out
 }
+
+/// One pack per agency with overdue dossiers (in Phụ lục I or II): `(agency code, Markdown)`.
+/// What the agency needs to write its explanation report: its late dossiers in the province
+/// with the officials who handled them (for the apology letters), its dossiers overdue on the
+/// portal, and those of them that are sync faults (no explanation needed: the sync agency
+/// corrects them).
+pub(crate) fn render_packs(d: &Doc) -> Vec<(String, String)> {
+    let r = d.r;
+    let mut agencies: Vec<(&str, &str)> = Vec::new();
+    for (code, name) in r
+        .appendix_2
+        .iter()
+        .filter(|g| !g.rows.is_empty())
+        .map(|g| (g.agency_code.as_str(), g.agency_name.as_str()))
+        .chain(
+            r.appendix_1
+                .iter()
+                .filter(|g| !g.rows.is_empty())
+                .map(|g| (g.agency_code.as_str(), g.agency_name.as_str())),
+        )
+    {
+        if !agencies.iter().any(|(c, _)| *c == code) {
+            agencies.push((code, name));
+        }
+    }
+    agencies.sort();
+    let faults: Vec<&str> = r
+        .appendix_3
+        .iter()
+        .map(|x| x.dossier_code.as_str())
+        .collect();
+    agencies
+        .into_iter()
+        .map(|(code, name)| {
+            let mut out = String::new();
+            let o = &mut out;
+            let _ = writeln!(o, "# {}\n", esc(&pack_title(r, name, code)));
+            let _ = writeln!(o, "{}\n", esc(&pack_intro(r, &d.w)));
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_PROVINCIAL));
+            match r
+                .appendix_2
+                .iter()
+                .find(|g| g.agency_code == code && !g.rows.is_empty())
+            {
+                None => {
+                    let _ = writeln!(o, "{NO_DOSSIER}\n");
+                }
+                Some(g) => {
+                    // The officials are named here: the agency writes the apology letters.
+                    let columns = appendix_2_for(true);
+                    columns_table(o, &columns, &cells(&columns, lines_of(g)));
+                }
+            }
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_NATIONAL));
+            match r
+                .appendix_1
+                .iter()
+                .find(|g| g.agency_code == code && !g.rows.is_empty())
+            {
+                None => {
+                    let _ = writeln!(o, "{NO_DOSSIER}\n");
+                }
+                Some(g) => {
+                    let columns = appendix_1();
+                    let mut rows = cells(&columns, lines_of(g));
+                    for (row, x) in rows.iter_mut().zip(&g.rows) {
+                        row.push(
+                            if faults.contains(&x.dossier_code.as_str()) {
+                                PACK_SYNC_FAULT
+                            } else {
+                                ""
+                            }
+                            .to_string(),
+                        );
+                    }
+                    let mut headers = column_headers(&columns, Target::Document);
+                    headers.push(PACK_NOTE);
+                    let right: Vec<usize> = shown(&columns, Target::Document)
+                        .enumerate()
+                        .filter(|(_, c)| c.get.is_number())
+                        .map(|(i, _)| i)
+                        .collect();
+                    table(o, &headers, &right, &rows);
+                }
+            }
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_FAULTS));
+            let own: Vec<&SyncFaultRow> = r
+                .appendix_3
+                .iter()
+                .filter(|x| x.agency_code == code)
+                .collect();
+            if own.is_empty() {
+                let _ = writeln!(o, "{NO_DOSSIER}\n");
+            } else {
+                let mut columns = appendix_3();
+                // Vietnamese labels only: the kind's code is for the IT annex.
+                columns.retain(|c| !matches!(c.get, Get::Code(_)));
+                columns_table(o, &columns, &cells(&columns, own.iter().copied()));
+            }
+            (code.to_string(), out)
+        })
+        .collect()
+}

@@ -62,6 +62,9 @@ pub enum Format {
     Html,
     /// The official document as a Word file (`docx`), to edit and sign.
     Docx,
+    /// One Markdown pack per agency with overdue dossiers (`packs`), for its explanation
+    /// report.
+    Packs,
     /// An Excel workbook (`xlsx`), a sheet per section.
     Xlsx,
     /// CSV (`csv`): four files, the summary and one per appendix.
@@ -70,32 +73,35 @@ pub enum Format {
 
 impl Format {
     /// Every format, in the order of their names in messages.
-    pub const ALL: [Format; 5] = [
+    pub const ALL: [Format; 6] = [
         Format::Markdown,
         Format::Html,
         Format::Docx,
+        Format::Packs,
         Format::Xlsx,
         Format::Csv,
     ];
 
-    /// `md` (or `markdown`), `html`, `docx`, `xlsx`, `csv`; case-insensitive.
+    /// `md` (or `markdown`), `html`, `docx`, `packs`, `xlsx`, `csv`; case-insensitive.
     pub fn parse(s: &str) -> Result<Format, ReportError> {
         match s.trim().to_ascii_lowercase().as_str() {
             "md" | "markdown" => Ok(Format::Markdown),
             "html" | "htm" => Ok(Format::Html),
             "docx" => Ok(Format::Docx),
+            "packs" | "pack" => Ok(Format::Packs),
             "xlsx" => Ok(Format::Xlsx),
             "csv" => Ok(Format::Csv),
             _ => Err(ReportError::UnknownFormat(s.to_string())),
         }
     }
 
-    /// The file extension (also the canonical name).
+    /// The canonical name; the file extension except for `packs` (Markdown files).
     pub fn extension(self) -> &'static str {
         match self {
             Format::Markdown => "md",
             Format::Html => "html",
             Format::Docx => "docx",
+            Format::Packs => "packs",
             Format::Xlsx => "xlsx",
             Format::Csv => "csv",
         }
@@ -118,8 +124,8 @@ impl fmt::Display for Format {
 /// Why a report could not be rendered.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// A format name that is not one of `md`, `html`, `docx`, `xlsx`, `csv`.
-    #[error("unknown report format {0:?}: expected one of md, html, docx, xlsx, csv")]
+    /// A format name that is not one of `md`, `html`, `docx`, `packs`, `xlsx`, `csv`.
+    #[error("unknown report format {0:?}: expected one of md, html, docx, packs, xlsx, csv")]
     UnknownFormat(String),
     /// The XLSX writer failed.
     #[error("cannot build the XLSX workbook: {0}")]
@@ -137,6 +143,7 @@ pub enum ReportError {
 ///   Phụ lục I and II) and the IT annex for the agency in charge of the sync (`…-ky-thuat.md`:
 ///   the three scores, the gap by kind, Phụ lục III);
 /// - DOCX: the official document, one file;
+/// - packs: one Markdown file per agency with overdue dossiers (`…-don-vi-<agency code>.md`);
 /// - XLSX: one workbook; CSV: four files (`…-tong-hop.csv`, `…-phu-luc-1.csv`,
 ///   `…-phu-luc-2.csv`, `…-phu-luc-3.csv`).
 pub fn render(
@@ -162,12 +169,42 @@ pub fn render(
             ),
         ],
         Format::Docx => vec![(format!("{base}.docx"), docx::render(&doc)?)],
+        Format::Packs => markdown::render_packs(&doc)
+            .into_iter()
+            .map(|(code, text)| {
+                (
+                    format!("{base}-don-vi-{}.md", file_safe(&code)),
+                    text.into_bytes(),
+                )
+            })
+            .collect(),
         Format::Xlsx => vec![(format!("{base}.xlsx"), xlsx::render(report, &doc.w)?)],
         Format::Csv => csv::render(report)
             .into_iter()
             .map(|(suffix, bytes)| (format!("{base}-{suffix}.csv"), bytes))
             .collect(),
     })
+}
+
+/// An agency code as a file-name part: letters, digits, `.`, `-` and `_` kept, anything else
+/// `_` (no separator, no `..` path); `khong-ma` when empty.
+fn file_safe(code: &str) -> String {
+    let s: String = code
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('.').replace("..", "_");
+    if s.is_empty() {
+        "khong-ma".to_string()
+    } else {
+        s
+    }
 }
 
 /// The file-name suffix of the IT annex (`bao-cao-tien-do-2024-08-ky-thuat.md`).

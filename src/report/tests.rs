@@ -491,7 +491,7 @@ fn every_format_renders_and_parses() {
     assert_eq!(Format::parse(" Markdown ").unwrap(), Format::Markdown);
     let err = Format::parse("pdf").unwrap_err().to_string();
     assert!(
-        err.contains("\"pdf\"") && err.contains("md, html, docx, xlsx, csv"),
+        err.contains("\"pdf\"") && err.contains("md, html, docx, packs, xlsx, csv"),
         "{err}"
     );
 }
@@ -677,4 +677,41 @@ fn docx_opens_and_holds_the_frame_and_the_tables() {
     }
     // Same report, same bytes.
     assert_eq!(one(&MonthlyReport::example(), Format::Docx).1, bytes);
+}
+
+/// One pack per agency with overdue dossiers: its dossiers on both systems, the officials for
+/// the apology letters, its sync faults marked as needing no explanation.
+#[test]
+fn one_pack_per_agency_with_overdue_dossiers() {
+    let packs = files(&MonthlyReport::example(), Format::Packs);
+    let names: Vec<&str> = packs.iter().map(|(n, _)| n.as_str()).collect();
+    // Phụ lục II's six agencies and Phụ lục I's Sở Tư pháp, by code.
+    assert_eq!(
+        names,
+        [
+            "bao-cao-tien-do-2024-08-don-vi-000.01.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.21.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.23.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.24.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.40.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.45.31.H18.md",
+            "bao-cao-tien-do-2024-08-don-vi-000.48.31.H18.md",
+        ]
+    );
+    let (name, bytes) = &packs[1];
+    check_snapshot(name, bytes);
+    let tnmt = std::str::from_utf8(bytes).unwrap();
+    for needle in [
+        "# Hồ sơ quá hạn Tháng 8/2024 — Sở Tài nguyên và Môi trường (000.21.31.H18)",
+        "Nguyễn Văn An; Lò Thị Bình",
+        "| 000.21.31.H18-240722-0027 |",
+        "Lỗi đồng bộ (mục 3) |",
+        "Đã kết thúc tại tỉnh, chưa kết thúc trên Cổng DVCQG",
+    ] {
+        assert!(tnmt.contains(needle), "missing {needle:?} in\n{tnmt}");
+    }
+    assert!(!tnmt.contains("closed_locally_open_nationally"));
+    // The file names stay in the output directory whatever the code.
+    assert_eq!(super::file_safe("../x/y"), "_x_y");
+    assert_eq!(super::file_safe(""), "khong-ma");
 }

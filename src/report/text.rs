@@ -508,6 +508,43 @@ impl<'a> Doc<'a> {
     }
 }
 
+/// An agency's pack: "Hồ sơ quá hạn Tháng 8/2024 — Sở Tài nguyên và Môi trường (000.21.31.H18)".
+pub(crate) fn pack_title(r: &MonthlyReport, name: &str, code: &str) -> String {
+    let code = if code.is_empty() {
+        String::new()
+    } else {
+        format!(" ({code})")
+    };
+    format!(
+        "Hồ sơ quá hạn Tháng {}/{} — {name}{code}",
+        r.month.month, r.month.year
+    )
+}
+
+/// What an agency's pack is for.
+pub(crate) fn pack_intro(r: &MonthlyReport, w: &Wording) -> String {
+    format!(
+        "Kèm theo Báo cáo tiến độ giải quyết TTHC {} của Văn phòng UBND tỉnh {}: danh sách để cơ quan, đơn vị thực hiện xin lỗi tổ chức, cá nhân và lập báo cáo giải trình nguyên nhân quá hạn. Hồ sơ quá hạn do lỗi đồng bộ (mục 3) không phải giải trình: {} kiểm tra, khắc phục.",
+        month_long(r.month),
+        r.province,
+        w.get("sync_agency")
+    )
+}
+
+/// The pack's first part.
+pub(crate) const PACK_PROVINCIAL: &str =
+    "1. Hồ sơ giải quyết quá hạn, đang xử lý quá hạn trên Hệ thống thông tin giải quyết TTHC của tỉnh";
+/// The pack's second part.
+pub(crate) const PACK_NATIONAL: &str =
+    "2. Hồ sơ đang xử lý quá hạn trên Cổng Dịch vụ công quốc gia";
+/// The pack's third part.
+pub(crate) const PACK_FAULTS: &str =
+    "3. Hồ sơ đúng hạn tại tỉnh nhưng bị tính quá hạn trên Cổng do lỗi đồng bộ (không phải giải trình)";
+/// The note column of the pack's second part.
+pub(crate) const PACK_NOTE: &str = "Ghi chú";
+/// The note on a dossier of the pack's second part that is a sync fault.
+pub(crate) const PACK_SYNC_FAULT: &str = "Lỗi đồng bộ (mục 3)";
+
 /// The IT annex's title (a separate file for the agency in charge of the sync).
 pub(crate) fn annex_title(r: &MonthlyReport, w: &Wording) -> String {
     format!(
