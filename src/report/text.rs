@@ -454,7 +454,7 @@ impl<'a> Doc<'a> {
                 t(format!(
                     "Đề nghị các cơ quan, đơn vị, địa phương có hồ sơ quá hạn trong {m} (chi tiết tại Phụ lục II): "
                 )),
-                b(late.join("; ")),
+                t(late.join("; ")),
                 t(" thực hiện xin lỗi tổ chức, cá nhân, giải quyết dứt điểm hồ sơ đang xử lý quá hạn và gửi báo cáo giải trình nguyên nhân quá hạn về Văn phòng UBND tỉnh."),
             ]);
         }
