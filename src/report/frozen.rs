@@ -70,7 +70,10 @@ pub fn freeze(
 }
 
 /// Freezes the month before `now`'s if it is not frozen yet: what the sync and report jobs do
-/// first. Returns the month when it froze it now.
+/// first. Only a month the database watched is frozen this way: one with a complete sync cycle
+/// finished by its end (a service first started after a month ended does not freeze that
+/// month with what its first cycle pulled; `report --freeze` can). Returns the month when it
+/// froze it now.
 pub fn freeze_closed_month(
     store: &mut Store,
     now: LocalTime,
@@ -78,7 +81,7 @@ pub fn freeze_closed_month(
     province: &str,
 ) -> Result<Option<YearMonth>, FrozenError> {
     let month = YearMonth::of(&now).previous();
-    if store.frozen_month(month)?.is_some() {
+    if store.frozen_month(month)?.is_some() || !store.synced_by(month.end())? {
         return Ok(None);
     }
     match freeze(store, month, now, cal, province)? {

@@ -5,7 +5,7 @@
 use rusqlite::{named_params, params, OptionalExtension};
 
 use super::{Result, Store};
-use crate::model::YearMonth;
+use crate::model::{fmt_time, LocalTime, YearMonth};
 
 /// A month's snapshot as stored.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,6 +109,19 @@ impl Store {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .optional()
+        })
+    }
+
+    /// Whether a sync cycle finished complete (`ok`) by `t`: the database saw the portals
+    /// before then.
+    pub fn synced_by(&self, t: LocalTime) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM sync_run
+                    WHERE job = 'sync' AND outcome = 'ok' AND finished_at <= ?1)",
+                params![fmt_time(&t)],
+                |r| r.get(0),
+            )
         })
     }
 

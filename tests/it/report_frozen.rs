@@ -61,8 +61,14 @@ async fn a_fix_after_freezing_does_not_change_the_frozen_month() {
     let err = frozen::freeze(&mut store, month, run_now(), &cal, "Điện Biên").unwrap_err();
     assert!(err.to_string().contains("not over"), "{err}");
 
-    // The first job after the month's end freezes it; the next finds it frozen.
+    // The first job after the month's end freezes it (a complete cycle ran in the month); the
+    // next finds it frozen. October had no cycle: it is not frozen automatically.
     let closed = at(2026, 12, 1, 6, 0);
+    assert_eq!(
+        frozen::freeze_closed_month(&mut store, at(2026, 11, 1, 6, 0), &cal, "Điện Biên").unwrap(),
+        None
+    );
+    assert!(store.frozen_months().unwrap().is_empty());
     assert_eq!(
         frozen::freeze_closed_month(&mut store, closed, &cal, "Điện Biên").unwrap(),
         Some(month)
