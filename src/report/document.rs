@@ -110,7 +110,8 @@ pub struct DocumentSettings {
     /// The signatory's name; empty leaves the place for it blank.
     pub signatory_name: String,
     /// Whether the officials who handled late dossiers are named in Phụ lục II of the official
-    /// document (personal data: off by default; the agencies look them up themselves).
+    /// document (personal data: off by default; the agencies look them up themselves). The
+    /// XLSX and CSV files and each agency's pack always name them.
     pub show_officials: bool,
     /// The agency in charge of the sync (`{sync_agency}`, `{sync_agency_short}`) over time.
     pub sync_agency: Vec<DatedWording>,
