@@ -1,12 +1,12 @@
 //! Opens the example report's DOCX in a real word processor: LibreOffice converts it to PDF,
 //! poppler's `pdftoppm` renders the first page to PNG, and the test checks both came out with
 //! the pages expected. Needs `soffice` (Debian `libreoffice-writer-nogui`) and `pdftoppm`
-//! (`poppler-utils`), so it is ignored by default:
+//! (`poppler-utils`), which `.ci/run` installs:
 //!
 //! ```sh
-//! cargo test --test it report_docx_office -- --ignored
+//! cargo test --test it report_docx_office
 //! # keep the first page:
-//! REPORT_DOCX_SCREENSHOT=docs/img/report-docx.png cargo test --test it report_docx_office -- --ignored
+//! REPORT_DOCX_SCREENSHOT=docs/img/report-docx.png cargo test --test it report_docx_office
 //! ```
 
 use std::path::Path;
@@ -14,7 +14,6 @@ use std::process::Command;
 use tthc_sync::report::{render, DocumentSettings, Format, MonthlyReport};
 
 #[test]
-#[ignore = "needs soffice (LibreOffice) and pdftoppm"]
 fn docx_report_opens_in_libreoffice() {
     let dir = tempfile::tempdir().unwrap();
     let (name, bytes) = render(
@@ -37,7 +36,7 @@ fn docx_report_opens_in_libreoffice() {
         .arg(dir.path())
         .arg(&docx)
         .output()
-        .expect("soffice starts");
+        .expect("soffice starts (Debian package libreoffice-writer-nogui)");
     assert!(
         out.status.success(),
         "soffice failed: {}",
@@ -50,7 +49,7 @@ fn docx_report_opens_in_libreoffice() {
     let info = Command::new("pdfinfo")
         .arg(&pdf)
         .output()
-        .expect("pdfinfo starts");
+        .expect("pdfinfo starts (Debian package poppler-utils)");
     let info = String::from_utf8_lossy(&info.stdout).to_string();
     let pages: u32 = info
         .lines()
@@ -65,7 +64,7 @@ fn docx_report_opens_in_libreoffice() {
         .arg(&pdf)
         .arg(&stem)
         .output()
-        .expect("pdftoppm starts");
+        .expect("pdftoppm starts (Debian package poppler-utils)");
     assert!(
         out.status.success(),
         "{}",
