@@ -356,3 +356,26 @@ fn credential_sources_are_read_from_the_unit_and_its_drop_ins() {
     let relative = "LoadCredential=national-password:national-password\n".to_string();
     assert_eq!(credential_source(&[relative], "national-password"), None);
 }
+
+/// `[report.document]` in the example spells out the defaults, so the file documents them; a
+/// bad template or dated table is refused with its key named.
+#[test]
+fn example_document_settings_are_the_defaults() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    assert_eq!(
+        cfg.report.document,
+        crate::report::DocumentSettings::default()
+    );
+    assert_error_names(
+        &[("\"{units};\"", "\"{unit};\"")],
+        "report.document.recipients[3]",
+    );
+    assert_error_names(
+        &[("from = \"2025-07-01\"\n", "")],
+        "report.document.units[1].from",
+    );
+    assert_error_names(
+        &[("from = \"2025-03-01\"", "from = \"1 March 2025\"")],
+        "from",
+    );
+}

@@ -12,7 +12,7 @@
 
 use std::path::Path;
 use std::process::Command;
-use tthc_sync::report::{render, Format, MonthlyReport};
+use tthc_sync::report::{render, DocumentSettings, Format, MonthlyReport};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -76,7 +76,10 @@ fn screenshot(report: &MonthlyReport, keep_var: &str) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (name, html) = render(report, Format::Html).unwrap().pop().unwrap();
+    // The official document (the IT annex is the second file).
+    let (name, html) = render(report, Format::Html, &DocumentSettings::default())
+        .unwrap()
+        .remove(0);
     let page = dir.path().join(name);
     std::fs::write(&page, html).unwrap();
     let png = dir.path().join("out.png");
