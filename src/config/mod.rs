@@ -231,6 +231,10 @@ impl Config {
             })?;
         }
         self.daemon.validate()?;
+        self.report
+            .document
+            .validate()
+            .map_err(|(key, message)| invalid(&key, message))?;
         Ok(())
     }
 }

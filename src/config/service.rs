@@ -14,6 +14,8 @@ use crate::calendar::{Calendar, OfficeHours};
 pub struct ReportConfig {
     /// Where the scheduled report is written; default `reports/` next to the database.
     pub out_dir: Option<PathBuf>,
+    /// `[report.document]`: the Office's choices for the official document.
+    pub document: crate::report::DocumentSettings,
 }
 
 /// `[service]`: what every command needs.

@@ -414,3 +414,26 @@ fn cut_off_hours_are_checked_and_name_the_key() {
     assert_eq!(cut("1.004873"), h(15)); // certification
     assert_eq!(cut("1.009994"), h(17)); // no group
 }
+
+/// `[report.document]` in the example spells out the defaults, so the file documents them; a
+/// bad template or dated table is refused with its key named.
+#[test]
+fn example_document_settings_are_the_defaults() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    assert_eq!(
+        cfg.report.document,
+        crate::report::DocumentSettings::default()
+    );
+    assert_error_names(
+        &[("\"{units};\"", "\"{unit};\"")],
+        "report.document.recipients[3]",
+    );
+    assert_error_names(
+        &[("from = \"2025-07-01\"\n", "")],
+        "report.document.units[1].from",
+    );
+    assert_error_names(
+        &[("from = \"2025-03-01\"", "from = \"1 March 2025\"")],
+        "from",
+    );
+}

@@ -389,7 +389,9 @@ async fn markdown_of_a_simulated_month_matches_its_snapshot() {
         "Điện Biên",
     )
     .unwrap();
-    let (name, bytes) = report::render(&r, Format::Markdown).unwrap().pop().unwrap();
+    let (name, bytes) = report::render(&r, Format::Markdown, &report::DocumentSettings::default())
+        .unwrap()
+        .remove(0);
     assert_eq!(name, "bao-cao-tien-do-2026-11.md");
     snapshot::check("sim-2024-800-bao-cao-tien-do-2026-11.md", &bytes);
 }

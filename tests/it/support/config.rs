@@ -303,9 +303,13 @@ fn config_table(cfg: &Config) -> Table {
         doc.insert("scores".into(), t.into());
     }
 
-    let ReportConfig { out_dir } = report;
+    let ReportConfig { out_dir, document } = report;
     let mut t = Table::new();
     put_opt(&mut t, "out_dir", out_dir.as_deref().map(path));
+    t.insert(
+        "document".into(),
+        Value::try_from(document).expect("[report.document] as TOML"),
+    );
     doc.insert("report".into(), t.into());
     doc
 }
