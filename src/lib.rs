@@ -33,6 +33,7 @@ pub mod daemon;
 #[cfg(feature = "sim")]
 pub mod demo;
 pub mod dossier_view;
+pub mod facts;
 pub mod freshness;
 pub mod http;
 pub mod lifecycle;

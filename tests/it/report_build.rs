@@ -75,7 +75,7 @@ impl Counts {
             Verdict::Late => self.late += 1,
             Verdict::InProcessInTime => self.in_time += 1,
             Verdict::InProcessOverdue => self.overdue += 1,
-            Verdict::NotCounted => unreachable!(),
+            Verdict::NotCounted | Verdict::Unknown => unreachable!(),
         }
     }
     fn total(&self) -> u64 {
@@ -145,7 +145,7 @@ fn verdict_at_end_of(
             status_since,
             pauses,
             supplement_requests,
-            statutory_working_days: None,
+            statutory: None,
         },
         period_end,
         cal,

@@ -235,10 +235,22 @@ fn config_table(cfg: &Config) -> Table {
     let CalendarConfig {
         holidays_dir,
         office_hours,
+        statutory_times_file,
+        cut_off_hours,
     } = calendar;
     let mut t = Table::new();
     put_opt(&mut t, "holidays_dir", holidays_dir.as_deref().map(path));
     put(&mut t, "office_hours", office_hours.clone());
+    put_opt(
+        &mut t,
+        "statutory_times_file",
+        statutory_times_file.as_deref().map(path),
+    );
+    let hours: Table = cut_off_hours
+        .iter()
+        .map(|(g, h)| (g.clone(), toml::Value::from(h.as_str())))
+        .collect();
+    t.insert("cut_off_hours".into(), hours.into());
     doc.insert("calendar".into(), t.into());
 
     let DaemonConfig {
