@@ -257,5 +257,6 @@ fn write_demo_report(store: &mut Store, cfg: &Config, dir: &Path) -> anyhow::Res
         &built,
         &[Format::Markdown, Format::Html],
         dir,
+        &cfg.report.document,
     )?)
 }

@@ -71,6 +71,10 @@ pub struct TimelinessView {
     pub provincial: SideVerdict,
     /// `None` when the portal has no view of the dossier (never looked up, or not found).
     pub national: Option<SideVerdict>,
+    /// What the province's status history says (status intervals as first observed, pauses,
+    /// supplement requests, reschedulings, resolution; [`crate::facts`]), when the dossier's
+    /// history can tell more than its row; `None` otherwise.
+    pub provincial_facts: Option<crate::facts::DossierFacts>,
 }
 
 /// One side's verdict, or why there is none.
@@ -117,9 +121,10 @@ impl DossierView {
         now: LocalTime,
         cal: &Calendar,
     ) -> Result<Option<DossierView>, StoreError> {
-        let Some(provincial) = store.provincial_by_code(code)? else {
+        let Some(mut provincial) = store.provincial_by_code(code)? else {
             return Ok(None);
         };
+        store.attach_facts(&mut provincial)?;
         let national = if is_well_formed_national_code(&provincial.core.code) {
             store.national_by_code(&provincial.core.code)?
         } else {
@@ -167,6 +172,7 @@ impl DossierView {
             period,
             provincial: scoring::judge_provincial(&provincial, end, cal).into(),
             national: found.map(|n| scoring::judge_national(n, &provincial, end, cal).into()),
+            provincial_facts: provincial.observed.as_deref().cloned(),
         };
         DossierView {
             provincial,

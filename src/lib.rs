@@ -36,6 +36,7 @@ pub mod daemon;
 pub mod demo;
 pub mod discrepancy_export;
 pub mod dossier_view;
+pub mod facts;
 pub mod freshness;
 pub mod http;
 pub mod lifecycle;

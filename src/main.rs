@@ -141,10 +141,17 @@ enum Command {
     },
     /// Writes the monthly report (Tiến độ giải quyết TTHC and the overdue lists) of a month.
     Report {
-        /// The month, YYYY-MM.
-        #[arg(long)]
-        month: tthc_sync::model::YearMonth,
-        /// md, html, xlsx or csv (repeatable, or comma-separated).
+        /// The month, YYYY-MM. A frozen month's report is read from its snapshot.
+        #[arg(long, required_unless_present = "freeze", conflicts_with = "freeze")]
+        month: Option<tthc_sync::model::YearMonth>,
+        /// Freezes this month (YYYY-MM, over): its report as it stands is stored and later
+        /// reports of it read that snapshot. A frozen month stays as it is.
+        #[arg(long, value_name = "YYYY-MM")]
+        freeze: Option<tthc_sync::model::YearMonth>,
+        /// With --month of a frozen month: also prints what the database says differently now.
+        #[arg(long, requires = "month")]
+        since_frozen: bool,
+        /// md, html, docx, packs, xlsx or csv (repeatable, or comma-separated).
         #[arg(long, value_delimiter = ',', default_value = "md", value_parser = tthc_sync::report::Format::parse)]
         format: Vec<tthc_sync::report::Format>,
         /// Directory to write to.
@@ -365,6 +372,15 @@ fn review_settings(cli: &Cli) -> anyhow::Result<(String, tthc_sync::calendar::Ca
     }
     let cfg = load_config(cli)?;
     Ok((cfg.service.province_name.clone(), cfg.calendar.build()?))
+}
+
+/// `[report.document]` from the config; its defaults when only `--database` is given and
+/// there is no config file.
+fn document_settings(cli: &Cli) -> anyhow::Result<tthc_sync::report::DocumentSettings> {
+    if cli.database.is_some() && !cli.config.exists() {
+        return Ok(tthc_sync::report::DocumentSettings::default());
+    }
+    Ok(load_config(cli)?.report.document)
 }
 
 /// `national.lookup_failing_after_hours` from the config; its default (24 h) when only
@@ -627,6 +643,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Report {
             month,
+            freeze,
+            since_frozen,
             format,
             out,
             agencies,
@@ -638,9 +656,51 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{n} agencies loaded from {}", file.display());
             }
             let (province, cal) = review_settings(&cli)?;
-            let report =
-                tthc_sync::report::build(&store, *month, sync::local_now(), &cal, &province)?;
-            for path in tthc_sync::report::write_report(&report, format, out)? {
+            let now = sync::local_now();
+            if let Some(m) = freeze {
+                use tthc_sync::report::frozen::{freeze, Freeze};
+                match freeze(&mut store, *m, now, &cal, &province)? {
+                    Freeze::Frozen(_) => println!("{} frozen", m.iso()),
+                    Freeze::AlreadyFrozen(at) => println!(
+                        "{} was already frozen at {}; left as it is",
+                        m.iso(),
+                        tthc_sync::model::fmt_time(&at)
+                    ),
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let Some(month) = month else {
+                anyhow::bail!("report needs --month YYYY-MM or --freeze YYYY-MM");
+            };
+            let report = tthc_sync::report::month_report(&store, *month, now, &cal, &province)?;
+            if *since_frozen {
+                match report.frozen_at {
+                    None => println!(
+                        "{} is not frozen: the report is built from the database as it is now",
+                        month.iso()
+                    ),
+                    Some(at) => {
+                        let current =
+                            tthc_sync::report::build(&store, *month, now, &cal, &province)?;
+                        let changes = tthc_sync::report::frozen::changes_since(&report, &current);
+                        println!(
+                            "{} frozen at {}: {}",
+                            month.iso(),
+                            tthc_sync::model::fmt_time(&at),
+                            if changes.is_empty() {
+                                "nothing changed since"
+                            } else {
+                                "changed since:"
+                            }
+                        );
+                        for c in changes {
+                            println!("  {c}");
+                        }
+                    }
+                }
+            }
+            let settings = document_settings(&cli)?;
+            for path in tthc_sync::report::write_report(&report, format, out, &settings)? {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)

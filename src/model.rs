@@ -318,6 +318,11 @@ pub struct ProvincialDossier {
     pub updated_at: LocalTime,
     /// Hash of the raw row (after personal data was dropped): detects real changes.
     pub row_hash: String,
+    /// What the dossier's stored status history says (status times, completed pauses,
+    /// supplement requests: [`crate::facts`]), when the reader attached it; not part of the
+    /// row.
+    #[serde(skip)]
+    pub observed: Option<std::sync::Arc<crate::facts::DossierFacts>>,
 }
 
 /// What one `TraCuuHoSo` look-up said of a dossier.

@@ -572,6 +572,7 @@ impl Profile {
                 handler: s(&f.handler),
                 updated_at,
                 row_hash,
+                observed: None,
             },
             raw,
         ))

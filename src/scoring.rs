@@ -11,24 +11,67 @@
 
 use std::collections::HashMap;
 
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{Calendar, CalendarError, StatutoryTime};
+use crate::facts::{self, Bound};
 use crate::model::{DossierCore, LocalTime, Pause, ProvincialDossier, Status, YearMonth};
 use crate::timeliness::{self, Judgement, TimelinessInput, Verdict};
 
-/// The clock-stopping pauses the provincial record tells of.
-fn provincial_pauses(p: &ProvincialDossier) -> Vec<Pause> {
-    p.paused_since
-        .map(|start| vec![Pause { start, end: None }])
-        .unwrap_or_default()
+/// What the rule reads of a dossier besides its core: the status time, the clock-stopping
+/// pauses and the number of supplement requests, with where each comes from (docs/domain.md
+/// §2, "Facts from the status history").
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SideFacts {
+    /// When the current status began.
+    pub status_since: Option<LocalTime>,
+    /// The pauses to subtract (completed and open).
+    pub pauses: Vec<Pause>,
+    /// Supplement requests made so far.
+    pub supplement_requests: u32,
 }
 
-fn supplement_requests(p: &ProvincialDossier) -> u32 {
-    p.supplement_requests
-        .unwrap_or(if p.core.status == Some(Status::SupplementRequested) {
-            1
-        } else {
-            0
-        })
+/// The province's facts of `p` read at `bound`. Precedence, fact by fact:
+/// - **status time**: the history's (when the current status was first observed), else the
+///   row's `updated_at`;
+/// - **pauses**: the history's completed pauses (those the due date does not already credit);
+///   the open pause starts at the vendor's request time when the profile maps one (td's
+///   `NgayYeuCauBoSung`), else at the history's, else at `paused_since` (the row's
+///   `updated_at` or a paused lock state);
+/// - **supplement requests**: the larger of the profile's count and the history's, else 1
+///   while the status is 5.
+pub fn provincial_facts(p: &ProvincialDossier, bound: Bound) -> SideFacts {
+    let observed = p
+        .observed
+        .as_deref()
+        .filter(|f| f.current_status() == p.core.status);
+    let mut pauses: Vec<Pause> = observed.map_or_else(Vec::new, |f| f.clock_pauses(bound));
+    let observed_open = observed.and_then(|f| f.open_pause());
+    let vendor_open = p.paused_since.filter(|_| p.supplement_requests.is_some());
+    match (vendor_open, observed_open) {
+        (Some(start), Some(open)) if !open.due_extended => {
+            if let Some(last) = pauses.last_mut().filter(|q| q.end.is_none()) {
+                last.start = start;
+            }
+        }
+        (Some(_), Some(_)) => {}
+        (Some(start), None) => pauses.push(Pause { start, end: None }),
+        (None, Some(_)) => {}
+        (None, None) => pauses.extend(p.paused_since.map(|start| Pause { start, end: None })),
+    }
+    let observed_requests = observed.map_or(0, |f| f.supplement_requests);
+    let supplement_requests = match p.supplement_requests {
+        Some(n) => n.max(observed_requests),
+        None if observed.is_some() => observed_requests,
+        None => u32::from(p.core.status == Some(Status::SupplementRequested)),
+    };
+    SideFacts {
+        status_since: Some(
+            observed
+                .and_then(|f| f.status_since())
+                .map_or(p.updated_at, |w| facts::end_at(w, bound)),
+        ),
+        pauses,
+        supplement_requests,
+    }
 }
 
 /// The province's own verdict on a dossier for the period ending at `period_end`.
@@ -37,14 +80,24 @@ pub fn judge_provincial(
     period_end: LocalTime,
     cal: &Calendar,
 ) -> Result<Judgement, CalendarError> {
-    let pauses = provincial_pauses(p);
+    judge_provincial_at(p, period_end, cal, Bound::Estimate)
+}
+
+/// [`judge_provincial`] with the history's times read at `bound`.
+pub fn judge_provincial_at(
+    p: &ProvincialDossier,
+    period_end: LocalTime,
+    cal: &Calendar,
+    bound: Bound,
+) -> Result<Judgement, CalendarError> {
+    let f = provincial_facts(p, bound);
     timeliness::judge(
         &TimelinessInput {
             core: &p.core,
-            status_since: Some(p.updated_at),
-            pauses: &pauses,
-            supplement_requests: supplement_requests(p),
-            statutory_working_days: None,
+            status_since: f.status_since,
+            pauses: &f.pauses,
+            supplement_requests: f.supplement_requests,
+            statutory: statutory_time(&p.core, cal),
         },
         period_end,
         cal,
@@ -52,37 +105,65 @@ pub fn judge_provincial(
 }
 
 /// The portal's verdict on its view `n` of the dossier `p`. The portal's look-up reply has no
-/// status time: the province's last change stands in for it when both sides agree on the
+/// status time: the province's status time stands in for it when both sides agree on the
 /// status, or when the portal's status is a closing one (the closing push was due then); the
-/// province's pauses are used when both sides agree on the status.
+/// province's pauses and request count are used when both sides agree on the status.
 pub fn judge_national(
     n: &DossierCore,
     p: &ProvincialDossier,
     period_end: LocalTime,
     cal: &Calendar,
 ) -> Result<Judgement, CalendarError> {
+    judge_national_at(n, p, period_end, cal, Bound::Estimate)
+}
+
+/// [`judge_national`] with the province's history read at `bound`.
+pub fn judge_national_at(
+    n: &DossierCore,
+    p: &ProvincialDossier,
+    period_end: LocalTime,
+    cal: &Calendar,
+    bound: Bound,
+) -> Result<Judgement, CalendarError> {
     let same_status = n.status.is_some() && n.status == p.core.status;
-    let pauses = if same_status {
-        provincial_pauses(p)
-    } else {
-        Vec::new()
-    };
+    let f = provincial_facts(p, bound);
+    let pauses = if same_status { f.pauses } else { Vec::new() };
     timeliness::judge(
         &TimelinessInput {
             core: n,
             status_since: (same_status || n.status.is_some_and(Status::is_terminal))
-                .then_some(p.updated_at),
+                .then_some(f.status_since)
+                .flatten(),
             pauses: &pauses,
             supplement_requests: if same_status {
-                supplement_requests(p)
+                f.supplement_requests
             } else {
                 u32::from(n.status == Some(Status::SupplementRequested))
             },
-            statutory_working_days: None,
+            statutory: statutory_time(n, cal).or_else(|| statutory_time(&p.core, cal)),
         },
         period_end,
         cal,
     )
+}
+
+/// The statutory time of a dossier's procedure (docs/domain.md §2), used when it has no due
+/// date.
+pub fn statutory_time(core: &DossierCore, cal: &Calendar) -> Option<StatutoryTime> {
+    core.procedure_code
+        .as_deref()
+        .and_then(|c| cal.statutory_time(c))
+}
+
+/// Whether a verdict of `judge` flips between good and bad within the resolution of the
+/// observed history (its favourable and unfavourable readings differ): such a verdict is
+/// *uncertain*, and never makes a `timeliness_mismatch`.
+pub fn is_uncertain(
+    judge: impl Fn(Bound) -> Result<Judgement, CalendarError>,
+) -> Result<bool, CalendarError> {
+    let fav = judge(Bound::Favourable)?.verdict;
+    let unf = judge(Bound::Unfavourable)?.verdict;
+    Ok(fav.is_good() != unf.is_good() || fav.is_counted() != unf.is_counted())
 }
 
 /// Whether a dossier judged `j` at the end of `m` counts in `m`.
@@ -150,7 +231,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Counts one dossier's verdict; `NotCounted` changes nothing.
+    /// Counts one dossier's verdict; `NotCounted` and `Unknown` change nothing.
     pub fn add(&mut self, v: Verdict) {
         self.counted += 1;
         match v {
@@ -159,7 +240,7 @@ impl Tally {
             Verdict::Late => self.late += 1,
             Verdict::InProcessInTime => self.in_process_in_time += 1,
             Verdict::InProcessOverdue => self.in_process_overdue += 1,
-            Verdict::NotCounted => self.counted -= 1,
+            Verdict::NotCounted | Verdict::Unknown => self.counted -= 1,
         }
     }
     /// Adds another tally's counts (of the same month and view) to this one.
@@ -244,8 +325,192 @@ pub fn tally_dossier(
 }
 
 #[cfg(test)]
+mod history_cases {
+    //! The rule fed from the status history: each case is a dossier's provincial history (the
+    //! current row is its last observation) and the verdict expected.
+    use super::*;
+    use crate::facts::Observation;
+    use std::sync::Arc;
+
+    fn t(s: &str) -> LocalTime {
+        LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    /// One observation: (observed at, status, the row's updated_at, due). The previous pull is
+    /// five minutes before each observation.
+    type Row = (&'static str, u8, &'static str, &'static str);
+
+    struct Case {
+        name: &'static str,
+        history: &'static [Row],
+        finished: Option<&'static str>,
+        /// td's `NgayYeuCauBoSung` (profile-mapped request time), if the vendor gives it.
+        vendor_request: Option<&'static str>,
+        period_end: &'static str,
+        expected: Verdict,
+        uncertain: bool,
+    }
+
+    const D: &str = "2024-03-08 10:00";
+
+    #[rustfmt::skip]
+    const CASES: &[Case] = &[
+        // Pause Tue 5/3 08:00 → Tue 12/3 08:00 (5 working days) subtracted once completed.
+        Case { name: "completed supplement subtracted: on time", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-05 08:05", 5, "2024-03-05 08:00", D),
+            ("2024-03-12 08:05", 4, "2024-03-12 08:00", D),
+            ("2024-03-15 10:05", 9, "2024-03-15 10:00", D),
+        ], finished: Some("2024-03-15 10:00"), vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::OnTime, uncertain: false },
+        Case { name: "completed supplement, still processing: in time", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-05 08:05", 5, "2024-03-05 08:00", D),
+            ("2024-03-12 08:05", 4, "2024-03-12 08:00", D),
+        ], finished: None, vendor_request: None, period_end: "2024-03-15 09:00", expected: Verdict::InProcessInTime, uncertain: false },
+        Case { name: "vendor moved the due date at the end of the pause: not subtracted twice", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-05 08:05", 5, "2024-03-05 08:00", D),
+            ("2024-03-12 08:05", 4, "2024-03-12 08:00", "2024-03-15 10:00"),
+            ("2024-03-18 10:05", 9, "2024-03-18 10:00", "2024-03-15 10:00"),
+        ], finished: Some("2024-03-18 10:00"), vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::Late, uncertain: false },
+        Case { name: "two supplement requests: late though before due", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-04 10:05", 5, "2024-03-04 10:00", D),
+            ("2024-03-04 14:05", 4, "2024-03-04 14:00", D),
+            ("2024-03-05 08:05", 5, "2024-03-05 08:00", D),
+            ("2024-03-05 10:05", 4, "2024-03-05 10:00", D),
+            ("2024-03-06 10:05", 9, "2024-03-06 10:00", D),
+        ], finished: Some("2024-03-06 10:00"), vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::Late, uncertain: false },
+        Case { name: "withdrawn before due, edited after: ends when withdrawn", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-07 09:05", 7, "2024-03-07 09:00", D),
+            ("2024-03-20 14:05", 7, "2024-03-20 14:00", D),
+        ], finished: None, vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::Early, uncertain: false },
+        Case { name: "stopped within one pull interval of the due time: uncertain", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-08 10:02", 8, "2024-03-08 10:02", D),
+        ], finished: None, vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::Late, uncertain: true },
+        Case { name: "supplement open: the vendor's request time wins", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-08 11:05", 5, "2024-03-08 11:00", D),
+        ], finished: None, vendor_request: Some("2024-03-07 16:00"), period_end: "2024-03-31 23:59", expected: Verdict::Early, uncertain: false },
+        Case { name: "supplement open, no vendor time: the history's", history: &[
+            ("2024-03-04 08:05", 4, "2024-03-04 08:00", D),
+            ("2024-03-08 11:05", 5, "2024-03-08 11:00", D),
+            ("2024-03-09 11:05", 5, "2024-03-09 11:00", D),
+        ], finished: None, vendor_request: None, period_end: "2024-03-31 23:59", expected: Verdict::Late, uncertain: false },
+        // Received before the switch (nd61), a completed supplement across 1/7/2025.
+        Case { name: "spanning 2025-07-01: pause subtracted under both versions", history: &[
+            ("2025-06-27 08:05", 4, "2025-06-27 08:00", "2025-07-03 08:00"),
+            ("2025-06-30 08:05", 5, "2025-06-30 08:00", "2025-07-03 08:00"),
+            ("2025-07-02 08:05", 4, "2025-07-02 08:00", "2025-07-03 08:00"),
+            ("2025-07-07 08:05", 9, "2025-07-07 08:00", "2025-07-03 08:00"),
+        ], finished: Some("2025-07-07 08:00"), vendor_request: None, period_end: "2025-07-31 23:59", expected: Verdict::OnTime, uncertain: false },
+    ];
+
+    fn dossier(case: &Case) -> ProvincialDossier {
+        let obs: Vec<Observation> = case
+            .history
+            .iter()
+            .map(|&(o, s, u, d)| Observation {
+                observed_at: t(o),
+                previous_observation: Some(t(o) - chrono::Duration::minutes(5)),
+                status: Status::from_code(s),
+                changed_at: Some(t(u)),
+                due_at: Some(t(d)),
+            })
+            .collect();
+        let last = case.history.last().unwrap();
+        let status = Status::from_code(last.1);
+        let paused = matches!(
+            status,
+            Some(Status::SupplementRequested | Status::AwaitingPayment)
+        );
+        ProvincialDossier {
+            core: DossierCore {
+                status,
+                received_at: Some(t(case.history[0].2)),
+                due_at: Some(t(last.3)),
+                finished_at: case.finished.map(t),
+                ..DossierCore::default()
+            },
+            paused_since: paused.then(|| case.vendor_request.map_or(t(last.2), t)),
+            supplement_requests: case.vendor_request.map(|_| 1),
+            updated_at: t(last.2),
+            observed: Some(Arc::new(crate::facts::derive(&obs))),
+            ..ProvincialDossier::default()
+        }
+    }
+
+    #[test]
+    fn history_table() {
+        let cal = Calendar::builtin();
+        let mut failures = Vec::new();
+        for case in CASES {
+            let p = dossier(case);
+            let end = t(case.period_end);
+            let got = judge_provincial(&p, end, &cal).map(|j| j.verdict);
+            let uncertain = is_uncertain(|b| judge_provincial_at(&p, end, &cal, b));
+            if got.as_ref().ok() != Some(&case.expected)
+                || uncertain.as_ref().ok() != Some(&case.uncertain)
+            {
+                failures.push(format!(
+                    "{}: expected {:?} (uncertain {}), got {:?} (uncertain {:?})",
+                    case.name, case.expected, case.uncertain, got, uncertain
+                ));
+            }
+        }
+        assert!(failures.is_empty(), "\n{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn without_history_the_row_stands_in() {
+        let mut p = dossier(&CASES[4]);
+        p.observed = None;
+        let j = judge_provincial(&p, t("2024-03-31 23:59"), &Calendar::builtin()).unwrap();
+        // The later edit's updated_at is taken as the withdrawal time: late.
+        assert_eq!(j.verdict, Verdict::Late);
+    }
+
+    #[test]
+    fn rule_version_follows_the_received_time() {
+        let p = dossier(&CASES[8]);
+        let j = judge_provincial(&p, t("2025-07-31 23:59"), &Calendar::builtin()).unwrap();
+        assert_eq!(j.rule_version, crate::timeliness::RULE_ND61);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dossier with no due date is judged by its procedure's statutory time from the
+    /// calendar's file; with an unlisted procedure it is unknown, and no tally counts it.
+    #[test]
+    fn no_due_date_uses_the_statutory_time_else_unknown() {
+        let t = |s: &str| LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let cal = Calendar::builtin();
+        let mut p = ProvincialDossier {
+            core: DossierCore {
+                procedure_code: Some("1.001193".into()), // 1 working day
+                status: Some(Status::Resolved),
+                received_at: Some(t("2024-03-08 10:00")),
+                finished_at: Some(t("2024-03-11 10:30")),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-11 10:30"),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let j = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(j.verdict, Verdict::Late);
+        assert_eq!(j.effective_due, Some(t("2024-03-11 10:00")));
+        p.core.procedure_code = Some("9.999999".into());
+        let j = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(j.verdict, Verdict::Unknown);
+        let tallies = month_tallies([&p], end, &cal);
+        assert!(tallies.values().all(|t| t.counted == 0));
+    }
 
     #[test]
     fn impact_signs() {

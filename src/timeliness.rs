@@ -18,9 +18,9 @@
 //!   moved back by that much working time. An open pause counts up to the end (for status 5
 //!   the end *is* its start, so it adds nothing). This applies to in-process dossiers too:
 //!   the period's end is "the end".
-//! - **Due**: `due_at`; if absent, `received_at` + `statutory_working_days` whole working days
-//!   ([`Calendar::add_working_days`]). With neither, nothing can be late: the verdict is
-//!   on time / in time (the reconciler reports `missing_due_date` separately).
+//! - **Due**: `due_at`; if absent, `received_at` + the procedure's statutory time
+//!   ([`StatutoryTime::due_from`]: working days, working hours or calendar days). With neither,
+//!   the verdict is [`Verdict::Unknown`]: never on time by default, outside the score.
 //! - **Verdict**: more than one supplement request → late / in process overdue. Otherwise
 //!   effective end ≤ due → on time (exactly at due is on time; one minute later is late).
 //!   **Early** = on time and the effective end falls on an earlier calendar date than the due
@@ -32,7 +32,7 @@
 //! Any date the computation touches in a year with no holiday file is an error
 //! ([`CalendarError::YearNotCovered`]), never a guess.
 
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{Calendar, CalendarError, StatutoryTime};
 use crate::model::{DossierCore, LocalTime, Pause, Status};
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
@@ -71,17 +71,21 @@ pub enum Verdict {
     InProcessOverdue,
     /// Not formally received: outside the score.
     NotCounted,
+    /// Received, but with no due date and no known statutory time: it cannot be judged, and
+    /// is left out of the score rather than counted on time.
+    Unknown,
 }
 
 impl Verdict {
     /// Every verdict, in the order reports list the categories.
-    pub const ALL: [Verdict; 6] = [
+    pub const ALL: [Verdict; 7] = [
         Verdict::Early,
         Verdict::OnTime,
         Verdict::Late,
         Verdict::InProcessInTime,
         Verdict::InProcessOverdue,
         Verdict::NotCounted,
+        Verdict::Unknown,
     ];
 
     /// Counts in the numerator of the score: early, on time, in process in time.
@@ -92,9 +96,10 @@ impl Verdict {
         )
     }
 
-    /// Counts in the denominator of the score.
+    /// Counts in the denominator of the score (not [`Verdict::NotCounted`], not
+    /// [`Verdict::Unknown`]).
     pub fn is_counted(self) -> bool {
-        self != Verdict::NotCounted
+        !matches!(self, Verdict::NotCounted | Verdict::Unknown)
     }
 
     /// Still open at the period's end.
@@ -111,6 +116,7 @@ impl Verdict {
             Verdict::InProcessInTime => "Đang giải quyết trong hạn",
             Verdict::InProcessOverdue => "Đang giải quyết quá hạn",
             Verdict::NotCounted => "Không tính",
+            Verdict::Unknown => "Không xác định được hạn giải quyết",
         }
     }
 
@@ -123,6 +129,7 @@ impl Verdict {
             Verdict::InProcessInTime => "in_process_in_time",
             Verdict::InProcessOverdue => "in_process_overdue",
             Verdict::NotCounted => "not_counted",
+            Verdict::Unknown => "unknown",
         }
     }
 
@@ -151,7 +158,7 @@ pub struct TimelinessInput<'a> {
     /// Supplement requests made so far; more than one makes the dossier overdue.
     pub supplement_requests: u32,
     /// The procedure's statutory time, used when `due_at` is absent.
-    pub statutory_working_days: Option<u32>,
+    pub statutory: Option<StatutoryTime>,
 }
 
 /// The verdict and what it was computed from (for reports and explanations).
@@ -260,11 +267,23 @@ pub fn judge(
     let paused = paused_working_time(input.pauses, received, end, cal)?;
     let effective_end = cal.sub_working_time(end, paused)?;
 
-    let effective_due = match (core.due_at, input.statutory_working_days) {
+    let effective_due = match (core.due_at, input.statutory) {
         (Some(due), _) => Some(due),
-        (None, Some(days)) => Some(cal.add_working_days(received, days)?),
+        (None, Some(time)) => Some(time.due_from(received, cal)?),
         (None, None) => None,
     };
+    // Nothing to compare with: not judged, never on time by default. (More than one
+    // supplement request would make it late whatever the due time.)
+    if effective_due.is_none() && input.supplement_requests <= 1 {
+        return Ok(Judgement {
+            verdict: Verdict::Unknown,
+            end: Some(end),
+            effective_due: None,
+            effective_end: Some(effective_end),
+            working_days_late: None,
+            rule_version: rule_version(received),
+        });
+    }
 
     let past_due = effective_due.is_some_and(|due| effective_end > due);
     let late = past_due || input.supplement_requests > 1;
@@ -365,7 +384,9 @@ mod tests {
         Case { name: "no due date, over Giỗ Tổ 2024", received: Some("2024-04-17 09:00"), due: None, statutory: Some(1), finished: Some("2024-04-19 08:00"), period_end: "2024-04-30 23:59", expected: OnTime, ..BASE },
         Case { name: "no due date, over Giỗ Tổ 2024, late", received: Some("2024-04-17 09:00"), due: None, statutory: Some(1), finished: Some("2024-04-19 09:30"), period_end: "2024-04-30 23:59", expected: Late, ..BASE },
         Case { name: "no due date, supplement subtracted", received: Some("2024-03-07 10:00"), due: None, statutory: Some(2), finished: Some("2024-03-12 10:00"), pauses: &[("2024-03-08 10:00", Some("2024-03-11 10:00"))], requests: 1, expected: OnTime, ..BASE },
-        Case { name: "no due date and no statutory time: not late", due: None, finished: Some("2024-05-31 10:00"), period_end: "2024-05-31 23:59", expected: OnTime, ..BASE },
+        Case { name: "no due date and no statutory time: unknown", due: None, finished: Some("2024-05-31 10:00"), period_end: "2024-05-31 23:59", expected: Unknown, ..BASE },
+        Case { name: "no due date and no statutory time, in process: unknown", status: Some(Status::Processing), due: None, expected: Unknown, ..BASE },
+        Case { name: "no due date, no statutory time, two supplement requests: late", due: None, finished: Some("2024-03-06 10:00"), requests: 2, expected: Late, ..BASE },
         Case { name: "make-up Saturday 4/5/2024 is a working day", received: Some("2024-05-03 08:00"), due: None, statutory: Some(1), finished: Some("2024-05-06 08:00"), period_end: "2024-05-31 23:59", expected: Late, ..BASE },
         Case { name: "Tết 2024 week", received: Some("2024-02-07 10:00"), due: None, statutory: Some(2), finished: Some("2024-02-16 09:00"), period_end: "2024-02-29 23:59", expected: OnTime, ..BASE },
         Case { name: "Tết 2024 week, in process past due", status: Some(Status::Processing), received: Some("2024-02-07 10:00"), due: None, statutory: Some(2), period_end: "2024-02-29 23:59", expected: InProcessOverdue, ..BASE },
@@ -404,7 +425,11 @@ mod tests {
             status_since: opt(case.since),
             pauses: &pauses,
             supplement_requests: case.requests,
-            statutory_working_days: case.statutory,
+            statutory: case.statutory.map(|limit| StatutoryTime {
+                limit,
+                unit: crate::calendar::TimeUnit::WorkingDays,
+                cut_off: None,
+            }),
         };
         judge(&input, t(case.period_end), cal)
     }
@@ -450,7 +475,7 @@ mod tests {
         let j = by_name("spans month boundary, in process in time");
         assert_eq!(j.end, Some(t("2024-03-31 23:59")));
 
-        let j = by_name("no due date and no statutory time: not late");
+        let j = by_name("no due date and no statutory time: unknown");
         assert_eq!((j.effective_due, j.working_days_late), (None, None));
 
         let j = by_name("no received time not counted");
@@ -510,7 +535,7 @@ mod tests {
                 serde_json::to_string(&v).unwrap(),
                 format!("\"{}\"", v.as_str())
             );
-            assert_eq!(v.is_counted(), v != NotCounted);
+            assert_eq!(v.is_counted(), !matches!(v, NotCounted | Unknown));
         }
         let good: Vec<_> = Verdict::ALL.into_iter().filter(|v| v.is_good()).collect();
         assert_eq!(good, vec![Early, OnTime, InProcessInTime]);

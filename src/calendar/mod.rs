@@ -198,11 +198,55 @@ impl OfficeHours {
     }
 }
 
-/// Working days and office hours. Cheap to clone; build once and share.
+/// Working days, office hours and the procedures' statutory times: what working time is
+/// counted with. Cheap to clone; build once and share.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Calendar {
     years: BTreeMap<i32, YearDays>,
     hours: OfficeHours,
+    statutory: std::sync::Arc<StatutoryTimes>,
+    cut_offs: CutOffs,
+}
+
+/// Intake cut-off hours by procedure group (`calendar.cut_off_hours`, docs/domain.md §4): an
+/// application received after its group's hour is handled as if received the next working
+/// day.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CutOffs {
+    by_group: BTreeMap<String, NaiveTime>,
+    default: NaiveTime,
+}
+
+impl CutOffs {
+    /// Cut-offs by group, and the hour of every other group (and of procedures with none).
+    pub fn new(by_group: BTreeMap<String, NaiveTime>, default: NaiveTime) -> CutOffs {
+        CutOffs { by_group, default }
+    }
+
+    /// The cut-off hour of `group` (`None`: the default).
+    pub fn of(&self, group: Option<&str>) -> NaiveTime {
+        group
+            .and_then(|g| self.by_group.get(g))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+impl Default for CutOffs {
+    /// 15:00 for civil status (`civil_status`) and certification (`certification`), 17:00
+    /// elsewhere.
+    fn default() -> CutOffs {
+        let h = |h| NaiveTime::from_hms_opt(h, 0, 0).expect("valid hour");
+        CutOffs {
+            by_group: [
+                ("civil_status".to_string(), h(15)),
+                ("certification".to_string(), h(15)),
+            ]
+            .into_iter()
+            .collect(),
+            default: h(17),
+        }
+    }
 }
 
 const BUILTIN_FILES: [(&str, &str); 3] = [
@@ -313,6 +357,8 @@ impl Calendar {
         Ok(Calendar {
             years,
             hours: OfficeHours::default(),
+            statutory: std::sync::Arc::new(StatutoryTimes::builtin()),
+            cut_offs: CutOffs::default(),
         })
     }
 
@@ -352,6 +398,27 @@ impl Calendar {
     pub fn builtin() -> Calendar {
         Calendar::from_year_files(&BUILTIN_FILES)
             .expect("the shipped holiday files are valid (checked by tests)")
+    }
+
+    /// Same calendar with other statutory times (`calendar.statutory_times_file`).
+    pub fn with_statutory_times(mut self, times: StatutoryTimes) -> Calendar {
+        self.statutory = std::sync::Arc::new(times);
+        self
+    }
+
+    /// Same calendar with other cut-off hours (`calendar.cut_off_hours`).
+    pub fn with_cut_offs(mut self, cut_offs: CutOffs) -> Calendar {
+        self.cut_offs = cut_offs;
+        self
+    }
+
+    /// The statutory time of the procedure `code`, with its group's cut-off hour, if the
+    /// statutory-times file lists it.
+    pub fn statutory_time(&self, code: &str) -> Option<StatutoryTime> {
+        self.statutory.get(code).map(|(t, group)| StatutoryTime {
+            cut_off: Some(self.cut_offs.of(group)),
+            ..t
+        })
     }
 
     /// Same calendar with other office hours.
@@ -553,3 +620,6 @@ impl Calendar {
 
 #[cfg(test)]
 mod tests;
+
+mod statutory;
+pub use statutory::{StatutoryTime, StatutoryTimes, TimeUnit};

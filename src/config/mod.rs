@@ -247,6 +247,10 @@ impl Config {
                 }
             }
         }
+        self.report
+            .document
+            .validate()
+            .map_err(|(key, message)| invalid(&key, message))?;
         Ok(())
     }
 }

@@ -1,5 +1,6 @@
 //! How the service runs: `[service]`, `[report]`, `[reconcile]`, `[daemon]` and `[calendar]`.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::Deserialize;
@@ -13,6 +14,8 @@ use crate::calendar::{Calendar, OfficeHours};
 pub struct ReportConfig {
     /// Where the scheduled report is written; default `reports/` next to the database.
     pub out_dir: Option<PathBuf>,
+    /// `[report.document]`: the Office's choices for the official document.
+    pub document: crate::report::DocumentSettings,
 }
 
 /// `[service]`: what every command needs.
@@ -160,6 +163,12 @@ pub struct CalendarConfig {
     pub holidays_dir: Option<PathBuf>,
     /// Office hours, `HH:MM-HH:MM` intervals in order.
     pub office_hours: Vec<String>,
+    /// Statutory times of procedures (format of `config/statutory-times.toml`); absent = the
+    /// file built into the binary (the demo world's procedures).
+    pub statutory_times_file: Option<PathBuf>,
+    /// Intake cut-off hours by procedure group (`HH:MM`; the group of a procedure is in the
+    /// statutory-times file), `default` for every other group.
+    pub cut_off_hours: BTreeMap<String, String>,
 }
 
 impl Default for CalendarConfig {
@@ -167,6 +176,15 @@ impl Default for CalendarConfig {
         CalendarConfig {
             holidays_dir: None,
             office_hours: vec!["07:00-11:30".into(), "13:30-17:00".into()],
+            statutory_times_file: None,
+            cut_off_hours: [
+                ("civil_status", "15:00"),
+                ("certification", "15:00"),
+                ("default", "17:00"),
+            ]
+            .into_iter()
+            .map(|(g, h)| (g.to_string(), h.to_string()))
+            .collect(),
         }
     }
 }
@@ -179,6 +197,35 @@ impl CalendarConfig {
                 .map_err(|e| invalid("calendar.holidays_dir", e.to_string()))?,
             None => Calendar::builtin(),
         };
+        let base = match &self.statutory_times_file {
+            Some(file) => base.with_statutory_times(
+                crate::calendar::StatutoryTimes::load_file(file)
+                    .map_err(|e| invalid("calendar.statutory_times_file", e.to_string()))?,
+            ),
+            None => base,
+        };
+        let mut by_group = BTreeMap::new();
+        let mut default = None;
+        for (group, text) in &self.cut_off_hours {
+            let hour = chrono::NaiveTime::parse_from_str(text.trim(), "%H:%M").map_err(|_| {
+                invalid(
+                    "calendar.cut_off_hours",
+                    format!("{group} = \"{text}\" is not an hour like \"15:00\""),
+                )
+            })?;
+            if group == "default" {
+                default = Some(hour);
+            } else {
+                by_group.insert(group.clone(), hour);
+            }
+        }
+        let Some(default) = default else {
+            return Err(invalid(
+                "calendar.cut_off_hours",
+                "no `default` hour (the cut-off of every other group, e.g. \"17:00\")",
+            ));
+        };
+        let base = base.with_cut_offs(crate::calendar::CutOffs::new(by_group, default));
         let mut intervals = Vec::new();
         for text in &self.office_hours {
             let parsed = text.split_once('-').and_then(|(a, b)| {

@@ -413,3 +413,84 @@ fn web_section_is_optional_and_its_errors_name_the_key() {
         assert_error_names(&[(from, to)], key);
     }
 }
+
+#[test]
+fn statutory_times_file_is_read_and_its_errors_name_the_key() {
+    assert_error_names(
+        &[(
+            "# statutory_times_file = \"/etc/tthc-sync/statutory-times.toml\"",
+            "statutory_times_file = \"/nonexistent/statutory-times.toml\"",
+        )],
+        "calendar.statutory_times_file",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("times.toml");
+    std::fs::write(
+        &file,
+        "[[procedure]]\ncode = \"9.000001\"\nlimit = 4\nunit = \"working_hours\"\n",
+    )
+    .unwrap();
+    let text = EXAMPLE.replacen(
+        "# statutory_times_file = \"/etc/tthc-sync/statutory-times.toml\"",
+        &format!("statutory_times_file = {:?}", file.display().to_string()),
+        1,
+    );
+    let cal = Config::parse(&text, Path::new("x.toml"))
+        .unwrap()
+        .calendar
+        .build()
+        .unwrap();
+    assert_eq!(
+        cal.statutory_time("9.000001"),
+        Some(crate::calendar::StatutoryTime {
+            limit: 4,
+            unit: crate::calendar::TimeUnit::WorkingHours,
+            // No group: the default cut-off.
+            cut_off: chrono::NaiveTime::from_hms_opt(17, 0, 0),
+        })
+    );
+    // The file replaces the built-in one.
+    assert_eq!(cal.statutory_time("1.001193"), None);
+}
+
+#[test]
+fn cut_off_hours_are_checked_and_name_the_key() {
+    assert_error_names(
+        &[("certification = \"15:00\"", "certification = \"3pm\"")],
+        "calendar.cut_off_hours",
+    );
+    assert_error_names(&[(", default = \"17:00\"", "")], "calendar.cut_off_hours");
+    let cal = Config::parse(EXAMPLE, Path::new("x.toml"))
+        .unwrap()
+        .calendar
+        .build()
+        .unwrap();
+    let cut = |code: &str| cal.statutory_time(code).and_then(|t| t.cut_off);
+    let h = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0);
+    assert_eq!(cut("1.001193"), h(15)); // civil status
+    assert_eq!(cut("1.004873"), h(15)); // certification
+    assert_eq!(cut("1.009994"), h(17)); // no group
+}
+
+/// `[report.document]` in the example spells out the defaults, so the file documents them; a
+/// bad template or dated table is refused with its key named.
+#[test]
+fn example_document_settings_are_the_defaults() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    assert_eq!(
+        cfg.report.document,
+        crate::report::DocumentSettings::default()
+    );
+    assert_error_names(
+        &[("\"{units};\"", "\"{unit};\"")],
+        "report.document.recipients[3]",
+    );
+    assert_error_names(
+        &[("from = \"2025-07-01\"\n", "")],
+        "report.document.units[1].from",
+    );
+    assert_error_names(
+        &[("from = \"2025-03-01\"", "from = \"1 March 2025\"")],
+        "from",
+    );
+}

@@ -92,6 +92,13 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
     let clock: Clock = Arc::new(sync::local_now);
     match sync::run_cycle(store, cfg, clients, &clock).await {
         Ok(r) => {
+            // A month is frozen after a complete cycle only: its figures then include the
+            // last pull and look-ups before the freeze.
+            let frozen = if r.outcome == Outcome::Ok {
+                freeze_closed_month(store, cfg, clock())
+            } else {
+                String::new()
+            };
             let c = &r.counts;
             JobRun {
                 lookups: c.lookups,
@@ -121,7 +128,7 @@ async fn sync_cycle(store: &mut Store, cfg: &Config, clients: &Clients) -> JobRu
                             .first()
                             .map(|p| format!("; {p}"))
                             .unwrap_or_default()
-                    ),
+                    ) + &frozen,
                 },
             }
         }
@@ -204,6 +211,23 @@ fn housekeeping(store: &Store) -> anyhow::Result<JobReport> {
     })
 }
 
+/// After a complete sync cycle: freezes the month that ended if no job froze it yet. A failure is
+/// logged, not the sync's: the next job tries again. Returns what to add to the run's summary.
+fn freeze_closed_month(store: &mut Store, cfg: &Config, now: LocalTime) -> String {
+    let cal = match cfg.calendar.build() {
+        Ok(c) => c,
+        Err(e) => return format!("; month not frozen: {e}"),
+    };
+    match crate::report::frozen::freeze_closed_month(store, now, &cal, &cfg.service.province_name) {
+        Ok(Some(m)) => format!("; month {} frozen", m.iso()),
+        Ok(None) => String::new(),
+        Err(e) => {
+            tracing::warn!(target: "report", error = %e, "the month that ended could not be frozen; the next job tries again");
+            format!("; month not frozen: {e}")
+        }
+    }
+}
+
 /// The monthly report job (`daemon.report_schedule`): writes the report of the month that
 /// just ended (every format) to `[report] out_dir`. Scheduled early in a month, it gives the
 /// office last month's report; the current month's is `tthc-sync report --month`.
@@ -213,6 +237,15 @@ pub async fn run_report(
     now: LocalTime,
 ) -> anyhow::Result<JobReport> {
     let month = crate::model::YearMonth::of(&now).previous();
+    // The month that just ended is frozen first (if no sync froze it yet): its report then
+    // reads the snapshot.
+    crate::report::frozen::freeze_closed_month(
+        store,
+        now,
+        &cfg.calendar.build()?,
+        &cfg.service.province_name,
+    )
+    .with_context(|| format!("freezing {}", month.iso()))?;
     let files = crate::report::write_month(store, cfg, month, &crate::report::Format::ALL, now)
         .with_context(|| format!("monthly report of {}", month.iso()))?;
     Ok(JobReport {

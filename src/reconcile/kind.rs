@@ -44,11 +44,15 @@ pub enum Kind {
     /// than `national.lookup_failing_after_hours` (a question for the portal's operators; it
     /// is about the look-up, not the data, and costs no points by itself).
     LookupFailing,
+    /// `rescheduled_more_than_once`: a dossier received from 2025-07-01 (ND 118/2025, which
+    /// allows one rescheduling) whose due date the province moved more than once outside a
+    /// supplement or payment pause (seen in the status history).
+    RescheduledMoreThanOnce,
 }
 
 impl Kind {
     /// Every kind, in the order the vocabulary lists them.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::MissingOnNational,
         Kind::MissingOnProvincial,
         Kind::StatusMismatch,
@@ -62,6 +66,7 @@ impl Kind {
         Kind::BadDossierCode,
         Kind::MissingDueDate,
         Kind::LookupFailing,
+        Kind::RescheduledMoreThanOnce,
     ];
 
     /// The stable name (`missing_on_national`, …) stored in `discrepancy.kind`.
@@ -80,6 +85,7 @@ impl Kind {
             Kind::BadDossierCode => "bad_dossier_code",
             Kind::MissingDueDate => "missing_due_date",
             Kind::LookupFailing => "lookup_failing",
+            Kind::RescheduledMoreThanOnce => "rescheduled_more_than_once",
         }
     }
 
@@ -109,6 +115,7 @@ impl Kind {
             Kind::BadDossierCode => "Mã hồ sơ trống hoặc Cổng DVCQG không nhận ra",
             Kind::MissingDueDate => "Thiếu hạn trả kết quả ở cả hai hệ thống",
             Kind::LookupFailing => "Cổng DVCQG không trả lời tra cứu hồ sơ trong thời gian dài",
+            Kind::RescheduledMoreThanOnce => "Gia hạn giải quyết quá một lần (NĐ 118/2025)",
         }
     }
 
@@ -122,7 +129,10 @@ impl Kind {
     pub fn is_provincial_only(self) -> bool {
         matches!(
             self,
-            Kind::UnmappedStatus | Kind::BadDossierCode | Kind::MissingDueDate
+            Kind::UnmappedStatus
+                | Kind::BadDossierCode
+                | Kind::MissingDueDate
+                | Kind::RescheduledMoreThanOnce
         )
     }
 }

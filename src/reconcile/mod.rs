@@ -251,6 +251,21 @@ pub fn compare(
         );
     }
 
+    // ND 118/2025: a dossier may be rescheduled only once (docs/domain.md §2).
+    let reschedulings = p.observed.as_deref().map_or(0, |f| f.reschedulings);
+    if reschedulings > 1
+        && pc
+            .received_at
+            .is_some_and(|r| crate::timeliness::rule_version(r) == crate::timeliness::RULE_ND118)
+    {
+        push(
+            Kind::RescheduledMoreThanOnce,
+            None,
+            format!("gia hạn {reschedulings} lần"),
+            String::new(),
+        );
+    }
+
     // Pair checks: only against a successful look-up made past the grace period.
     let (nd, at) = match national {
         NationalSide::NotLookedUp => {
@@ -439,6 +454,9 @@ pub struct Prepared {
     pub month: YearMonth,
     /// Why the verdicts could not be judged (a year with no holiday file), if so.
     pub calendar_error: Option<CalendarError>,
+    /// The verdicts differ, but one of them flips within the resolution of the observed
+    /// status history ([`scoring::is_uncertain`]): no `timeliness_mismatch` is made of it.
+    pub uncertain: bool,
 }
 
 impl Prepared {
@@ -464,6 +482,7 @@ pub fn prepare(
     let mut verdicts = None;
     let mut rule_version = crate::timeliness::rule_version(p.core.received_at.unwrap_or(now));
     let mut calendar_error = None;
+    let mut uncertain = false;
     if evaluated.pair {
         let national_core = match national {
             NationalSide::Found { dossier, .. } => Some(&dossier.core),
@@ -477,6 +496,15 @@ pub fn prepare(
                 Some(n) => Some(scoring::judge_national(n, p, end, cal)?.verdict),
                 None => None,
             };
+            if let Some(n) = national_core.filter(|_| p.observed.is_some()) {
+                if nj.is_some_and(|nv| timeliness_differs(pj.verdict, nv)) {
+                    uncertain =
+                        scoring::is_uncertain(|b| scoring::judge_provincial_at(p, end, cal, b))?
+                            || scoring::is_uncertain(|b| {
+                                scoring::judge_national_at(n, p, end, cal, b)
+                            })?;
+                }
+            }
             Ok((pj.verdict, nj))
         });
         match judged {
@@ -494,6 +522,7 @@ pub fn prepare(
         rule_version,
         month,
         calendar_error,
+        uncertain,
     }
 }
 
@@ -510,7 +539,17 @@ pub fn finish(
         Some((pv, nv)) => {
             let tally = tallies.get(&pre.month).copied().unwrap_or_default();
             let impact = scoring::impact(pv, nv, &tally);
-            add_timeliness(&mut findings, p, pre.evaluated, pv, nv, pre.month, impact);
+            // An uncertain difference is no timeliness finding (nor a reason to keep one).
+            let nv_compared = nv.filter(|_| !pre.uncertain);
+            add_timeliness(
+                &mut findings,
+                p,
+                pre.evaluated,
+                pv,
+                nv_compared,
+                pre.month,
+                impact,
+            );
             let t = Timeliness {
                 provincial: pv,
                 national: nv,
@@ -541,4 +580,152 @@ pub fn assess(p: &ProvincialDossier, national: &NationalSide<'_>, ctx: &Context<
         p,
         ctx.tallies,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::facts::{self, Observation};
+    use crate::model::{DossierCore, NationalDossier, Status};
+    use std::sync::Arc;
+
+    fn t(s: &str) -> LocalTime {
+        LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            sync_grace: chrono::Duration::minutes(60),
+            date_tolerance: chrono::Duration::minutes(5),
+            carries: Default::default(),
+        }
+    }
+
+    /// A dossier in process whose due date the history saw at each of `dues` in turn.
+    fn rescheduled(received: &str, dues: &[&str]) -> ProvincialDossier {
+        let obs: Vec<Observation> = dues
+            .iter()
+            .enumerate()
+            .map(|(i, d)| Observation {
+                observed_at: t(received) + chrono::Duration::hours(i as i64 + 1),
+                previous_observation: None,
+                status: Some(Status::Processing),
+                changed_at: None,
+                due_at: Some(t(d)),
+            })
+            .collect();
+        ProvincialDossier {
+            local_id: "d1".into(),
+            key: "000.00.10.H18-250701-0001".into(),
+            core: DossierCore {
+                code: "000.00.10.H18-250701-0001".into(),
+                status: Some(Status::Processing),
+                received_at: Some(t(received)),
+                due_at: dues.last().map(|d| t(d)),
+                ..Default::default()
+            },
+            has_due_date: true,
+            updated_at: t(received),
+            observed: Some(Arc::new(facts::derive(&obs))),
+            ..Default::default()
+        }
+    }
+
+    fn kinds(p: &ProvincialDossier) -> Vec<Kind> {
+        let (findings, _) = compare(p, &NationalSide::NotLookedUp, &settings());
+        findings.into_iter().map(|f| f.kind).collect()
+    }
+
+    #[test]
+    fn a_second_rescheduling_is_a_finding_from_2025_07_01() {
+        let twice = ["2025-07-08 10:00", "2025-07-10 10:00", "2025-07-14 10:00"];
+        assert_eq!(
+            kinds(&rescheduled("2025-07-01 08:00", &twice)),
+            vec![Kind::RescheduledMoreThanOnce]
+        );
+        let once = ["2025-07-08 10:00", "2025-07-10 10:00"];
+        assert!(kinds(&rescheduled("2025-07-01 08:00", &once)).is_empty());
+        // Received before ND 118/2025 took effect: no such limit.
+        let before = ["2025-06-30 10:00", "2025-07-02 10:00", "2025-07-04 10:00"];
+        assert!(kinds(&rescheduled("2025-06-27 08:00", &before)).is_empty());
+    }
+
+    /// Stopped in the province, first seen two minutes after the due time with the pull
+    /// before it three minutes before: late by the estimate, on time read favourably. The
+    /// portal has it stopped with a finish time before due (on time). The province's vendor
+    /// writes no finish time for 8 (`[carries]`), so no date kind explains the difference:
+    /// only the uncertainty keeps it from being a `timeliness_mismatch`.
+    #[test]
+    fn an_uncertain_verdict_is_never_a_timeliness_mismatch() {
+        let obs = [
+            Observation {
+                observed_at: t("2024-03-04 08:05"),
+                previous_observation: None,
+                status: Some(Status::Processing),
+                changed_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t("2024-03-08 10:00")),
+            },
+            Observation {
+                observed_at: t("2024-03-08 10:02"),
+                previous_observation: Some(t("2024-03-08 09:57")),
+                status: Some(Status::Stopped),
+                changed_at: Some(t("2024-03-08 10:02")),
+                due_at: Some(t("2024-03-08 10:00")),
+            },
+        ];
+        let mut p = ProvincialDossier {
+            local_id: "d2".into(),
+            key: "000.00.10.H18-240304-0002".into(),
+            core: DossierCore {
+                code: "000.00.10.H18-240304-0002".into(),
+                status: Some(Status::Stopped),
+                received_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t("2024-03-08 10:00")),
+                ..Default::default()
+            },
+            has_due_date: true,
+            updated_at: t("2024-03-08 10:02"),
+            observed: Some(Arc::new(facts::derive(&obs))),
+            ..Default::default()
+        };
+        let n = NationalDossier {
+            core: DossierCore {
+                finished_at: Some(t("2024-03-08 09:00")),
+                ..p.core.clone()
+            },
+            ..Default::default()
+        };
+        let side = NationalSide::Found {
+            dossier: &n,
+            at: t("2024-03-20 08:00"),
+        };
+        let cal = Calendar::builtin();
+        let now = t("2024-03-31 12:00");
+        let tallies = HashMap::new();
+        let mut s = settings();
+        s.carries.finished_at = crate::carries::Carried::statuses(&[9, 10]).unwrap();
+        let run = |p: &ProvincialDossier| {
+            let pre = prepare(p, &side, &s, &cal, now);
+            let uncertain = pre.uncertain;
+            let kinds: Vec<Kind> = finish(pre, p, &tallies)
+                .findings
+                .into_iter()
+                .map(|f| f.kind)
+                .collect();
+            (uncertain, kinds)
+        };
+        let (uncertain, found) = run(&p);
+        assert!(uncertain);
+        assert!(found.is_empty(), "{found:?}");
+        // Observed an hour after the due time instead: certainly late, the difference stands.
+        let mut late = obs;
+        late[1].observed_at = t("2024-03-08 11:05");
+        late[1].previous_observation = Some(t("2024-03-08 11:00"));
+        late[1].changed_at = Some(t("2024-03-08 11:05"));
+        p.updated_at = t("2024-03-08 11:05");
+        p.observed = Some(Arc::new(facts::derive(&late)));
+        let (uncertain, found) = run(&p);
+        assert!(!uncertain);
+        assert_eq!(found, vec![Kind::TimelinessMismatch]);
+    }
 }

@@ -98,6 +98,9 @@ pub(crate) fn of(kind: Kind, gap: Option<DateGap>) -> Severity {
         // The portal does not answer for this dossier: nothing is known to be wrong on it, but
         // the view of it is ageing (docs/discrepancies.md).
         LookupFailing => Severity::Low,
+        // A rule of ND 118/2025 broken in the province's own handling: the portal does not
+        // score it, the province's inspectors do.
+        RescheduledMoreThanOnce => Severity::Medium,
     }
 }
 

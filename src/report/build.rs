@@ -26,6 +26,7 @@
 //!   it alone both stay unknown ("chưa công bố").
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use unicode_normalization::UnicodeNormalization;
 
@@ -35,6 +36,7 @@ use super::model::{
     ScoreFigures, SyncFaultRow,
 };
 use crate::calendar::{Calendar, CalendarError};
+use crate::facts::DossierFacts;
 use crate::model::{LocalTime, ProvincialDossier, YearMonth};
 use crate::scoring::{self, Tally};
 use crate::store::{PublishedScoreRow, ReportDossier, Store, StoreError};
@@ -61,6 +63,9 @@ pub struct BuildNotes {
     pub uncomputed: u64,
     /// The first such error (it names the year's holiday file to add); `None` when none.
     pub first_error: Option<String>,
+    /// Dossiers of the report's month left out of the province's view because they have no
+    /// due date and their procedure no known statutory time (verdict `unknown`).
+    pub unknown: u64,
 }
 
 /// Builds the report of `month` as seen at `now`. See the module doc.
@@ -72,6 +77,11 @@ pub fn build(
     province: &str,
 ) -> Result<MonthlyReport, BuildError> {
     let (report, notes) = build_with_notes(store, month, now, cal, province)?;
+    if notes.unknown > 0 {
+        tracing::warn!(target: "report", month = %month.iso(), unknown = notes.unknown,
+            "some dossiers have no due date and no known statutory time: left out of the \
+             province's view (add their procedures to calendar.statutory_times_file)");
+    }
     if notes.uncomputed > 0 {
         tracing::warn!(target: "report", month = %month.iso(), uncomputed = notes.uncomputed,
             first_error = notes.first_error.as_deref().unwrap_or(""),
@@ -89,7 +99,8 @@ pub fn build_with_notes(
     province: &str,
 ) -> Result<(MonthlyReport, BuildNotes), BuildError> {
     let agencies = AgencyIndex::new(store.agencies()?);
-    let mut b = Builder::new(month, now, cal, &agencies);
+    let facts = store.provincial_facts()?;
+    let mut b = Builder::new(month, now, cal, &agencies, &facts);
     let end = month.end();
     // A large table is read in two rowid halves, the second on another thread over its own
     // read-only connection; the halves' builders are merged in rowid order, so every list
@@ -98,7 +109,7 @@ pub fn build_with_notes(
     match store.split_in_two(SPLIT_ROWS)? {
         None => store.for_each_report_dossier(end, |d| b.dossier(d))?,
         Some((mid, reader)) => {
-            let mut second = Builder::new(month, now, cal, &agencies);
+            let mut second = Builder::new(month, now, cal, &agencies, &facts);
             std::thread::scope(|s| {
                 let second = &mut second;
                 let h = s.spawn(move || {
@@ -137,6 +148,8 @@ struct Builder<'a> {
     now: LocalTime,
     cal: &'a Calendar,
     agencies: &'a AgencyIndex,
+    /// The facts of the provincial status history, by dossier id ([`crate::facts`]).
+    facts: &'a HashMap<String, Arc<DossierFacts>>,
     agency_cache: HashMap<(Option<String>, Option<String>), (String, String)>,
     national: [Tally; HISTORY_MONTHS],
     provincial: [Tally; HISTORY_MONTHS],
@@ -156,6 +169,7 @@ impl<'a> Builder<'a> {
         now: LocalTime,
         cal: &'a Calendar,
         agencies: &'a AgencyIndex,
+        facts: &'a HashMap<String, Arc<DossierFacts>>,
     ) -> Builder<'a> {
         let mut first = month;
         for _ in 1..HISTORY_MONTHS {
@@ -167,6 +181,7 @@ impl<'a> Builder<'a> {
             now,
             cal,
             agencies,
+            facts,
             agency_cache: HashMap::new(),
             national: [Tally::default(); HISTORY_MONTHS],
             provincial: [Tally::default(); HISTORY_MONTHS],
@@ -189,6 +204,7 @@ impl<'a> Builder<'a> {
         self.appendix_2.extend(later.appendix_2);
         self.appendix_3.extend(later.appendix_3);
         self.notes.uncomputed += later.notes.uncomputed;
+        self.notes.unknown += later.notes.unknown;
         if self.notes.first_error.is_none() {
             self.notes.first_error = later.notes.first_error;
         }
@@ -221,6 +237,9 @@ impl<'a> Builder<'a> {
             }
         };
         if !jm.verdict.is_counted() {
+            if jm.verdict == Verdict::Unknown && matches!(view, View::Provincial) {
+                self.notes.unknown += 1;
+            }
             return None;
         }
         // The last month it counts in: the one it closed in, else the report's month.
@@ -262,7 +281,19 @@ impl<'a> Builder<'a> {
     }
 
     fn dossier(&mut self, d: &ReportDossier) {
-        let (cal, p) = (self.cal, &d.provincial);
+        // The streamed record is reused: a dossier with history facts is judged on a copy.
+        let with_facts;
+        let p = match self.facts.get(&d.provincial.local_id) {
+            Some(f) => {
+                with_facts = ProvincialDossier {
+                    observed: Some(Arc::clone(f)),
+                    ..d.provincial.clone()
+                };
+                &with_facts
+            }
+            None => &d.provincial,
+        };
+        let cal = self.cal;
         let provincial = self.tally(View::Provincial, p.core.received_at, |end| {
             scoring::judge_provincial(p, end, cal)
         });

@@ -1,7 +1,7 @@
 //! The report's tables, each described once: its columns (header, how to read the cell from a
 //! row, which formats show it, XLSX width) for Phụ lục I–III, the per-agency summary of Phụ
 //! lục II and the score gap; the figures, sources and score lines of the summary. Every
-//! renderer (Markdown, HTML, XLSX, CSV) iterates these, and formats and aligns a cell by what
+//! renderer (Markdown, HTML, DOCX, XLSX, CSV) iterates these, and formats and aligns a cell by what
 //! it is ([`Get`]): a header or a column is never restated by a renderer.
 //!
 //! The documents (Markdown, HTML) list the appendices' dossiers under a heading per agency;
@@ -224,6 +224,14 @@ pub(crate) fn appendix_2<'a>() -> Vec<Column<Line<'a, ProvincialLateRow>>> {
         .csv_header("Cán bộ xử lý")
         .width(36.0),
     ]
+}
+
+/// Phụ lục II as the official document shows it: the officials' names only when
+/// `show_officials` (personal data, `report.document.show_officials`).
+pub(crate) fn appendix_2_for<'a>(show_officials: bool) -> Vec<Column<Line<'a, ProvincialLateRow>>> {
+    let mut columns = appendix_2();
+    columns.retain(|c| show_officials || !matches!(c.get, Get::Names(_)));
+    columns
 }
 
 /// Phụ lục II per agency (documents): dossiers, handled late, in process overdue.

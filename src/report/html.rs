@@ -145,7 +145,20 @@ figure.chart svg { width: 100%; max-width: 760px; height: auto; display: block; 
 figcaption { font-size: 11pt; color: #333; font-style: italic; }
 .appendix { break-before: page; page-break-before: always; page: wide; }
 .empty { font-style: italic; color: #444; }
-@page { size: A4; margin: 15mm 12mm; }
+table.frame, table.frame td { border: none; }
+table.frame { margin: 0 0 1em; font-size: 13pt; }
+table.frame td { width: 50%; text-align: center; vertical-align: top; padding: 0 4px; }
+table.frame p { margin: 0; white-space: pre-wrap; }
+table.frame td.authority { width: 42%; }
+table.frame p.rule { width: 35%; margin: 2px auto 6px; border-top: 1px solid #111; }
+table.frame p.date { margin-top: 4px; }
+.basis p, p.closing { text-indent: 1.2cm; text-align: justify; margin: .4em 0; }
+table.sign { margin-top: 1.2em; }
+table.sign td.recipients { text-align: left; font-size: 11pt; width: 50%; }
+table.sign td.recipients ul { list-style: "- "; padding-left: 1em; margin: 0; }
+table.sign td.recipients li { margin: 0; }
+table.sign p.signature { height: 5em; }
+@page { size: A4; margin: 20mm 15mm 20mm 30mm; }
 @page wide { size: A4 landscape; margin: 12mm 12mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 12pt; }
@@ -156,101 +169,92 @@ figcaption { font-size: 11pt; color: #333; font-style: italic; }
 }
 "#;
 
-pub(crate) fn render(r: &MonthlyReport) -> String {
-    let mut out = String::new();
-    let o = &mut out;
+fn head(o: &mut String, title: &str) {
     let _ = writeln!(
         o,
         "<!DOCTYPE html>\n<html lang=\"vi\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>Báo cáo tiến độ giải quyết TTHC {}</title>\n<style>{CSS}</style>\n</head>\n<body>",
-        esc(&r.month.to_string())
+         <title>{}</title>\n<style>{CSS}</style>\n</head>\n<body>",
+        esc(title)
     );
-    let _ = writeln!(
-        o,
-        "<header class=\"doc\">\n<p class=\"kind\">BÁO CÁO</p>\n<h1>{}</h1>\n<p class=\"meta\">{}</p>\n</header>",
-        esc(&title(r)),
-        esc(&intro(r))
-    );
+}
 
-    // 1.
-    let _ = writeln!(
-        o,
-        "<section>\n<h2>{}</h2>\n<ul>",
-        esc(&section_1_heading(r))
-    );
-    for p in section_1_bullets(r) {
-        let _ = writeln!(o, "<li>{}</li>", para(&p));
+fn bullets(o: &mut String, paras: &[Para]) {
+    o.push_str("<ul>\n");
+    for p in paras {
+        let _ = writeln!(o, "<li>{}</li>", para(p));
     }
     o.push_str("</ul>\n");
-    let rows: Vec<Vec<Cell>> = count_rows(r)
-        .into_iter()
-        .map(|(label, n, p)| {
-            vec![
-                txt(label),
-                num(&fmt_int_vi(n)),
-                num(&fmt_int_vi(p)),
-                num(&count_diff(n, p)),
-            ]
-        })
-        .collect();
-    let foot = [
-        vec![
-            txt(COUNTED.label),
-            num(&fmt_int_vi(r.national_view.counted)),
-            num(&fmt_int_vi(r.provincial_view.counted)),
-            num(&count_diff(
-                r.national_view.counted,
-                r.provincial_view.counted,
-            )),
-        ],
-        vec![
-            txt(SCORE),
-            num(&fmt_score(r.national_view.score)),
-            num(&fmt_score(r.provincial_view.score)),
-            num(&score_gap(r)
-                .map(|g| fmt_signed_vi(g, 2))
-                .unwrap_or_else(|| "—".into())),
-        ],
-    ];
-    table(o, "counts", &COUNT_HEADERS, &rows, &foot);
+}
 
-    let _ = writeln!(o, "<p>{}</p>", para(&gap_intro(r)));
-    if !r.gap.is_empty() {
-        let columns = gap();
-        let mut rows = cells(&columns, &r.gap);
-        if let Some(rest) = gap_unexplained(r) {
-            rows.push(vec![
-                txt(GAP_UNEXPLAINED),
-                txt("—"),
-                num("—"),
-                num(&fmt_signed_vi(rest, 2)),
-            ]);
-        }
-        let (n, pts) = gap_total(r);
-        table(
-            o,
-            "gap",
-            &column_headers(&columns, Target::Document),
-            &rows,
-            &[vec![
-                txt(TOTAL),
-                txt(""),
-                num(&fmt_int_vi(n)),
-                num(&fmt_signed_vi(pts, 2)),
-            ]],
-        );
+/// The official document: the frame (a borderless two-column header block), sections 1–3,
+/// the closing, the signature block beside "Nơi nhận", Phụ lục I and II.
+pub(crate) fn render(d: &Doc) -> String {
+    let r = d.r;
+    let mut out = String::new();
+    let o = &mut out;
+    head(o, &format!("Báo cáo tiến độ giải quyết TTHC {}", r.month));
+    let (parent, authority) = d.authority();
+    let _ = writeln!(
+        o,
+        "<table class=\"frame\">\n<tr><td class=\"authority\"><p>{}</p><p><strong>{}</strong></p><p class=\"rule\"></p><p class=\"number\">{}</p></td>\
+         <td class=\"motto\"><p><strong>{}</strong></p><p><strong>{}</strong></p><p class=\"rule\"></p><p class=\"date\"><em>{}</em></p></td></tr>\n</table>",
+        esc(&parent),
+        esc(&authority),
+        esc(&d.number()),
+        esc(QUOC_HIEU),
+        esc(TIEU_NGU),
+        esc(&d.date_line()),
+    );
+    let _ = writeln!(
+        o,
+        "<header class=\"doc\">\n<p class=\"kind\">{DOC_KIND}</p>\n<h1>{}</h1>\n</header>",
+        esc(&title(r)),
+    );
+    o.push_str("<section class=\"basis\">\n");
+    for p in d.legal_basis() {
+        let _ = writeln!(o, "<p>{}</p>", esc(&p));
     }
-    chart(o, r);
     o.push_str("</section>\n");
 
-    // 2.
-    let _ = writeln!(o, "<section>\n<h2>{}</h2>\n<ul>", esc(SECTION_2_HEADING));
-    for p in section_2_bullets(r) {
-        let _ = writeln!(o, "<li>{}</li>", para(&p));
-    }
-    o.push_str("</ul>\n</section>\n");
+    let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(&section_1_heading(r)));
+    bullets(o, &section_1_bullets(r));
+    o.push_str("</section>\n");
+    let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(SECTION_2_HEADING));
+    bullets(o, &section_2_bullets(r, &d.w));
+    o.push_str("</section>\n");
+    let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(SECTION_3_HEADING));
+    bullets(o, &d.section_3_bullets());
+    o.push_str("</section>\n");
+    let _ = writeln!(o, "<p class=\"closing\">{}</p>", esc(&d.closing()));
 
+    // The signature block: "Nơi nhận" bottom left, the signatory bottom right.
+    let (title_lines, name) = d.signatory();
+    o.push_str("<table class=\"frame sign\">\n<tr><td class=\"recipients\">");
+    let _ = write!(
+        o,
+        "<p><strong><em>{}</em></strong></p><ul>",
+        esc(RECIPIENTS_HEADING)
+    );
+    for x in d.recipients() {
+        let _ = write!(o, "<li>{}</li>", esc(&x));
+    }
+    o.push_str("</ul></td><td class=\"signatory\">");
+    for l in &title_lines {
+        let _ = write!(o, "<p><strong>{}</strong></p>", esc(l));
+    }
+    let _ = writeln!(
+        o,
+        "<p class=\"signature\"></p><p><strong>{}</strong></p></td></tr>\n</table>",
+        esc(&name)
+    );
+
+    appendix_1_and_2(o, r, d.s.show_officials);
+    o.push_str("</body>\n</html>\n");
+    out
+}
+
+fn appendix_1_and_2(o: &mut String, r: &MonthlyReport, show_officials: bool) {
     // Phụ lục I.
     let _ = writeln!(
         o,
@@ -295,7 +299,7 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             &[],
         );
     }
-    let columns = appendix_2();
+    let columns = appendix_2_for(show_officials);
     for (i, g) in groups.into_iter().enumerate() {
         let _ = writeln!(o, "<h3>{}</h3>", esc(&agency_heading(i, g)));
         let rows = cells(&columns, lines_of(g));
@@ -308,12 +312,94 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         );
     }
     o.push_str("</section>\n");
+}
+
+/// The IT annex: the three scores side by side with the 12-month chart, the published and
+/// recalculated scores, the gap by discrepancy kind, Phụ lục III.
+pub(crate) fn render_annex(d: &Doc) -> String {
+    let r = d.r;
+    let mut out = String::new();
+    let o = &mut out;
+    let title = annex_title(r, &d.w);
+    head(o, &title);
+    let _ = writeln!(
+        o,
+        "<header class=\"doc\">\n<h1>{}</h1>\n<p class=\"meta\">{}</p>\n</header>",
+        esc(&title),
+        esc(&intro(r))
+    );
+
+    let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(ANNEX_SCORES_HEADING));
+    bullets(o, &annex_score_bullets(r));
+    let rows: Vec<Vec<Cell>> = count_rows(r)
+        .into_iter()
+        .map(|(label, n, p)| {
+            vec![
+                txt(label),
+                num(&fmt_int_vi(n)),
+                num(&fmt_int_vi(p)),
+                num(&count_diff(n, p)),
+            ]
+        })
+        .collect();
+    let foot = [
+        vec![
+            txt(COUNTED.label),
+            num(&fmt_int_vi(r.national_view.counted)),
+            num(&fmt_int_vi(r.provincial_view.counted)),
+            num(&count_diff(
+                r.national_view.counted,
+                r.provincial_view.counted,
+            )),
+        ],
+        vec![
+            txt(SCORE),
+            num(&fmt_score(r.national_view.score)),
+            num(&fmt_score(r.provincial_view.score)),
+            num(&score_gap(r)
+                .map(|g| fmt_signed_vi(g, 2))
+                .unwrap_or_else(|| "—".into())),
+        ],
+    ];
+    table(o, "counts", &COUNT_HEADERS, &rows, &foot);
+    let _ = writeln!(o, "<p>{}</p>", para(&published_vs_recalculated(r)));
+    chart(o, r);
+    o.push_str("</section>\n");
+
+    let _ = writeln!(o, "<section>\n<h2>{}</h2>", esc(ANNEX_GAP_HEADING));
+    let _ = writeln!(o, "<p>{}</p>", para(&gap_intro(r)));
+    if !r.gap.is_empty() {
+        let columns = gap();
+        let mut rows = cells(&columns, &r.gap);
+        if let Some(rest) = gap_unexplained(r) {
+            rows.push(vec![
+                txt(GAP_UNEXPLAINED),
+                txt("—"),
+                num("—"),
+                num(&fmt_signed_vi(rest, 2)),
+            ]);
+        }
+        let (n, pts) = gap_total(r);
+        table(
+            o,
+            "gap",
+            &column_headers(&columns, Target::Document),
+            &rows,
+            &[vec![
+                txt(TOTAL),
+                txt(""),
+                num(&fmt_int_vi(n)),
+                num(&fmt_signed_vi(pts, 2)),
+            ]],
+        );
+    }
+    o.push_str("</section>\n");
 
     // Phụ lục III.
     let _ = writeln!(
         o,
         "<section class=\"appendix\">\n<h2>{}</h2>",
-        esc(APPENDIX_3_TITLE)
+        esc(&appendix_3_title(&d.w))
     );
     if r.appendix_3.is_empty() {
         let _ = writeln!(o, "<p class=\"empty\">{}</p>", esc(NO_DOSSIER));

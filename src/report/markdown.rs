@@ -95,16 +95,103 @@ fn cell<R>(get: &Get<R>, index: usize, r: &R) -> String {
     }
 }
 
-pub(crate) fn render(r: &MonthlyReport) -> String {
+/// The official document: the frame, sections 1–3, the closing, the signature block, Phụ lục
+/// I and II; Vietnamese labels only.
+pub(crate) fn render(d: &Doc) -> String {
+    let r = d.r;
     let mut out = String::new();
     let o = &mut out;
-    let _ = writeln!(o, "# BÁO CÁO\n");
+
+    // The header block: authority and number | Quốc hiệu, Tiêu ngữ, place and date.
+    let (parent, authority) = d.authority();
+    let _ = writeln!(o, "| {} | {} |", esc(&parent), esc(QUOC_HIEU));
+    let _ = writeln!(o, "|:---:|:---:|");
+    let _ = writeln!(o, "| **{}** | **{}** |", esc(&authority), esc(TIEU_NGU));
+    let _ = writeln!(o, "| {} | *{}* |\n", esc(&d.number()), esc(&d.date_line()));
+
+    let _ = writeln!(o, "# {DOC_KIND}\n");
     let _ = writeln!(o, "## {}\n", esc(&title(r)));
-    let _ = writeln!(o, "{}\n", esc(&intro(r)));
+    for p in d.legal_basis() {
+        let _ = writeln!(o, "{}\n", esc(&p));
+    }
 
     // 1.
     let _ = writeln!(o, "### {}\n", esc(&section_1_heading(r)));
     for p in section_1_bullets(r) {
+        let _ = writeln!(o, "- {}\n", para(&p));
+    }
+    // 2.
+    let _ = writeln!(o, "### {SECTION_2_HEADING}\n");
+    for p in section_2_bullets(r, &d.w) {
+        let _ = writeln!(o, "- {}\n", para(&p));
+    }
+    // 3.
+    let _ = writeln!(o, "### {SECTION_3_HEADING}\n");
+    for p in d.section_3_bullets() {
+        let _ = writeln!(o, "- {}\n", para(&p));
+    }
+    let _ = writeln!(o, "{}\n", esc(&d.closing()));
+
+    // The signature block: the signatory, then "Nơi nhận".
+    let (title_lines, name) = d.signatory();
+    for l in &title_lines {
+        let _ = writeln!(o, "**{}**\n", esc(l));
+    }
+    if !name.is_empty() {
+        let _ = writeln!(o, "**{}**\n", esc(&name));
+    }
+    let _ = writeln!(o, "***{RECIPIENTS_HEADING}***\n");
+    for x in d.recipients() {
+        let _ = writeln!(o, "- {}", esc(&x));
+    }
+    o.push('\n');
+
+    appendix_1_and_2(o, r, d.s.show_officials);
+    out
+}
+
+fn appendix_1_and_2(o: &mut String, r: &MonthlyReport, show_officials: bool) {
+    // Phụ lục I.
+    let _ = writeln!(o, "---\n\n## {}\n", esc(APPENDIX_1_TITLE));
+    let groups: Vec<_> = r.appendix_1.iter().filter(|g| !g.rows.is_empty()).collect();
+    if groups.is_empty() {
+        let _ = writeln!(o, "{NO_DOSSIER}\n");
+    }
+    let columns = appendix_1();
+    for (i, g) in groups.into_iter().enumerate() {
+        let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
+        let rows = cells(&columns, lines_of(g));
+        columns_table(o, &columns, &rows);
+    }
+
+    // Phụ lục II.
+    let _ = writeln!(o, "---\n\n## {}\n", esc(APPENDIX_2_TITLE));
+    let groups: Vec<_> = r.appendix_2.iter().filter(|g| !g.rows.is_empty()).collect();
+    if groups.is_empty() {
+        let _ = writeln!(o, "{NO_DOSSIER}\n");
+    } else {
+        let columns = appendix_2_summary();
+        columns_table(o, &columns, &cells(&columns, groups.iter().copied()));
+    }
+    let columns = appendix_2_for(show_officials);
+    for (i, g) in groups.into_iter().enumerate() {
+        let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
+        let rows = cells(&columns, lines_of(g));
+        columns_table(o, &columns, &rows);
+    }
+}
+
+/// The IT annex: the three scores side by side, the gap by discrepancy kind, the published
+/// and recalculated scores, Phụ lục III.
+pub(crate) fn render_annex(d: &Doc) -> String {
+    let r = d.r;
+    let mut out = String::new();
+    let o = &mut out;
+    let _ = writeln!(o, "# {}\n", esc(&annex_title(r, &d.w)));
+    let _ = writeln!(o, "{}\n", esc(&intro(r)));
+
+    let _ = writeln!(o, "## {}\n", esc(ANNEX_SCORES_HEADING));
+    for p in annex_score_bullets(r) {
         let _ = writeln!(o, "- {}\n", para(&p));
     }
     let mut rows: Vec<Vec<String>> = count_rows(r)
@@ -129,7 +216,9 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
             .unwrap_or_else(|| "—".into()),
     ]);
     table(o, &COUNT_HEADERS, &[1, 2, 3], &rows);
+    let _ = writeln!(o, "{}\n", para(&published_vs_recalculated(r)));
 
+    let _ = writeln!(o, "## {}\n", esc(ANNEX_GAP_HEADING));
     let _ = writeln!(o, "{}\n", para(&gap_intro(r)));
     if !r.gap.is_empty() {
         let columns = gap();
@@ -152,43 +241,8 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         columns_table(o, &columns, &rows);
     }
 
-    // 2.
-    let _ = writeln!(o, "### {SECTION_2_HEADING}\n");
-    for p in section_2_bullets(r) {
-        let _ = writeln!(o, "- {}\n", para(&p));
-    }
-
-    // Phụ lục I.
-    let _ = writeln!(o, "---\n\n## {}\n", esc(APPENDIX_1_TITLE));
-    let groups: Vec<_> = r.appendix_1.iter().filter(|g| !g.rows.is_empty()).collect();
-    if groups.is_empty() {
-        let _ = writeln!(o, "{NO_DOSSIER}\n");
-    }
-    let columns = appendix_1();
-    for (i, g) in groups.into_iter().enumerate() {
-        let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
-        let rows = cells(&columns, lines_of(g));
-        columns_table(o, &columns, &rows);
-    }
-
-    // Phụ lục II.
-    let _ = writeln!(o, "---\n\n## {}\n", esc(APPENDIX_2_TITLE));
-    let groups: Vec<_> = r.appendix_2.iter().filter(|g| !g.rows.is_empty()).collect();
-    if groups.is_empty() {
-        let _ = writeln!(o, "{NO_DOSSIER}\n");
-    } else {
-        let columns = appendix_2_summary();
-        columns_table(o, &columns, &cells(&columns, groups.iter().copied()));
-    }
-    let columns = appendix_2();
-    for (i, g) in groups.into_iter().enumerate() {
-        let _ = writeln!(o, "### {}\n", esc(&agency_heading(i, g)));
-        let rows = cells(&columns, lines_of(g));
-        columns_table(o, &columns, &rows);
-    }
-
     // Phụ lục III.
-    let _ = writeln!(o, "---\n\n## {}\n", esc(APPENDIX_3_TITLE));
+    let _ = writeln!(o, "---\n\n## {}\n", esc(&appendix_3_title(&d.w)));
     if r.appendix_3.is_empty() {
         let _ = writeln!(o, "{NO_DOSSIER}\n");
     } else {
@@ -204,4 +258,110 @@ pub(crate) fn render(r: &MonthlyReport) -> String {
         columns_table(o, &columns, &rows);
     }
     out
+}
+
+/// One pack per agency with overdue dossiers (in Phụ lục I or II): `(agency code, Markdown)`.
+/// What the agency needs to write its explanation report: its late dossiers in the province
+/// with the officials who handled them (for the apology letters), its dossiers overdue on the
+/// portal, and those of them that are sync faults (no explanation needed: the sync agency
+/// corrects them).
+pub(crate) fn render_packs(d: &Doc) -> Vec<(String, String)> {
+    let r = d.r;
+    let mut agencies: Vec<(&str, &str)> = Vec::new();
+    for (code, name) in r
+        .appendix_2
+        .iter()
+        .filter(|g| !g.rows.is_empty())
+        .map(|g| (g.agency_code.as_str(), g.agency_name.as_str()))
+        .chain(
+            r.appendix_1
+                .iter()
+                .filter(|g| !g.rows.is_empty())
+                .map(|g| (g.agency_code.as_str(), g.agency_name.as_str())),
+        )
+    {
+        if !agencies.iter().any(|(c, _)| *c == code) {
+            agencies.push((code, name));
+        }
+    }
+    agencies.sort();
+    let faults: Vec<&str> = r
+        .appendix_3
+        .iter()
+        .map(|x| x.dossier_code.as_str())
+        .collect();
+    agencies
+        .into_iter()
+        .map(|(code, name)| {
+            let mut out = String::new();
+            let o = &mut out;
+            let _ = writeln!(o, "# {}\n", esc(&pack_title(r, name, code)));
+            let _ = writeln!(o, "{}\n", esc(&pack_intro(r, &d.w)));
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_PROVINCIAL));
+            match r
+                .appendix_2
+                .iter()
+                .find(|g| g.agency_code == code && !g.rows.is_empty())
+            {
+                None => {
+                    let _ = writeln!(o, "{NO_DOSSIER}\n");
+                }
+                Some(g) => {
+                    // The officials are named here: the agency writes the apology letters.
+                    let columns = appendix_2_for(true);
+                    columns_table(o, &columns, &cells(&columns, lines_of(g)));
+                }
+            }
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_NATIONAL));
+            match r
+                .appendix_1
+                .iter()
+                .find(|g| g.agency_code == code && !g.rows.is_empty())
+            {
+                None => {
+                    let _ = writeln!(o, "{NO_DOSSIER}\n");
+                }
+                Some(g) => {
+                    let columns = appendix_1();
+                    let mut rows = cells(&columns, lines_of(g));
+                    for (row, x) in rows.iter_mut().zip(&g.rows) {
+                        row.push(
+                            if faults.contains(&x.dossier_code.as_str()) {
+                                PACK_SYNC_FAULT
+                            } else {
+                                ""
+                            }
+                            .to_string(),
+                        );
+                    }
+                    let mut headers = column_headers(&columns, Target::Document);
+                    headers.push(PACK_NOTE);
+                    let right: Vec<usize> = shown(&columns, Target::Document)
+                        .enumerate()
+                        .filter(|(_, c)| c.get.is_number())
+                        .map(|(i, _)| i)
+                        .collect();
+                    table(o, &headers, &right, &rows);
+                }
+            }
+
+            let _ = writeln!(o, "## {}\n", esc(PACK_FAULTS));
+            let own: Vec<&SyncFaultRow> = r
+                .appendix_3
+                .iter()
+                .filter(|x| x.agency_code == code)
+                .collect();
+            if own.is_empty() {
+                let _ = writeln!(o, "{NO_DOSSIER}\n");
+            } else {
+                let mut columns = appendix_3();
+                // Vietnamese labels only: the kind's code is for the IT annex.
+                columns.retain(|c| !matches!(c.get, Get::Code(_)));
+                columns_table(o, &columns, &cells(&columns, own.iter().copied()));
+            }
+            (code.to_string(), out)
+        })
+        .collect()
 }

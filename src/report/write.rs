@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{build, render, Format, MonthlyReport, ReportError};
+use super::{build, render, DocumentSettings, Format, MonthlyReport, ReportError};
 use crate::config::Config;
 use crate::model::{LocalTime, YearMonth};
 use crate::store::Store;
@@ -13,6 +13,9 @@ pub enum WriteError {
     /// The report could not be built from the database.
     #[error(transparent)]
     Build(#[from] super::BuildError),
+    /// A frozen month's snapshot could not be read.
+    #[error(transparent)]
+    Frozen(#[from] super::frozen::FrozenError),
     /// A format could not be rendered.
     #[error(transparent)]
     Render(#[from] ReportError),
@@ -41,7 +44,8 @@ pub fn default_out_dir(cfg: &Config) -> PathBuf {
     })
 }
 
-/// Renders `report` in each format into `dir` (created if needed); returns the files written.
+/// Renders `report` in each format with the Office's `settings` into `dir` (created if
+/// needed); returns the files written.
 /// Each file is written to a temporary name first (never through a symbolic link planted at
 /// either name), synced to disk and renamed, so readers never see half and a crash leaves the
 /// old file or the new one.
@@ -49,6 +53,7 @@ pub fn write_report(
     report: &MonthlyReport,
     formats: &[Format],
     dir: &Path,
+    settings: &DocumentSettings,
 ) -> Result<Vec<PathBuf>, WriteError> {
     let io = |path: &Path| {
         let path = path.to_path_buf();
@@ -57,7 +62,7 @@ pub fn write_report(
     std::fs::create_dir_all(dir).map_err(io(dir))?;
     let mut out = Vec::new();
     for &format in formats {
-        for (name, bytes) in render(report, format)? {
+        for (name, bytes) in render(report, format, settings)? {
             let path = dir.join(&name);
             let tmp = dir.join(format!(".{name}.tmp"));
             crate::atomic_file::write_via(&tmp, &path, &bytes, None).map_err(io(&path))?;
@@ -71,8 +76,9 @@ pub fn write_report(
     Ok(out)
 }
 
-/// Builds `month`'s report as seen at `now` and writes it in `formats` to
-/// [`default_out_dir`]. For the service's schedule.
+/// Writes `month`'s report in `formats` to [`default_out_dir`], dated `now`: the frozen
+/// snapshot when the month is frozen, else built from the database as seen at `now`. For the
+/// service's schedule.
 pub fn write_month(
     store: &Store,
     cfg: &Config,
@@ -80,12 +86,35 @@ pub fn write_month(
     formats: &[Format],
     now: LocalTime,
 ) -> Result<Vec<PathBuf>, WriteError> {
-    let report = build(
+    let report = month_report(
         store,
         month,
         now,
         &cfg.calendar.build()?,
         &cfg.service.province_name,
     )?;
-    write_report(&report, formats, &default_out_dir(cfg))
+    write_report(
+        &report,
+        formats,
+        &default_out_dir(cfg),
+        &cfg.report.document,
+    )
+}
+
+/// `month`'s report dated `now`: its frozen snapshot when the month is frozen (the figures
+/// as they stood then), else built from the database as seen at `now`.
+pub fn month_report(
+    store: &Store,
+    month: YearMonth,
+    now: LocalTime,
+    cal: &crate::calendar::Calendar,
+    province: &str,
+) -> Result<MonthlyReport, WriteError> {
+    Ok(match super::frozen::read(store, month)? {
+        Some(mut frozen) => {
+            frozen.generated_at = now;
+            frozen
+        }
+        None => build(store, month, now, cal, province)?,
+    })
 }

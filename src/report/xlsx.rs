@@ -9,6 +9,7 @@ use rust_xlsxwriter::{
 };
 
 use super::columns::*;
+use super::document::Wording;
 use super::model::*;
 use super::text::*;
 use super::ReportError;
@@ -182,7 +183,7 @@ fn appendix<R, B: Borrow<R>>(
     Ok(end)
 }
 
-pub(crate) fn render(r: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
+pub(crate) fn render(r: &MonthlyReport, w: &Wording) -> Result<Vec<u8>, ReportError> {
     let st = Styles::new();
     let mut wb = Workbook::new();
     // Fixed document properties: the same report gives the same workbook.
@@ -210,7 +211,7 @@ pub(crate) fn render(r: &MonthlyReport) -> Result<Vec<u8>, ReportError> {
     let ws = wb.add_worksheet();
     ws.set_name(SHEETS[3])?;
     let columns = appendix_3();
-    let end = appendix(ws, APPENDIX_3_TITLE, &columns, &r.appendix_3, &st)?;
+    let end = appendix(ws, &appendix_3_title(w), &columns, &r.appendix_3, &st)?;
     if !r.appendix_3.is_empty() {
         // The total line: its label beside the numbers, the sum under the points.
         let last = shown(&columns, Target::Xlsx).count() as u16 - 1;

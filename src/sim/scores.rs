@@ -101,7 +101,7 @@ fn unit_months(
                 }),
                 pauses: &[],
                 supplement_requests: requests,
-                statutory_working_days: None,
+                statutory: scoring::statutory_time(&core, cal),
             },
             end,
             cal,

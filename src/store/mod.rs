@@ -54,6 +54,7 @@ macro_rules! columns {
 
 mod discrepancies;
 mod freshness;
+mod frozen;
 mod history;
 mod lock;
 mod lookup_state;
@@ -68,6 +69,7 @@ mod runs;
 mod schema;
 
 pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow, ManualChange, Seen};
+pub use frozen::{FrozenFault, FrozenMonthRow};
 pub use history::HistoryRow;
 pub use lock::{refuse_root_writer, RunLock};
 pub use lookup_state::LookupState;

@@ -282,6 +282,7 @@ fn provincial_from_row(r: &Row<'_>) -> rusqlite::Result<ProvincialDossier> {
         handler: r.get("handler")?,
         updated_at: rt(r, "updated_at")?.unwrap_or_default(),
         row_hash: r.get("row_hash")?,
+        observed: None,
     })
 }
 

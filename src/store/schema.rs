@@ -335,6 +335,34 @@ BEGIN
     SELECT RAISE(ABORT, 'discrepancy_event is append-only: an event is never deleted');
 END;
 "#,
+    // 10: frozen months. When a month closes, its report as it stood then: the figures the
+    // document shows (for other tools) and the whole report (`report_json`, the
+    // `report::MonthlyReport` as JSON), with the dossiers whose sync faults explained its gap
+    // (Phụ lục III). A frozen month is never overwritten.
+    r#"
+CREATE TABLE frozen_month (
+    month                   TEXT PRIMARY KEY,
+    frozen_at               TEXT NOT NULL,
+    published_score         REAL,
+    national_view_score     REAL,
+    provincial_view_score   REAL,
+    national_average        REAL,
+    counted_national        INTEGER NOT NULL,
+    counted_provincial      INTEGER NOT NULL,
+    report_json             TEXT NOT NULL
+);
+CREATE TABLE frozen_month_fault (
+    month               TEXT NOT NULL REFERENCES frozen_month(month),
+    dossier_code        TEXT NOT NULL,
+    agency_code         TEXT NOT NULL,
+    agency_name         TEXT NOT NULL,
+    kind                TEXT NOT NULL,
+    provincial_value    TEXT NOT NULL,
+    national_value      TEXT NOT NULL,
+    points              REAL NOT NULL
+);
+CREATE INDEX frozen_month_fault_month ON frozen_month_fault(month);
+"#,
 ];
 
 /// The first line of a migration that empties stored raw rows (migration 7): after it the

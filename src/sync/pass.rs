@@ -5,10 +5,12 @@
 //! says which.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::calendar::Calendar;
 use crate::config::Config;
 use crate::cycle::{count_applied, SyncError};
+use crate::facts::DossierFacts;
 use crate::lifecycle;
 use crate::model::{is_well_formed_national_code, LocalTime, ProvincialDossier, YearMonth};
 use crate::reconcile::{self, NationalSide, Settings};
@@ -99,7 +101,7 @@ pub fn full_pass_reason(
 /// Bump with any change to `reconcile`, `timeliness` or `scoring` that can give other findings,
 /// verdicts or tallies for the same data: the first cycle after the upgrade then runs a full
 /// pass (the package version is in the basis too, for releases).
-const RULES_REVISION: u32 = 2;
+const RULES_REVISION: u32 = 3;
 
 /// What the stored verdicts and tallies depend on besides the data: the version (rules), the
 /// holiday calendar and the reconcile settings (with the profile's `[carries]`). A change of any
@@ -183,11 +185,16 @@ fn run_pass(
     let marks = store.reconcile_marks(last.as_ref().map_or(0, |l| l.top_pid))?;
     let existing = store.existing_discrepancies()?;
     let top_pid = store.top_pid()?;
+    let facts = match &last {
+        Some(last) => store.changed_provincial_facts(last.top_pid, &marks)?,
+        None => store.provincial_facts()?,
+    };
     let pass = PairPass {
         settings: &rules.settings,
         cal: &rules.cal,
         now,
         existing: &existing,
+        facts: &facts,
         count_tallies: last.is_none(),
     };
     let mut first = PassState::default();
@@ -277,6 +284,8 @@ struct PairPass<'a> {
     cal: &'a Calendar,
     now: LocalTime,
     existing: &'a HashMap<String, Vec<lifecycle::Existing>>,
+    /// The facts of the provincial status history, by dossier id (attached before judging).
+    facts: &'a HashMap<String, Arc<DossierFacts>>,
     /// Whether the pass counts the month tallies (a full pass; a pass over the changed
     /// dossiers uses the last full pass's).
     count_tallies: bool,
@@ -305,6 +314,18 @@ impl PassState {
 
 impl PairPass<'_> {
     fn visit(&self, st: &mut PassState, p: &ProvincialDossier, stored: Option<&StoredNational>) {
+        // The streamed record is reused: a dossier with history facts is judged on a copy.
+        let with_facts;
+        let p = match self.facts.get(&p.local_id) {
+            Some(f) => {
+                with_facts = ProvincialDossier {
+                    observed: Some(Arc::clone(f)),
+                    ..p.clone()
+                };
+                &with_facts
+            }
+            None => p,
+        };
         if self.count_tallies {
             scoring::tally_dossier(p, self.now, self.cal, &mut st.tallies);
         }

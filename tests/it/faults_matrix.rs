@@ -293,13 +293,24 @@ async fn start(profile: SimProfile, dir: &std::path::Path, list: bool) -> (Simul
     (sims, cfg)
 }
 
-async fn cycle(cfg: &Config, at: LocalTime) -> sync::CycleReport {
+/// One cycle; its report and how many national attempts timed out (on a loaded machine an
+/// attempt can outlast the short timeout these cases use, and a timed-out attempt is retried).
+async fn cycle(cfg: &Config, at: LocalTime) -> (sync::CycleReport, u64) {
     let clients = Clients::new(cfg).unwrap();
     let mut store = Store::open(&cfg.service.database).unwrap();
     let clock: Clock = Arc::new(move || at);
-    sync::run_cycle(&mut store, cfg, &clients, &clock)
+    let report = sync::run_cycle(&mut store, cfg, &clients, &clock)
         .await
-        .unwrap()
+        .unwrap();
+    let timeouts = clients
+        .national
+        .http()
+        .stats()
+        .hosts
+        .values()
+        .map(|h| h.failures.get("timeout").copied().unwrap_or(0))
+        .sum();
+    (report, timeouts)
 }
 
 /// Checks one case; returns what went wrong, if anything.
@@ -315,7 +326,7 @@ async fn run_case(n: usize, injects: &[Inject], logs: &Capture) -> Result<CaseFi
         i.apply(&sims);
     }
     logs.take();
-    let r = cycle(&cfg, world_now() + chrono::Duration::minutes(5)).await;
+    let (r, national_timeouts) = cycle(&cfg, world_now() + chrono::Duration::minutes(5)).await;
     let text = logs.take();
     let c = &sims.control;
     let mut errs = Vec::new();
@@ -362,12 +373,16 @@ async fn run_case(n: usize, injects: &[Inject], logs: &Capture) -> Result<CaseFi
             ProvincialDown => (c.hits("token") + c.hits("page"), attempts),
             National(_, _, Some(t)) => (c.hits("national_fault"), u64::from(t)),
             National(NationalFault::ErrorCode, Some("TraCuuHoSo"), None) => {
-                // Not retried: one call per dossier looked up.
-                (c.hits("national_fault"), r.counts.lookups)
+                // Not retried: one call per dossier looked up (and one more per attempt that
+                // timed out before its error code came back).
+                (
+                    c.hits("national_fault"),
+                    r.counts.lookups + national_timeouts,
+                )
             }
             National(NationalFault::ErrorCode, Some("login"), None) => {
                 // A refused login is not repeated for every dossier.
-                (c.hits("login"), in_flight)
+                (c.hits("login"), in_flight + national_timeouts)
             }
             // The breaker opens at the threshold's distinct request; the look-ups in flight
             // then give up; after `breaker_cooldown_secs` one probe goes through and fails.
@@ -421,7 +436,7 @@ async fn run_case(n: usize, injects: &[Inject], logs: &Capture) -> Result<CaseFi
     clear(&sims);
     // Past the 15-minute back-off (`national.lookup_backoff_minutes`) of a dossier whose
     // look-up failed in the first run (an `error_code` for it alone).
-    let r2 = cycle(&cfg, world_now() + chrono::Duration::minutes(25)).await;
+    let (r2, _) = cycle(&cfg, world_now() + chrono::Duration::minutes(25)).await;
     let mut score = score_against_truth(&store, &sims.world).unwrap();
     if list {
         // Known, not a transport fault: see docs/reliability.md (Portal faults).

@@ -36,6 +36,8 @@ mod reliability_disk;
 mod reliability_readers;
 mod report_build;
 mod report_cli;
+mod report_docx_office;
+mod report_frozen;
 mod report_html_browser;
 mod scores;
 mod spine;

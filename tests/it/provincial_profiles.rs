@@ -164,6 +164,7 @@ fn expected(s: &Setup) -> Vec<ProvincialDossier> {
                 handler,
                 updated_at,
                 row_hash: String::new(),
+                observed: None,
             }
         })
         .collect();

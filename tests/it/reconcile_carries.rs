@@ -220,9 +220,11 @@ fn dates_are_compared_only_where_both_sides_carry_them() {
         },
         // Due dates.
         Case {
-            // iGate says the procedure has no time limit: its due date is unknown, not
-            // different; but the portal judges by a due date and counts it overdue.
-            name: "iGate, no time limit in the province, the portal counts it overdue",
+            // iGate says the procedure has no due date: its due date is unknown, not
+            // different. The procedure's statutory time (1 working day for 1.001193,
+            // config/statutory-times.toml) judges it overdue in the province too, as the
+            // portal does by its due date: the verdicts agree.
+            name: "iGate, no due date in the province, judged by the statutory time",
             profile: "igate",
             provincial: |p| {
                 closed_without_finish(Status::Processing)(p);
@@ -230,7 +232,22 @@ fn dates_are_compared_only_where_both_sides_carry_them() {
                 p.has_due_date = false;
             },
             national: |n| n.due_at = Some(t(2024, 10, 17, 9, 0)),
-            want: &[(TimelinessMismatch, Critical)],
+            want: &[],
+        },
+        Case {
+            // No due date and a procedure the statutory-times file does not list: the
+            // province's verdict is unknown (never on time by default), so no verdicts can
+            // differ; nothing is opened.
+            name: "iGate, no due date and no statutory time: unknown, nothing opened",
+            profile: "igate",
+            provincial: |p| {
+                closed_without_finish(Status::Processing)(p);
+                p.core.procedure_code = Some("9.999999".into());
+                p.core.due_at = None;
+                p.has_due_date = false;
+            },
+            national: |n| n.due_at = Some(t(2024, 10, 17, 9, 0)),
+            want: &[],
         },
         Case {
             name: "due date differs, the dossier closed early on both sides",
@@ -241,11 +258,27 @@ fn dates_are_compared_only_where_both_sides_carry_them() {
         },
         Case {
             // Low by itself; the score impact then says what it is worth: with no due date the
-            // province cannot judge it late, the portal does.
+            // province judges it by the procedure's statutory time (1 working day for
+            // 1.001193): overdue too, as on the portal, so correcting the portal gains
+            // nothing and it stays low.
             name: "due date absent in the province where carried, overdue on the portal",
             profile: "igate",
             provincial: |p| {
                 closed_without_finish(Status::Processing)(p);
+                p.core.due_at = None;
+            },
+            national: same_due_17,
+            want: &[(DueDateMismatch, Low)],
+        },
+        Case {
+            // The same with a procedure of 20 working days (1.010733): in time in the
+            // province on 31/10, overdue on the portal by its due date: correcting the portal
+            // gains points, critical.
+            name: "due date absent in the province, in time by the statutory time, overdue on the portal",
+            profile: "igate",
+            provincial: |p| {
+                closed_without_finish(Status::Processing)(p);
+                p.core.procedure_code = Some("1.010733".into());
                 p.core.due_at = None;
             },
             national: same_due_17,

@@ -75,7 +75,7 @@ impl Counts {
             Verdict::Late => self.late += 1,
             Verdict::InProcessInTime => self.in_time += 1,
             Verdict::InProcessOverdue => self.overdue += 1,
-            Verdict::NotCounted => unreachable!(),
+            Verdict::NotCounted | Verdict::Unknown => unreachable!(),
         }
     }
     fn total(&self) -> u64 {
@@ -145,7 +145,7 @@ fn verdict_at_end_of(
             status_since,
             pauses,
             supplement_requests,
-            statutory_working_days: None,
+            statutory: None,
         },
         period_end,
         cal,
@@ -389,7 +389,9 @@ async fn markdown_of_a_simulated_month_matches_its_snapshot() {
         "Điện Biên",
     )
     .unwrap();
-    let (name, bytes) = report::render(&r, Format::Markdown).unwrap().pop().unwrap();
+    let (name, bytes) = report::render(&r, Format::Markdown, &report::DocumentSettings::default())
+        .unwrap()
+        .remove(0);
     assert_eq!(name, "bao-cao-tien-do-2026-11.md");
     snapshot::check("sim-2024-800-bao-cao-tien-do-2026-11.md", &bytes);
 }

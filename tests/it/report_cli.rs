@@ -22,13 +22,15 @@ fn demo_writes_the_months_report_and_report_writes_any_format() {
         .filter_map(|l| l.strip_prefix("report:"))
         .map(|p| PathBuf::from(p.trim()))
         .collect();
-    assert_eq!(written.len(), 2, "{stdout}");
+    // The official document and the IT annex, in Markdown and HTML.
+    assert_eq!(written.len(), 4, "{stdout}");
     for p in &written {
         assert_eq!(p.parent().unwrap(), dir.path());
         assert!(p.exists(), "{}", p.display());
     }
     let md = std::fs::read_to_string(&written[0]).unwrap();
-    assert!(md.starts_with("# BÁO CÁO"), "{md}");
+    assert!(md.contains("\n# BÁO CÁO\n"), "{md}");
+    assert!(md.starts_with("| UBND TỈNH ĐIỆN BIÊN | CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM |"));
     // The month of the demo's report, from its file name.
     let name = written[0]
         .file_name()

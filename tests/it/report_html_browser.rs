@@ -1,29 +1,28 @@
 //! Renders the example report's HTML page in headless Chromium and checks a screenshot comes
-//! out. Needs `/usr/bin/chromium` (Debian package `chromium`), so it is ignored by default:
+//! out. Needs `/usr/bin/chromium` (Debian package `chromium`, which `.ci/run` installs); without
+//! it the tests fail, naming the package to install.
 //!
 //! ```sh
-//! cargo test --test it report_html_browser -- --ignored
+//! cargo test --test it report_html_browser
 //! # keep the screenshot:
-//! REPORT_SCREENSHOT=docs/img/report-html.png cargo test --test it report_html_browser -- --ignored
+//! REPORT_SCREENSHOT=docs/img/report-html.png cargo test --test it report_html_browser
 //! # the report built from a simulated month (simulators + one sync cycle):
-//! REPORT_DEMO_SCREENSHOT=docs/img/report-demo.png cargo test --test it report_html_browser -- --ignored
+//! REPORT_DEMO_SCREENSHOT=docs/img/report-demo.png cargo test --test it report_html_browser
 //! ```
 
 use std::path::Path;
 use std::process::Command;
-use tthc_sync::report::{render, Format, MonthlyReport};
+use tthc_sync::report::{render, DocumentSettings, Format, MonthlyReport};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
 #[test]
-#[ignore = "needs /usr/bin/chromium"]
 fn html_report_renders_in_headless_chromium() {
     screenshot(&MonthlyReport::example(), "REPORT_SCREENSHOT");
 }
 
 /// The report built from the store after one sync cycle against the simulators.
 #[test]
-#[ignore = "needs /usr/bin/chromium"]
 fn built_report_of_a_simulated_month_renders_in_headless_chromium() {
     use std::sync::Arc;
     use tthc_sync::calendar::Calendar;
@@ -77,7 +76,10 @@ fn screenshot(report: &MonthlyReport, keep_var: &str) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let (name, html) = render(report, Format::Html).unwrap().pop().unwrap();
+    // The official document (the IT annex is the second file).
+    let (name, html) = render(report, Format::Html, &DocumentSettings::default())
+        .unwrap()
+        .remove(0);
     let page = dir.path().join(name);
     std::fs::write(&page, html).unwrap();
     let png = dir.path().join("out.png");
@@ -100,7 +102,9 @@ fn screenshot(report: &MonthlyReport, keep_var: &str) {
         .arg("--window-size=1200,1800")
         .arg(format!("file://{}", page.display()))
         .output()
-        .expect("chromium starts");
+        .unwrap_or_else(|e| {
+            panic!("{CHROMIUM} does not start ({e}): install Debian's package `chromium`")
+        });
     assert!(
         output.status.success(),
         "chromium failed: {}",

@@ -236,10 +236,22 @@ fn config_table(cfg: &Config) -> Table {
     let CalendarConfig {
         holidays_dir,
         office_hours,
+        statutory_times_file,
+        cut_off_hours,
     } = calendar;
     let mut t = Table::new();
     put_opt(&mut t, "holidays_dir", holidays_dir.as_deref().map(path));
     put(&mut t, "office_hours", office_hours.clone());
+    put_opt(
+        &mut t,
+        "statutory_times_file",
+        statutory_times_file.as_deref().map(path),
+    );
+    let hours: Table = cut_off_hours
+        .iter()
+        .map(|(g, h)| (g.clone(), toml::Value::from(h.as_str())))
+        .collect();
+    t.insert("cut_off_hours".into(), hours.into());
     doc.insert("calendar".into(), t.into());
 
     let DaemonConfig {
@@ -292,9 +304,13 @@ fn config_table(cfg: &Config) -> Table {
         doc.insert("scores".into(), t.into());
     }
 
-    let ReportConfig { out_dir } = report;
+    let ReportConfig { out_dir, document } = report;
     let mut t = Table::new();
     put_opt(&mut t, "out_dir", out_dir.as_deref().map(path));
+    t.insert(
+        "document".into(),
+        Value::try_from(document).expect("[report.document] as TOML"),
+    );
     doc.insert("report".into(), t.into());
 
     if let Some(WebConfig {

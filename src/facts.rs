@@ -1,0 +1,471 @@
+//! Facts of a dossier derived from its observed status history (`provincial_history`,
+//! `national_history`; docs/domain.md §2, "Facts from the status history"). Pure, no clock.
+//!
+//! tthc-sync sees a dossier only when it looks: a pull or a look-up. A history row records a
+//! change *observed*; the change itself happened some time after the observation before it.
+//! So every time derived here is a [`Window`]: the latest time the change can have happened
+//! (the source's own last-modified time of the row, when it has one, else the observation),
+//! and the earliest (the observation before, or the last edit seen before). The width of the
+//! widest window is the dossier's *observation resolution* (`resolution_minutes`).
+//!
+//! From the observations, [`derive()`] gives:
+//! - **status intervals**, each status as first observed (an observation that repeats the
+//!   status — an edit, a reassignment — does not start a new interval: the status time does
+//!   not move with `updated_at`);
+//! - **pauses**: every interval of status 5 (supplement requested) or 6 (awaiting payment),
+//!   with its start and, once the status has changed again, its end — completed pauses
+//!   included;
+//! - **the number of supplement requests**: how many times the dossier entered status 5;
+//! - **reschedulings**: how many times the due date was moved to another date while the
+//!   dossier was not paused and not at the end of a pause (a due date moved at or during a
+//!   pause is the vendor crediting the pause, not a rescheduling; that pause is then already
+//!   in the due date and is not subtracted again, see [`ObservedPause::due_extended`]).
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{LocalTime, Pause, Status};
+
+/// One observation of one side of a dossier: a history row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observation {
+    /// When tthc-sync saw this state (the pull or look-up time).
+    pub observed_at: LocalTime,
+    /// When tthc-sync last looked before this observation (the previous pull of the same job),
+    /// when known; the change seen here happened after it.
+    pub previous_observation: Option<LocalTime>,
+    /// The mapped status then; `None` when unmapped or absent.
+    pub status: Option<Status>,
+    /// The source's own last-modified time of the row (the province's `updated_at`); `None`
+    /// where the source has none (the portal's look-up).
+    pub changed_at: Option<LocalTime>,
+    /// The due date the source reported then.
+    pub due_at: Option<LocalTime>,
+}
+
+impl Observation {
+    /// The latest time the state seen here can have been reached.
+    fn latest(&self) -> LocalTime {
+        self.changed_at
+            .map_or(self.observed_at, |c| c.min(self.observed_at))
+    }
+}
+
+/// When a change happened, to the resolution of observation: at some time in
+/// `[earliest, latest]`; `latest` is the estimate the rule uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    /// The earliest time the change can have happened.
+    pub earliest: LocalTime,
+    /// The latest time (the source's last-modified time of the row that showed it, else
+    /// the observation): the estimate used.
+    pub latest: LocalTime,
+}
+
+impl Window {
+    /// A change known exactly.
+    pub fn exact(at: LocalTime) -> Window {
+        Window {
+            earliest: at,
+            latest: at,
+        }
+    }
+    /// How wide the window is.
+    pub fn width(&self) -> Duration {
+        self.latest - self.earliest
+    }
+}
+
+/// A status as first observed, with when it began and (once it changed) ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusInterval {
+    /// The status; `None` for an unmapped or absent one.
+    pub status: Option<Status>,
+    /// When it began.
+    pub from: Window,
+    /// When it ended; `None` while it is the current status.
+    pub to: Option<Window>,
+}
+
+/// Why the clock was paused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseKind {
+    /// Status 5: supplement requested (yêu cầu bổ sung).
+    Supplement,
+    /// Status 6: awaiting payment of fees (nghĩa vụ tài chính).
+    Payment,
+}
+
+/// A clock-stopping pause seen in the history.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObservedPause {
+    /// Supplement or payment.
+    pub kind: PauseKind,
+    /// When the request was made.
+    pub start: Window,
+    /// When processing resumed; `None` while still paused.
+    pub end: Option<Window>,
+    /// The source moved the due date during the pause or when it ended: the pause is already
+    /// credited in the due date, and subtracting it again would count it twice.
+    pub due_extended: bool,
+}
+
+/// Which end of every [`Window`] to take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Bound {
+    /// The estimate: every window's latest time.
+    Estimate,
+    /// The most favourable reading for the dossier: ends as early and pauses as long as the
+    /// windows allow.
+    Favourable,
+    /// The least favourable: ends as late and pauses as short as the windows allow.
+    Unfavourable,
+}
+
+/// What the history of one side of a dossier says.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DossierFacts {
+    /// Every status as first observed, oldest first.
+    pub intervals: Vec<StatusInterval>,
+    /// The supplement and payment pauses, oldest first (completed ones included).
+    pub pauses: Vec<ObservedPause>,
+    /// How many times the dossier entered status 5.
+    pub supplement_requests: u32,
+    /// How many times the due date was moved outside a pause (see the module doc).
+    pub reschedulings: u32,
+    /// The widest window of any change, in minutes: how finely the history resolves status
+    /// times (`None` with no change after the first observation).
+    pub resolution_minutes: Option<i64>,
+}
+
+impl DossierFacts {
+    /// When the current status began.
+    pub fn status_since(&self) -> Option<Window> {
+        self.intervals.last().map(|i| i.from)
+    }
+
+    /// The status the history ends in.
+    pub fn current_status(&self) -> Option<Status> {
+        self.intervals.last().and_then(|i| i.status)
+    }
+
+    /// The start of the pause open now, if the history ends paused.
+    pub fn open_pause(&self) -> Option<&ObservedPause> {
+        self.pauses.last().filter(|p| p.end.is_none())
+    }
+
+    /// The pauses to subtract, as [`Pause`]s read at `bound`: those the due date does not
+    /// already credit.
+    pub fn clock_pauses(&self, bound: Bound) -> Vec<Pause> {
+        self.pauses
+            .iter()
+            .filter(|p| !p.due_extended)
+            .map(|p| {
+                let (start, end) = match bound {
+                    Bound::Estimate => (p.start.latest, p.end.map(|e| e.latest)),
+                    Bound::Favourable => (p.start.earliest, p.end.map(|e| e.latest)),
+                    Bound::Unfavourable => (p.start.latest, p.end.map(|e| e.earliest)),
+                };
+                Pause {
+                    start,
+                    end: end.map(|e| e.max(start)),
+                }
+            })
+            .collect()
+    }
+}
+
+/// Reads a status time at `bound`: for an end (the status time of a closing status), the
+/// favourable reading is the earliest.
+pub fn end_at(w: Window, bound: Bound) -> LocalTime {
+    match bound {
+        Bound::Estimate | Bound::Unfavourable => w.latest,
+        Bound::Favourable => w.earliest,
+    }
+}
+
+fn pause_kind(s: Option<Status>) -> Option<PauseKind> {
+    match s {
+        Some(Status::SupplementRequested) => Some(PauseKind::Supplement),
+        Some(Status::AwaitingPayment) => Some(PauseKind::Payment),
+        _ => None,
+    }
+}
+
+/// Derives the facts of one side of a dossier from its observations, oldest first.
+pub fn derive(observations: &[Observation]) -> DossierFacts {
+    let mut facts = DossierFacts::default();
+    let mut previous: Option<&Observation> = None;
+    let mut widest: Option<Duration> = None;
+    for o in observations {
+        let latest = o.latest();
+        // The change seen here happened after the last look and after the last edit seen.
+        let floor = [o.previous_observation, previous.map(|p| p.latest())]
+            .into_iter()
+            .flatten()
+            .max();
+        let window = Window {
+            earliest: floor.map_or(latest, |f| f.min(latest)),
+            latest,
+        };
+        let status_changed = previous.is_none_or(|p| p.status != o.status);
+        if status_changed {
+            if previous.is_some() {
+                widest = widest.max(Some(window.width()));
+            }
+            if let Some(last) = facts.intervals.last_mut() {
+                last.to = Some(window);
+            }
+            if let Some(open) = facts.pauses.last_mut().filter(|p| p.end.is_none()) {
+                open.end = Some(window);
+            }
+            facts.intervals.push(StatusInterval {
+                status: o.status,
+                from: window,
+                to: None,
+            });
+            if let Some(kind) = pause_kind(o.status) {
+                facts.pauses.push(ObservedPause {
+                    kind,
+                    start: window,
+                    end: None,
+                    due_extended: false,
+                });
+                if kind == PauseKind::Supplement {
+                    facts.supplement_requests += 1;
+                }
+            }
+        }
+        let due_moved = previous.is_some_and(
+            |p| matches!((p.due_at, o.due_at), (Some(a), Some(b)) if a.date() != b.date()),
+        );
+        if due_moved {
+            // During a pause, or in the observation that ended one: the pause credited.
+            let was_paused = previous.is_some_and(|p| pause_kind(p.status).is_some());
+            let crediting = facts
+                .pauses
+                .iter_mut()
+                .rev()
+                .find(|p| p.end.is_none() || (was_paused && p.end == Some(window)));
+            match crediting {
+                Some(p) => p.due_extended = true,
+                None => facts.reschedulings += 1,
+            }
+        }
+        previous = Some(o);
+    }
+    facts.resolution_minutes = widest.map(|w| w.num_minutes());
+    facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> LocalTime {
+        LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap()
+    }
+
+    /// (observed, previous observation, status, updated, due)
+    type Row<'a> = (
+        &'a str,
+        Option<&'a str>,
+        u8,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
+
+    fn obs(rows: &[Row]) -> Vec<Observation> {
+        rows.iter()
+            .map(|&(o, prev, s, c, d)| Observation {
+                observed_at: t(o),
+                previous_observation: prev.map(t),
+                status: Status::from_code(s),
+                changed_at: c.map(t),
+                due_at: d.map(t),
+            })
+            .collect()
+    }
+
+    const DUE: Option<&str> = Some("2024-03-08 10:00");
+
+    #[test]
+    fn completed_supplement_pause_and_status_times() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 2, Some("2024-03-04 08:00"), DUE),
+            (
+                "2024-03-04 09:10",
+                Some("2024-03-04 08:55"),
+                4,
+                Some("2024-03-04 09:00"),
+                DUE,
+            ),
+            (
+                "2024-03-05 08:10",
+                Some("2024-03-05 07:55"),
+                5,
+                Some("2024-03-05 08:00"),
+                DUE,
+            ),
+            (
+                "2024-03-12 08:10",
+                Some("2024-03-12 07:55"),
+                4,
+                Some("2024-03-12 08:00"),
+                DUE,
+            ),
+            // An edit: updated_at moves, the status does not.
+            (
+                "2024-03-13 10:10",
+                Some("2024-03-13 09:55"),
+                4,
+                Some("2024-03-13 10:00"),
+                DUE,
+            ),
+            (
+                "2024-03-15 10:10",
+                Some("2024-03-15 09:55"),
+                9,
+                Some("2024-03-15 10:00"),
+                DUE,
+            ),
+        ]));
+        assert_eq!(f.intervals.len(), 5);
+        assert_eq!(f.supplement_requests, 1);
+        assert_eq!(f.reschedulings, 0);
+        let p = f.pauses[0];
+        assert_eq!(p.kind, PauseKind::Supplement);
+        assert_eq!(p.start.latest, t("2024-03-05 08:00"));
+        assert_eq!(p.start.earliest, t("2024-03-05 07:55"));
+        assert_eq!(p.end.unwrap().latest, t("2024-03-12 08:00"));
+        assert!(!p.due_extended);
+        // The 9 began at its first observation, not at the later edit.
+        assert_eq!(f.status_since().unwrap().latest, t("2024-03-15 10:00"));
+        assert_eq!(f.resolution_minutes, Some(5));
+        assert_eq!(
+            f.clock_pauses(Bound::Estimate),
+            vec![Pause {
+                start: t("2024-03-05 08:00"),
+                end: Some(t("2024-03-12 08:00"))
+            }]
+        );
+        assert!(f.open_pause().is_none());
+    }
+
+    #[test]
+    fn edit_after_withdrawal_does_not_move_the_status_time() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 4, Some("2024-03-04 08:00"), DUE),
+            (
+                "2024-03-07 09:10",
+                Some("2024-03-07 08:55"),
+                7,
+                Some("2024-03-07 09:00"),
+                DUE,
+            ),
+            (
+                "2024-03-20 14:10",
+                Some("2024-03-20 13:55"),
+                7,
+                Some("2024-03-20 14:00"),
+                DUE,
+            ),
+        ]));
+        assert_eq!(f.status_since().unwrap().latest, t("2024-03-07 09:00"));
+        assert_eq!(f.current_status(), Some(Status::Withdrawn));
+    }
+
+    #[test]
+    fn two_supplement_requests_and_an_open_pause() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 4, Some("2024-03-04 08:00"), DUE),
+            ("2024-03-05 08:10", None, 5, Some("2024-03-05 08:00"), DUE),
+            ("2024-03-06 08:10", None, 4, Some("2024-03-06 08:00"), DUE),
+            ("2024-03-07 08:10", None, 5, Some("2024-03-07 08:00"), DUE),
+        ]));
+        assert_eq!(f.supplement_requests, 2);
+        assert_eq!(f.pauses.len(), 2);
+        assert_eq!(f.open_pause().unwrap().start.latest, t("2024-03-07 08:00"));
+        // Without a previous observation the window reaches back to the last edit seen.
+        assert_eq!(
+            f.open_pause().unwrap().start.earliest,
+            t("2024-03-06 08:00")
+        );
+    }
+
+    #[test]
+    fn due_moved_at_the_end_of_a_pause_credits_it_and_is_no_rescheduling() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 4, Some("2024-03-04 08:00"), DUE),
+            ("2024-03-05 08:10", None, 5, Some("2024-03-05 08:00"), DUE),
+            (
+                "2024-03-12 08:10",
+                None,
+                4,
+                Some("2024-03-12 08:00"),
+                Some("2024-03-15 10:00"),
+            ),
+        ]));
+        assert_eq!(f.reschedulings, 0);
+        assert!(f.pauses[0].due_extended);
+        assert!(f.clock_pauses(Bound::Estimate).is_empty());
+    }
+
+    #[test]
+    fn due_moved_outside_a_pause_is_a_rescheduling() {
+        let f = derive(&obs(&[
+            (
+                "2025-07-01 08:10",
+                None,
+                4,
+                Some("2025-07-01 08:00"),
+                Some("2025-07-08 10:00"),
+            ),
+            (
+                "2025-07-07 08:10",
+                None,
+                4,
+                Some("2025-07-07 08:00"),
+                Some("2025-07-10 10:00"),
+            ),
+            (
+                "2025-07-09 08:10",
+                None,
+                4,
+                Some("2025-07-09 08:00"),
+                Some("2025-07-14 10:00"),
+            ),
+            // Same date, another hour: a correction, not a rescheduling.
+            (
+                "2025-07-09 09:10",
+                None,
+                4,
+                Some("2025-07-09 09:00"),
+                Some("2025-07-14 16:00"),
+            ),
+        ]));
+        assert_eq!(f.reschedulings, 2);
+    }
+
+    #[test]
+    fn bounds_of_a_pause() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 4, None, DUE),
+            ("2024-03-05 09:00", Some("2024-03-05 08:00"), 5, None, DUE),
+            ("2024-03-06 09:00", Some("2024-03-06 08:00"), 4, None, DUE),
+        ]));
+        // The portal's side: no last-modified time, the observation is the latest time.
+        let fav = f.clock_pauses(Bound::Favourable)[0];
+        let unf = f.clock_pauses(Bound::Unfavourable)[0];
+        assert_eq!(
+            (fav.start, fav.end),
+            (t("2024-03-05 08:00"), Some(t("2024-03-06 09:00")))
+        );
+        assert_eq!(
+            (unf.start, unf.end),
+            (t("2024-03-05 09:00"), Some(t("2024-03-06 08:00")))
+        );
+        assert_eq!(f.resolution_minutes, Some(60));
+    }
+}
