@@ -17,12 +17,14 @@
 //! - one sync cycle: [`cycle`] (its context), [`pull`] (the provincial side), [`sync`] (the
 //!   look-ups, the national list, the reconciliation pass);
 //! - the outputs: [`report`] (the monthly report), [`dossier_view`] (one dossier for review),
-//!   [`csv`];
-//! - the service: [`daemon`] (schedules, health endpoint, systemd);
+//!   [`csv`], [`discrepancy_export`];
+//! - the service: [`daemon`] (schedules, health endpoint, systemd), [`web`] (the review
+//!   web page: accounts, sessions, pages);
 //! - the simulators of both portals (`sim`) and `tthc-sync demo` (`demo`).
 
 #![warn(missing_docs)]
 
+mod atomic_file;
 pub mod calendar;
 pub mod carries;
 pub mod clock;
@@ -32,6 +34,7 @@ pub mod cycle;
 pub mod daemon;
 #[cfg(feature = "sim")]
 pub mod demo;
+pub mod discrepancy_export;
 pub mod dossier_view;
 pub mod facts;
 pub mod freshness;
@@ -54,3 +57,4 @@ pub mod source;
 pub mod store;
 pub mod sync;
 pub mod timeliness;
+pub mod web;

@@ -180,6 +180,13 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// The review web page's accounts (`web.users_file`): add, change the password or role of,
+    /// or remove a user. The password is read from the terminal (asked twice, not echoed) or
+    /// from the first line of standard input, never from the command line.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
     /// Runs as a service: jobs on the `[daemon]` schedules, systemd notify and watchdog,
     /// SIGHUP reloads the config, SIGTERM stops; /healthz and /metrics when configured.
     Run,
@@ -221,6 +228,29 @@ enum DiscrepancyAction {
         #[arg(long)]
         note: String,
     },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Adds a user (the password from the terminal or standard input).
+    Add {
+        name: String,
+        /// viewer (reads every page) or operator (also acknowledges and resolves).
+        #[arg(long, value_parser = parse_role, default_value = "viewer")]
+        role: tthc_sync::web::users::Role,
+    },
+    /// Sets a user's password (and role, with --role).
+    Passwd {
+        name: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Option<tthc_sync::web::users::Role>,
+    },
+    /// Removes a user (their sessions end at their next request).
+    Remove { name: String },
+}
+
+fn parse_role(s: &str) -> Result<tthc_sync::web::users::Role, String> {
+    tthc_sync::web::users::Role::parse(s).ok_or_else(|| format!("`{s}`: use viewer or operator"))
 }
 
 impl Command {
@@ -500,6 +530,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 kind: *kind,
                 agency: agency.clone(),
                 least_severity: None,
+                month: None,
             };
             let every = store.discrepancies(&filter)?.len();
             filter.least_severity = Some(least);
@@ -696,6 +727,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
             Ok(ExitCode::from(report.exit_code()))
+        }
+        Command::User { action } => {
+            use tthc_sync::web::users::{read_new_password, Users};
+            let cfg = load_config(&cli)?;
+            let Some(web) = &cfg.web else {
+                bail!(
+                    "config {}: no [web] section: add one with users_file (see \
+                     config/tthc-sync.example.toml)",
+                    cli.config.display()
+                );
+            };
+            let path = &web.users_file;
+            let mut users = Users::load(path)?;
+            let done = match action {
+                UserAction::Add { name, role } => {
+                    tthc_sync::web::users::check_name(name)?;
+                    let pw = read_new_password()?;
+                    users.add(name, *role, &pw)?;
+                    format!("user {name} added ({})", role.as_str())
+                }
+                UserAction::Passwd { name, role } => {
+                    if users.get(name).is_none() {
+                        bail!("no user `{name}` in {}", path.display());
+                    }
+                    let pw = read_new_password()?;
+                    users.passwd(name, *role, &pw)?;
+                    format!("user {name}: password changed")
+                }
+                UserAction::Remove { name } => {
+                    users.remove(name)?;
+                    format!("user {name} removed")
+                }
+            };
+            users.save(path)?;
+            println!("{done} ({})", path.display());
+            Ok(ExitCode::SUCCESS)
         }
         Command::Run => {
             tthc_sync::daemon::run::run(&cli.config).await?;

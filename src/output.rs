@@ -200,10 +200,7 @@ pub fn print_demo(s: &DemoSummary) {
 
 /// The agency's name, else its code.
 fn agency(d: &DiscrepancyRow) -> String {
-    d.agency_name
-        .clone()
-        .or(d.agency_code.clone())
-        .unwrap_or_default()
+    tthc_sync::discrepancy_export::agency(d)
 }
 
 fn discrepancy_cells(d: &DiscrepancyRow) -> Vec<String> {
@@ -336,33 +333,7 @@ pub fn print_discrepancies(
     match format {
         Format::Json => json(&rows),
         Format::Csv => {
-            let mut out = Csv::new([
-                "id",
-                "dossier_code",
-                "kind",
-                "state",
-                "severity",
-                "score_impact",
-                "agency",
-                "provincial",
-                "national",
-                "first_seen",
-            ]);
-            for d in rows {
-                out.row([
-                    d.id.to_string(),
-                    csv::text(&d.dossier_code).into_owned(),
-                    d.kind.clone(),
-                    d.state.clone(),
-                    d.severity.clone(),
-                    format!("{:.4}", d.score_impact),
-                    csv::text(&agency(d)).into_owned(),
-                    csv::text(&d.provincial).into_owned(),
-                    csv::text(&d.national).into_owned(),
-                    d.first_seen.clone(),
-                ]);
-            }
-            print!("{}", out.finish());
+            print!("{}", tthc_sync::discrepancy_export::to_csv(rows, false));
             Ok(())
         }
         Format::Table => {

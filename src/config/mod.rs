@@ -11,10 +11,12 @@ use serde::Deserialize;
 mod portals;
 mod secrets;
 mod service;
+mod web;
 
 pub use portals::{NationalConfig, ProvincialConfig, ScoresApi, ScoresConfig};
 pub use secrets::{credential_source, unit_files, SecretRef, UNIT_ENV};
 pub use service::{CalendarConfig, DaemonConfig, ReconcileConfig, ReportConfig, ServiceConfig};
+pub use web::WebConfig;
 
 /// Where the service reads its config when `--config` is not given.
 pub const DEFAULT_PATH: &str = "/etc/tthc-sync/tthc-sync.toml";
@@ -81,6 +83,9 @@ pub struct Config {
     /// `[report]`: where the scheduled report goes.
     #[serde(default)]
     pub report: ReportConfig,
+    /// `[web]`: the review web page; absent = not served.
+    #[serde(default)]
+    pub web: Option<WebConfig>,
 }
 
 /// Checks that `url` (the value of `key`) is an https URL. Every portal URL carries
@@ -231,6 +236,17 @@ impl Config {
             })?;
         }
         self.daemon.validate()?;
+        if let Some(web) = &self.web {
+            web.validate()?;
+            if let (Ok(Some(health)), Ok(page)) = (self.daemon.http_addr(), web.listen_addr()) {
+                if health == page && page.port() != 0 {
+                    return Err(invalid(
+                        "web.listen",
+                        format!("`{page}` is daemon.http_listen too: give the page its own port"),
+                    ));
+                }
+            }
+        }
         self.report
             .document
             .validate()

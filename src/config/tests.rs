@@ -358,6 +358,63 @@ fn credential_sources_are_read_from_the_unit_and_its_drop_ins() {
 }
 
 #[test]
+fn web_section_is_optional_and_its_errors_name_the_key() {
+    let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
+    let web = cfg.web.expect("the example has [web]");
+    assert_eq!(web.listen_addr().unwrap().to_string(), "127.0.0.1:9465");
+    assert_eq!(web.session_lifetime().as_secs(), 480 * 60);
+    let start = EXAMPLE.find("\n[web]").expect("[web] in the example");
+    let without = format!("{}\n", &EXAMPLE[..start]);
+    assert!(Config::parse(&without, Path::new("x.toml"))
+        .unwrap()
+        .web
+        .is_none());
+    // A non-loopback address with TLS is accepted.
+    let tls = EXAMPLE
+        .replacen(
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"0.0.0.0:9465\"",
+            1,
+        )
+        .replacen("# tls_cert", "tls_cert", 1)
+        .replacen("# tls_key", "tls_key", 1);
+    let web = Config::parse(&tls, Path::new("x.toml"))
+        .unwrap()
+        .web
+        .unwrap();
+    assert!(web.tls());
+    for (from, to, key) in [
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"0.0.0.0:9465\"",
+            "web.listen",
+        ),
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"localhost\"",
+            "web.listen",
+        ),
+        (
+            "listen = \"127.0.0.1:9465\"",
+            "listen = \"127.0.0.1:9464\"",
+            "web.listen",
+        ),
+        (
+            "session_minutes = 480",
+            "session_minutes = 0",
+            "web.session_minutes",
+        ),
+        (
+            "# trusted_proxy = \"127.0.0.1\"",
+            "trusted_proxy = \"proxy\"",
+            "web.trusted_proxy",
+        ),
+    ] {
+        assert_error_names(&[(from, to)], key);
+    }
+}
+
+#[test]
 fn statutory_times_file_is_read_and_its_errors_name_the_key() {
     assert_error_names(
         &[(

@@ -27,7 +27,7 @@ use std::time::Duration;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinSet;
 
@@ -54,11 +54,31 @@ impl Limits {
         max_connections: 32,
         eviction_grace: Duration::from_secs(1),
     };
+
+    /// The review web page's bounds (`crate::web`): a person's browser keeps a few connections
+    /// alive, a report download may take a while on a slow line.
+    pub(crate) const WEB: Limits = Limits {
+        header_read_timeout: Duration::from_secs(10),
+        max_lifetime: Duration::from_secs(300),
+        max_connections: 64,
+        eviction_grace: Duration::from_secs(5),
+    };
 }
 
 /// Serves `router` on `listener` until the returned future is dropped (which closes every
 /// connection too).
 pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits) {
+    serve_tls(listener, router, limits, None).await
+}
+
+/// [`serve`], each connection first through `tls` when given: its handshake must finish
+/// within the header-read timeout, and counts against the lifetime and the cap like a request.
+pub(crate) async fn serve_tls(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) {
     let mut tasks: JoinSet<u64> = JoinSet::new();
     // Open connections not yet told to close, oldest first (ids only grow).
     let mut open: BTreeMap<u64, oneshot::Sender<()>> = BTreeMap::new();
@@ -93,7 +113,30 @@ pub(crate) async fn serve(listener: TcpListener, router: Router, limits: Limits)
                 let id = next_id;
                 next_id += 1;
                 open.insert(id, tx);
-                tasks.spawn(connection(stream, peer, router.clone(), limits, rx, id));
+                let router = router.clone();
+                match tls.clone() {
+                    None => {
+                        tasks.spawn(connection(stream, peer, router, limits, rx, id));
+                    }
+                    Some(acceptor) => {
+                        tasks.spawn(async move {
+                            let handshake = tokio::time::timeout(
+                                limits.header_read_timeout,
+                                acceptor.accept(stream),
+                            );
+                            match handshake.await {
+                                Ok(Ok(stream)) => {
+                                    connection(stream, peer, router, limits, rx, id).await
+                                }
+                                Ok(Err(e)) => {
+                                    tracing::debug!(target: "daemon", %peer, error = %e, "TLS handshake failed");
+                                    id
+                                }
+                                Err(_) => id,
+                            }
+                        });
+                    }
+                }
             }
         }
     }
@@ -129,14 +172,17 @@ async fn make_room(
 }
 
 /// One connection, to its end, its lifetime, or its eviction. Returns its id.
-async fn connection(
-    stream: TcpStream,
+async fn connection<S>(
+    stream: S,
     peer: SocketAddr,
     router: Router,
     limits: Limits,
     evicted: oneshot::Receiver<()>,
     id: u64,
-) -> u64 {
+) -> u64
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -145,7 +191,10 @@ async fn connection(
     let busy = Arc::new(AtomicBool::new(false));
     let inner = TowerToHyperService::new(router);
     let flag = busy.clone();
-    let service = hyper::service::service_fn(move |req| {
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<_>| {
+        // The peer's address, for handlers that need it (`axum::extract::ConnectInfo`).
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
         flag.store(true, Ordering::Relaxed);
         let answer = hyper::service::Service::call(&inner, req);
         let flag = flag.clone();
@@ -183,6 +232,7 @@ mod tests {
     use axum::routing::get;
     use std::time::Instant;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
 
     fn limits(max_connections: usize) -> Limits {
         Limits {

@@ -16,7 +16,7 @@
 //! The unit file, sysusers and tmpfiles snippets live in `systemd/`; see `docs/deployment.md`.
 
 pub mod health;
-mod http;
+pub(crate) mod http;
 pub mod jobs;
 pub mod notify;
 pub mod run;

@@ -217,6 +217,10 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         Some(addr) => Some(serve_health(addr, health.clone()).await?),
         None => None,
     };
+    let web = match &prepared.active.cfg.web {
+        Some(_) => Some(crate::web::start(Arc::new(prepared.active.cfg.clone())).await?),
+        None => None,
+    };
     let mut service = Service {
         path: config_path.to_path_buf(),
         notifier,
@@ -225,6 +229,7 @@ pub async fn run(config_path: &Path) -> anyhow::Result<()> {
         scheduler,
         health,
         http,
+        _web: web,
         running: JoinSet::new(),
         task_jobs: HashMap::new(),
         last_status: "started".into(),
@@ -281,6 +286,9 @@ struct Service {
     scheduler: Scheduler,
     health: SharedHealth,
     http: Option<HttpServer>,
+    /// The review web page (`[web]`), served while this lives; a change of `[web]` takes
+    /// effect at the next restart.
+    _web: Option<crate::web::WebServer>,
     running: JoinSet<Done>,
     task_jobs: HashMap<tokio::task::Id, Job>,
     last_status: String,
@@ -476,6 +484,11 @@ impl Service {
         }
         if old.daemon.http_listen != cfg.daemon.http_listen {
             changed.push("daemon.http_listen".into());
+        }
+        if old.web != cfg.web {
+            tracing::warn!(target: "daemon",
+                "[web] changed: the web page keeps its settings until the service restarts \
+                 (systemctl restart tthc-sync)");
         }
         if old.daemon != cfg.daemon && changed.is_empty() {
             changed.push("daemon".into());

@@ -65,7 +65,7 @@ pub fn write_report(
         for (name, bytes) in render(report, format, settings)? {
             let path = dir.join(&name);
             let tmp = dir.join(format!(".{name}.tmp"));
-            write_file(&tmp, &path, &bytes).map_err(io(&path))?;
+            crate::atomic_file::write_via(&tmp, &path, &bytes, None).map_err(io(&path))?;
             out.push(path);
         }
     }
@@ -74,37 +74,6 @@ pub fn write_report(
         let _ = d.sync_all();
     }
     Ok(out)
-}
-
-/// Writes `bytes` to `path` through `tmp` without following a symbolic link: `tmp` is
-/// created anew (`O_CREAT | O_EXCL`, and `O_NOFOLLOW`), so a link planted at its name is
-/// removed (never written through) and a link at `path` is replaced by the rename, not
-/// followed. The data is fsynced before the rename.
-fn write_file(tmp: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let open = || {
-        let mut o = std::fs::OpenOptions::new();
-        o.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            o.custom_flags(libc::O_NOFOLLOW);
-        }
-        o.open(tmp)
-    };
-    let mut file = match open() {
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            // A leftover of an interrupted write, or something planted: removing a link
-            // removes the link, not its target.
-            std::fs::remove_file(tmp)?;
-            open()?
-        }
-        other => other?,
-    };
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    drop(file);
-    std::fs::rename(tmp, path)
 }
 
 /// Writes `month`'s report in `formats` to [`default_out_dir`], dated `now`: the frozen
@@ -148,39 +117,4 @@ pub fn month_report(
         }
         None => build(store, month, now, cal, province)?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Links planted at the temporary name and at the report's name are not written
-    /// through: the files they point to are unchanged, and the report is a regular file.
-    #[cfg(unix)]
-    #[test]
-    fn a_report_file_never_follows_a_symbolic_link() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        let victim_tmp = outside.path().join("passwd");
-        let victim = outside.path().join("shadow");
-        std::fs::write(&victim_tmp, "root:x:0:0").unwrap();
-        std::fs::write(&victim, "root:!:1").unwrap();
-        let path = dir.path().join("bao-cao.csv");
-        let tmp = dir.path().join(".bao-cao.csv.tmp");
-        std::os::unix::fs::symlink(&victim_tmp, &tmp).unwrap();
-        std::os::unix::fs::symlink(&victim, &path).unwrap();
-
-        write_file(&tmp, &path, b"report").unwrap();
-        assert_eq!(std::fs::read_to_string(&victim_tmp).unwrap(), "root:x:0:0");
-        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "root:!:1");
-        assert!(std::fs::symlink_metadata(&path)
-            .unwrap()
-            .file_type()
-            .is_file());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "report");
-        assert!(!tmp.exists());
-        // Written again over its own earlier version.
-        write_file(&tmp, &path, b"report 2").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "report 2");
-    }
 }

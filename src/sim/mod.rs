@@ -562,6 +562,7 @@ impl Simulators {
                 http: fast,
             }),
             report: Default::default(),
+            web: None,
         })
     }
 }

@@ -77,6 +77,8 @@ pub struct DiscrepancyFilter {
     /// Only this severity and above (`tthc-sync discrepancies` lists `medium` and above by
     /// default).
     pub least_severity: Option<Severity>,
+    /// Only the discrepancies whose score impact counts in this month (`period`, `YYYY-MM`).
+    pub month: Option<String>,
 }
 
 /// One event of a discrepancy's history: a row of `discrepancy_event`.
@@ -401,45 +403,11 @@ impl Store {
     /// The discrepancies `f` selects, largest score impact first, then by severity, then the
     /// oldest.
     pub fn discrepancies(&self, f: &DiscrepancyFilter) -> Result<Vec<DiscrepancyRow>> {
-        let mut sql = format!(
-            "SELECT {} FROM discrepancy WHERE 1 = 1",
+        let (cond, args) = filter_sql(f);
+        let sql = format!(
+            "SELECT {} FROM discrepancy WHERE {cond}{BY_IMPACT}",
             discrepancy_columns::SQL
         );
-        let mut args: Vec<String> = Vec::new();
-        if !f.states.is_empty() {
-            let marks: Vec<String> = f
-                .states
-                .iter()
-                .map(|s| {
-                    args.push(s.as_str().to_string());
-                    format!("?{}", args.len())
-                })
-                .collect();
-            sql.push_str(&format!(" AND state IN ({})", marks.join(", ")));
-        }
-        if let Some(k) = f.kind {
-            args.push(k.as_str().to_string());
-            sql.push_str(&format!(" AND kind = ?{}", args.len()));
-        }
-        if let Some(a) = &f.agency {
-            args.push(a.clone());
-            sql.push_str(&format!(
-                " AND (agency_code = ?{n} OR agency_name = ?{n})",
-                n = args.len()
-            ));
-        }
-        if let Some(least) = f.least_severity {
-            let marks: Vec<String> = Severity::ALL
-                .into_iter()
-                .filter(|s| *s >= least)
-                .map(|s| {
-                    args.push(s.as_str().to_string());
-                    format!("?{}", args.len())
-                })
-                .collect();
-            sql.push_str(&format!(" AND severity IN ({})", marks.join(", ")));
-        }
-        sql.push_str(BY_IMPACT);
         self.read(|c| {
             let mut stmt = c.prepare(&sql)?;
             let rows = stmt.query_map(
@@ -448,6 +416,43 @@ impl Store {
             )?;
             rows.collect()
         })
+    }
+
+    /// One page of what [`Store::discrepancies`] lists (`limit` rows from `offset`, in its
+    /// order) and how many `f` selects in all: the web page's list, which never reads every
+    /// row.
+    pub fn discrepancies_page(
+        &self,
+        f: &DiscrepancyFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(u64, Vec<DiscrepancyRow>)> {
+        let (cond, mut args) = filter_sql(f);
+        let count_sql = format!("SELECT count(*) FROM discrepancy WHERE {cond}");
+        let total = self.read(|c| {
+            c.prepare(&count_sql)?
+                .query_row(rusqlite::params_from_iter(args.iter()), |r| {
+                    r.get::<_, i64>(0)
+                })
+        })?;
+        args.push(limit.min(i64::MAX as u64).to_string());
+        args.push(offset.min(i64::MAX as u64).to_string());
+        let sql = format!(
+            "SELECT {} FROM discrepancy WHERE {cond}{BY_IMPACT} LIMIT CAST(?{} AS INTEGER) \
+             OFFSET CAST(?{} AS INTEGER)",
+            discrepancy_columns::SQL,
+            args.len() - 1,
+            args.len()
+        );
+        let rows = self.read(|c| {
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map(
+                rusqlite::params_from_iter(args.iter()),
+                discrepancy_from_row,
+            )?;
+            rows.collect()
+        })?;
+        Ok((total.max(0) as u64, rows))
     }
 
     /// The discrepancy with this id, if any.
@@ -622,6 +627,22 @@ impl Store {
         })
     }
 
+    /// Open (and acknowledged) discrepancies counted by kind and severity: `(kind, severity,
+    /// count)`, the largest counts first.
+    pub fn open_counts_by_kind_severity(&self) -> Result<Vec<(String, String, u64)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT kind, severity, count(*) FROM discrepancy
+                 WHERE state IN ('open', 'acknowledged')
+                 GROUP BY kind, severity ORDER BY count(*) DESC, kind, severity",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)?.max(0) as u64))
+            })?;
+            rows.collect()
+        })
+    }
+
     /// Agencies with the most open discrepancies.
     pub fn open_counts_by_agency(&self, limit: usize) -> Result<Vec<(String, u64)>> {
         self.read(|c| {
@@ -636,6 +657,54 @@ impl Store {
             rows.collect()
         })
     }
+}
+
+/// The `WHERE` condition of `f` and its arguments (`?1`, `?2`, … in order).
+fn filter_sql(f: &DiscrepancyFilter) -> (String, Vec<String>) {
+    let mut sql = String::from("1 = 1");
+    let mut args: Vec<String> = Vec::new();
+    if !f.states.is_empty() {
+        let marks: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| {
+                args.push(s.as_str().to_string());
+                format!("?{}", args.len())
+            })
+            .collect();
+        // `+state`: not through the (state, kind) index. A listing's states are most of the
+        // table (open and acknowledged), and one index look-up per row costs ~5× a plain scan
+        // of it (benches/web_list.rs); a scan is also what the count and the sort by impact
+        // read anyway.
+        sql.push_str(&format!(" AND +state IN ({})", marks.join(", ")));
+    }
+    if let Some(k) = f.kind {
+        args.push(k.as_str().to_string());
+        sql.push_str(&format!(" AND kind = ?{}", args.len()));
+    }
+    if let Some(a) = &f.agency {
+        args.push(a.clone());
+        sql.push_str(&format!(
+            " AND (agency_code = ?{n} OR agency_name = ?{n})",
+            n = args.len()
+        ));
+    }
+    if let Some(least) = f.least_severity {
+        let marks: Vec<String> = Severity::ALL
+            .into_iter()
+            .filter(|s| *s >= least)
+            .map(|s| {
+                args.push(s.as_str().to_string());
+                format!("?{}", args.len())
+            })
+            .collect();
+        sql.push_str(&format!(" AND severity IN ({})", marks.join(", ")));
+    }
+    if let Some(m) = &f.month {
+        args.push(m.clone());
+        sql.push_str(&format!(" AND period = ?{}", args.len()));
+    }
+    (sql, args)
 }
 
 /// A finding's provincial (`true`) or national verdict, as stored.

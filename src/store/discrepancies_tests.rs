@@ -348,3 +348,47 @@ fn the_event_log_is_append_only_and_housekeeping_keeps_it() {
     store.housekeeping().unwrap();
     assert_eq!(store.discrepancy_events(id).unwrap(), before);
 }
+
+/// A page of the list is the same slice of the same order as the whole list, and the count
+/// is the filter's; the month filter selects by `period`.
+#[test]
+fn a_page_is_a_slice_of_the_list_and_counts_the_filter() {
+    let mut store = Store::open_in_memory().unwrap();
+    let now = at("2026-11-20 10:00:00");
+    let actions: Vec<Action> = (0..23)
+        .map(|i| {
+            let mut f = finding(&format!("{i:04}"));
+            f.score_impact = f64::from(i % 7) * 0.01;
+            f.severity = if i % 3 == 0 {
+                Severity::Low
+            } else {
+                Severity::High
+            };
+            f.period = Some(if i % 2 == 0 { "2026-10" } else { "2026-11" }.into());
+            Action::Open(f)
+        })
+        .collect();
+    store.apply_actions(1, now, &actions).unwrap();
+    let filter = DiscrepancyFilter {
+        states: vec![State::Open],
+        least_severity: Some(Severity::Medium),
+        ..Default::default()
+    };
+    let all = store.discrepancies(&filter).unwrap();
+    assert_eq!(all.len(), 15);
+    let mut paged = Vec::new();
+    for page in 0..4 {
+        let (total, rows) = store.discrepancies_page(&filter, page * 4, 4).unwrap();
+        assert_eq!(total, 15);
+        paged.extend(rows);
+    }
+    assert_eq!(paged, all);
+    let october = DiscrepancyFilter {
+        month: Some("2026-10".into()),
+        ..filter
+    };
+    let (total, rows) = store.discrepancies_page(&october, 0, 100).unwrap();
+    assert_eq!(total as usize, rows.len());
+    assert!(rows.iter().all(|d| d.period.as_deref() == Some("2026-10")));
+    assert_eq!(total, 8);
+}

@@ -79,7 +79,7 @@ pub use provincial::PageStats;
 pub use published_scores::PublishedScore;
 pub use pull::{CursorMove, PullRecord, SweepCursor};
 pub(crate) use report::{PublishedScoreRow, ReportDiscrepancy, ReportDossier};
-pub use runs::{Outcome, RunCounts};
+pub use runs::{Outcome, RunCounts, RunRow};
 pub use schema::MIGRATIONS;
 
 /// What went wrong in the store. Every message names the database file, and where SQLite is

@@ -35,6 +35,25 @@ impl Outcome {
     }
 }
 
+/// One run as the web page's overview shows it: a row of `sync_run`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RunRow {
+    /// The run's id.
+    pub id: i64,
+    /// The job: `sync`, `housekeeping`, `report` or `scores`.
+    pub job: String,
+    /// When it started (stored time text).
+    pub started_at: String,
+    /// When it finished (stored time text); `None` while running.
+    pub finished_at: Option<String>,
+    /// `running`, `ok`, `partial` or `failed`.
+    pub outcome: String,
+    /// One line per problem of a partial run.
+    pub problems: Vec<String>,
+    /// Why a failed run failed.
+    pub error: Option<String>,
+}
+
 /// What a finished run did.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct RunCounts {
@@ -145,6 +164,29 @@ impl Store {
             )
         })?;
         Ok(at.and_then(|s| parse_stored_time(&s)))
+    }
+
+    /// The last `limit` runs of every job, newest first.
+    pub fn recent_runs(&self, limit: usize) -> Result<Vec<RunRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, job, started_at, finished_at, outcome, problems, error
+                 FROM sync_run ORDER BY id DESC LIMIT ?1",
+            )?;
+            let rows = stmt.query_map(params![limit as i64], |r| {
+                let problems: String = r.get(5)?;
+                Ok(RunRow {
+                    id: r.get(0)?,
+                    job: r.get(1)?,
+                    started_at: r.get(2)?,
+                    finished_at: r.get(3)?,
+                    outcome: r.get(4)?,
+                    problems: serde_json::from_str(&problems).unwrap_or_default(),
+                    error: r.get(6)?,
+                })
+            })?;
+            rows.collect()
+        })
     }
 
     /// The last run's id, outcome and problems.

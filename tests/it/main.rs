@@ -43,3 +43,6 @@ mod scores;
 mod spine;
 mod systemd_unit;
 mod vendor_habits;
+mod web_browser;
+mod web_proxy;
+mod web_users;

@@ -55,6 +55,7 @@ fn missing_on_provincial(store: &Store, states: Vec<State>) -> BTreeSet<String> 
             kind: Some(Kind::MissingOnProvincial),
             agency: None,
             least_severity: None,
+            month: None,
         })
         .unwrap()
         .into_iter()

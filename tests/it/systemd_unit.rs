@@ -72,14 +72,14 @@ fn unit_has_the_directives_the_service_relies_on() {
         ("RestrictAddressFamilies", &["AF_UNIX AF_INET AF_INET6"]),
         ("CapabilityBoundingSet", &[""]),
         // Issue 16: no core (it would hold passwords), bounded resources, binds only the
-        // health port.
+        // health port and the web page's.
         ("LimitCORE", &["0"]),
         ("MemoryMax", &["1G"]),
         ("TasksMax", &["256"]),
         ("LimitNOFILE", &["4096"]),
         ("PrivateMounts", &["yes"]),
         ("SocketBindDeny", &["any"]),
-        ("SocketBindAllow", &["tcp:9464"]),
+        ("SocketBindAllow", &["tcp:9464 tcp:9465"]),
     ];
     for (key, want) in cases {
         assert_eq!(values(key), *want, "{key}=");

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use toml::{Table, Value};
 use tthc_sync::config::{
     CalendarConfig, Config, DaemonConfig, NationalConfig, ProvincialConfig, ReconcileConfig,
-    ReportConfig, ScoresConfig, ServiceConfig,
+    ReportConfig, ScoresConfig, ServiceConfig, WebConfig,
 };
 use tthc_sync::http::HttpPolicy;
 use tthc_sync::sim::Simulators;
@@ -99,6 +99,7 @@ fn config_table(cfg: &Config) -> Table {
         daemon,
         scores,
         report,
+        web,
     } = cfg;
     let mut doc = Table::new();
 
@@ -311,6 +312,25 @@ fn config_table(cfg: &Config) -> Table {
         Value::try_from(document).expect("[report.document] as TOML"),
     );
     doc.insert("report".into(), t.into());
+
+    if let Some(WebConfig {
+        listen,
+        users_file,
+        session_minutes,
+        tls_cert,
+        tls_key,
+        trusted_proxy,
+    }) = web
+    {
+        let mut t = Table::new();
+        put(&mut t, "listen", listen.as_str());
+        put(&mut t, "users_file", path(users_file));
+        put(&mut t, "session_minutes", i64::from(*session_minutes));
+        put_opt(&mut t, "tls_cert", tls_cert.as_deref().map(path));
+        put_opt(&mut t, "tls_key", tls_key.as_deref().map(path));
+        put_opt(&mut t, "trusted_proxy", trusted_proxy.as_deref());
+        doc.insert("web".into(), t.into());
+    }
     doc
 }
 

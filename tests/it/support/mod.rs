@@ -4,3 +4,4 @@ pub mod config;
 pub mod logs;
 pub mod reliability;
 pub mod snapshot;
+pub mod web;
