@@ -85,6 +85,23 @@ pub(crate) fn shown<R>(columns: &[Column<R>], target: Target) -> impl Iterator<I
     columns.iter().filter(move |c| c.shown_in.contains(&target))
 }
 
+/// The rows of a table in the documents (the columns [`Target::Document`] shows), each cell
+/// made by `cell` from its column's getter, the row's number (from 1) and the row.
+pub(crate) fn document_cells<R, B: std::borrow::Borrow<R>, C>(
+    columns: &[Column<R>],
+    rows: impl IntoIterator<Item = B>,
+    cell: impl Fn(&Get<R>, usize, &R) -> C,
+) -> Vec<Vec<C>> {
+    rows.into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            shown(columns, Target::Document)
+                .map(|c| cell(&c.get, i + 1, r.borrow()))
+                .collect()
+        })
+        .collect()
+}
+
 /// The header line of `target`: in CSV, a coded column has two fields and a column may have a
 /// shorter header.
 pub(crate) fn column_headers<R>(columns: &[Column<R>], target: Target) -> Vec<&'static str> {

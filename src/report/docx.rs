@@ -243,14 +243,7 @@ fn cells<R, B: Borrow<R>>(
     columns: &[Column<R>],
     rows: impl IntoIterator<Item = B>,
 ) -> Vec<Vec<Cell>> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            shown(columns, Target::Document)
-                .map(|c| plain_cell(&c.get, i + 1, r.borrow()))
-                .collect()
-        })
-        .collect()
+    document_cells(columns, rows, plain_cell)
 }
 
 /// The columns' widths over `width` twips, in proportion to their XLSX widths (equal when

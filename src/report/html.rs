@@ -60,14 +60,7 @@ fn cells<R, B: Borrow<R>>(
     columns: &[Column<R>],
     rows: impl IntoIterator<Item = B>,
 ) -> Vec<Vec<Cell>> {
-    rows.into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            shown(columns, Target::Document)
-                .map(|c| cell(&c.get, i + 1, r.borrow()))
-                .collect()
-        })
-        .collect()
+    document_cells(columns, rows, cell)
 }
 
 fn cell<R>(get: &Get<R>, index: usize, r: &R) -> Cell {

@@ -108,17 +108,24 @@ fn score(x: Option<f64>) -> String {
     x.map_or("—".into(), |v| fmt_fixed_vi(v, 2))
 }
 
+/// Every page's `<head>`: its title, the viewport for phones, the one style sheet.
+fn head(title: &str) -> Markup {
+    html! {
+        head {
+            meta charset="utf-8";
+            meta name="viewport" content="width=device-width, initial-scale=1";
+            title { (title) " — tthc-sync" }
+            link rel="stylesheet" href="/static/style.css";
+        }
+    }
+}
+
 /// The frame of every page for a signed-in user.
 pub fn layout(title: &str, who: &Viewer<'_>, body: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { (title) " — tthc-sync" }
-                link rel="stylesheet" href="/static/style.css";
-            }
+            (head(title))
             body {
                 header.top {
                     nav {
@@ -145,12 +152,7 @@ pub fn login(pre_csrf: &str, error: Option<&str>) -> Markup {
     html! {
         (DOCTYPE)
         html lang="vi" {
-            head {
-                meta charset="utf-8";
-                meta name="viewport" content="width=device-width, initial-scale=1";
-                title { "Đăng nhập — tthc-sync" }
-                link rel="stylesheet" href="/static/style.css";
-            }
+            (head("Đăng nhập"))
             body {
                 main.login {
                     h1 { "Đối soát hồ sơ TTHC" }
