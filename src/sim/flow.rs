@@ -397,7 +397,11 @@ fn evolve_status(
                     d.due_at = Some(add_working_days(before, days));
                 }
                 if flows.second_request_rate > 0.0 && rng.chance(flows.second_request_rate) {
-                    let gap = ((finish - back).num_minutes() / 3).max(30);
+                    // The official reviews the supplement and asks again, a working day or
+                    // more later: a status that leaves and comes back between two pulls
+                    // cannot be seen (it looks like an edit), and real second requests are
+                    // not that quick.
+                    let gap = ((finish - back).num_minutes() / 3).max(24 * 60);
                     let req2 = at(back, gap);
                     if req2 > now {
                         return;
@@ -408,7 +412,7 @@ fn evolve_status(
                         return;
                     }
                     d.history.push((back2, Status::Processing));
-                    finish = office(finish + (back2 - req2));
+                    finish = office(finish.max(req2) + (back2 - req2));
                 }
                 if finish <= now {
                     close(d, finish, now, rng);
