@@ -201,9 +201,11 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     }
     let now = local_now();
     // Vendors' habits on (docs/discrepancies.md, "Precision"): none is a fault, so the
-    // precision printed is measured against them.
+    // precision printed is measured against them. Every status flow on (docs/domain.md §9):
+    // completed pauses, second supplement requests, edits, procedures without due dates.
     let world = World::generate(WorldParams {
         vendor_habits: true,
+        flows: crate::sim::world::Flows::demo(),
         ..WorldParams::new(opts.seed, opts.dossiers, opts.fault_rate, now)
     });
     let truth_path = opts.dir.join("ground-truth.json");

@@ -278,7 +278,7 @@ impl Flows {
             due_extended_rate: 0.4,
             second_request_rate: 0.25,
             edit_rate: 0.1,
-            no_due_date_procedures: vec!["1.004873".into(), "1.004227".into()],
+            no_due_date_procedures: vec!["1.004227".into()],
         }
     }
 }
