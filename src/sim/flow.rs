@@ -384,7 +384,9 @@ fn evolve_status(
             if back <= now && rng.chance(0.6) {
                 d.history.push((back, Status::Processing));
                 let paused = back - req;
-                let mut finish = office(finish + paused);
+                // Work resumes where it stopped: a finish the draw put before the request
+                // moves after it (else the history would run backwards).
+                let mut finish = office(finish.max(req) + paused);
                 // The vendor credits the pause by moving the due date on (not when the dossier
                 // was rescheduled: one due-date story at a time).
                 if flows.due_extended_rate > 0.0

@@ -480,6 +480,110 @@ mod tests {
         assert_ne!(a.dossiers, c.dossiers);
     }
 
+    fn with_flows(seed: u64, n: usize, faults: f64) -> World {
+        World::generate(WorldParams {
+            flows: Flows {
+                supplement_rate: 0.3,
+                due_extended_rate: 0.5,
+                second_request_rate: 0.5,
+                edit_rate: 0.3,
+                no_due_date_procedures: vec!["1.004227".into()],
+            },
+            ..WorldParams::new(seed, n, faults, now())
+        })
+    }
+
+    #[test]
+    fn flows_are_in_the_world_and_consistent() {
+        let w = with_flows(5, 2000, 0.0);
+        let mut moved = 0;
+        let mut second = 0;
+        for d in &w.dossiers {
+            // History ordered; the last modification is the latest of everything.
+            assert!(d.history.windows(2).all(|h| h[0].0 <= h[1].0), "{d:?}");
+            assert!(d.updated_at() >= d.status_since());
+            for &(at, before) in &d.due_moves {
+                moved += 1;
+                let after = d.due_as_of(at).unwrap();
+                assert!(after > before, "{d:?}");
+                assert_eq!(d.due_as_of(at - Duration::minutes(1)), Some(before));
+                // Moved as processing resumed after a supplement request.
+                assert!(d
+                    .history
+                    .iter()
+                    .any(|h| h.0 == at && h.1 == Status::Processing));
+            }
+            for &e in &d.edits {
+                assert!(e >= d.status_since() + Duration::hours(24), "{d:?}");
+                assert_eq!(d.history.iter().filter(|h| h.0 == e).count(), 0);
+            }
+            let requests = d
+                .history
+                .iter()
+                .filter(|h| h.1 == Status::SupplementRequested)
+                .count();
+            second += usize::from(requests > 1);
+            if w.no_due_date(d) {
+                assert_eq!(d.due_at, None);
+                assert!(w
+                    .national_lookup(&d.national_code)
+                    .is_none_or(|r| r.due_at.is_none()));
+            }
+        }
+        assert!(
+            moved >= 10 && second >= 10,
+            "moved {moved}, second {second}"
+        );
+        assert!(w.dossiers.iter().filter(|d| !d.edits.is_empty()).count() >= 100);
+        assert!(w.truth.iter().all(|t| t.fault == Fault::DueNotSet));
+        assert!(w.truth.len() >= 50);
+    }
+
+    #[test]
+    fn a_world_rewound_is_its_past() {
+        let w = with_flows(6, 800, 0.0);
+        // At its own now, the world is itself.
+        let same = w.as_of(w.params.now).unwrap();
+        assert_eq!(same.dossiers, w.dossiers);
+        assert_eq!(same.national, w.national);
+        assert_eq!(same.truth, w.truth);
+        // Ten days earlier: every dossier's past, the pushes made by then.
+        let t = w.params.now - Duration::days(10);
+        let past = w.as_of(t).unwrap();
+        assert_eq!(past.params.now, t);
+        for (d, p) in w.dossiers.iter().zip(&past.dossiers) {
+            if !past.exists(p) {
+                assert!(d.applied_at > t);
+                continue;
+            }
+            assert!(p.history.len() <= d.history.len());
+            assert_eq!(p.history[..], d.history[..p.history.len()]);
+            assert!(p.updated_at() <= t);
+            assert_eq!(p.due_at, d.due_as_of(t));
+            match past.national_lookup(&p.national_code) {
+                Some(r) => {
+                    assert!(r.history.iter().all(|h| h.0 <= t));
+                    // The last push shows the current status (a due-date change may
+                    // follow the status's own push).
+                    assert_eq!(r.history.last().map(|h| h.1), Some(r.status));
+                    assert!(r
+                        .history
+                        .iter()
+                        .any(|h| Some(h.0) == r.status_at && h.1 == r.status));
+                }
+                None => assert!(
+                    p.status() == Status::Submitted
+                        || p.status_since() > t - Duration::minutes(PUSH_LAG_MINUTES)
+                ),
+            }
+        }
+        assert!(past.exists(&past.dossiers[0]) || w.dossiers.iter().any(|d| d.applied_at > t));
+        // A world with sync faults cannot be rewound; nor can one go past its now.
+        let faulty = World::generate(WorldParams::new(6, 300, 0.05, now()));
+        assert!(faulty.as_of(now()).unwrap_err().contains("fault_rate 0"));
+        assert!(w.as_of(now() + Duration::hours(1)).is_err());
+    }
+
     #[test]
     fn faults_spread_over_every_kind() {
         let w = World::generate(WorldParams::new(1, 3000, 0.05, now()));
