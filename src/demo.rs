@@ -33,7 +33,8 @@ pub struct DemoOptions {
 /// a fault found at any severity (`collapsed_status` is `low` unless it costs points).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Score {
-    /// Faults the world injected (its ground truth), as distinct (dossier id, kind) pairs.
+    /// Findings the world's ground truth expects (its injected faults, and its received
+    /// dossiers without a due date), as distinct (dossier id, kind) pairs.
     pub injected: usize,
     /// Open and acknowledged discrepancies of severity medium and above (the default listing),
     /// as distinct (dossier id, kind) pairs.
