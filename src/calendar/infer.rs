@@ -17,7 +17,7 @@ pub struct InferenceSettings {
     /// Share of them, in percent, that must give the same time (above 50, so the agreed time
     /// is one; `calendar.infer_statutory_min_percent`).
     pub min_percent: u32,
-    /// How many of a procedure's dossiers are read: the latest first seen
+    /// How many of a procedure's dossiers are read: the latest received
     /// (`calendar.infer_statutory_sample`).
     pub sample: u32,
 }

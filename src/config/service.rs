@@ -174,7 +174,7 @@ pub struct CalendarConfig {
     pub infer_statutory_min_dossiers: u32,
     /// Share of them, in percent (51–100), that must give the same time.
     pub infer_statutory_min_percent: u32,
-    /// How many of a procedure's dossiers are read: the latest first seen (at least
+    /// How many of a procedure's dossiers are read: the latest received (at least
     /// `infer_statutory_min_dossiers`).
     pub infer_statutory_sample: u32,
 }

@@ -1,41 +1,35 @@
 //! The province's own received and due times per procedure, from which the statutory time of a
 //! procedure the statutory-times file does not list is inferred (docs/domain.md §2,
-//! [`crate::calendar::infer`]).
+//! [`crate::calendar::infer`]). Both queries are answered by the index
+//! `provincial_dossier_procedure` (procedure, received, due; migration 11) alone.
 
-use std::collections::BTreeMap;
-
-use rusqlite::types::ValueRef;
-
-use super::{Result, Store};
+use super::{rt, Result, Store};
 use crate::calendar::{Calendar, Inference};
-use crate::model::{parse_stored_time, LocalTime};
+use crate::model::LocalTime;
 
-/// One scan of the table, newest first (a reverse rowid scan, no sort); `{only}` narrows it to
-/// one procedure.
+/// The procedures with a received dossier that has no due date (what an inferred time
+/// judges); `{only}` narrows it to one procedure.
+const WITHOUT_DUE_SQL: &str = "
+    SELECT DISTINCT procedure_code FROM provincial_dossier
+    WHERE procedure_code IS NOT NULL AND received_at IS NOT NULL AND due_at IS NULL {only}
+    ORDER BY procedure_code";
+
+/// A procedure's latest received dossiers with both times.
 const SAMPLE_SQL: &str = "
-    SELECT procedure_code, received_at, due_at FROM provincial_dossier
-    WHERE procedure_code IS NOT NULL AND received_at IS NOT NULL {only}
-    ORDER BY rowid DESC";
-
-/// One procedure's dossiers, as the inference reads them.
-#[derive(Clone, Debug, Default, PartialEq)]
-struct Sample {
-    /// Received dossiers with no due date: what an inferred time would judge.
-    without_due: u64,
-    /// Received and due times of the latest dossiers first seen that have both.
-    pairs: Vec<(LocalTime, LocalTime)>,
-}
+    SELECT received_at, due_at FROM provincial_dossier
+    WHERE procedure_code = ?1 AND received_at IS NOT NULL AND due_at IS NOT NULL
+    ORDER BY received_at DESC LIMIT ?2";
 
 impl Store {
     /// The statutory times inferred from the stored dossiers ([`Calendar::infer_statutory_time`])
     /// for every procedure the calendar's file does not list and some of whose received
     /// dossiers have no due date (the only ones an inferred time judges), by procedure code;
-    /// `only`: that procedure alone. Each reads the latest `calendar.infer_statutory_sample`
-    /// dossiers first seen with both times. Empty when inference is off.
+    /// `only`: that procedure alone. Each reads its latest `calendar.infer_statutory_sample`
+    /// received dossiers with both times. Empty when inference is off.
     ///
-    /// One scan of `provincial_dossier` (three columns; the times of a listed procedure or of
-    /// a procedure whose sample is full are not read): run once per reconciliation pass, per
-    /// report, per dossier shown.
+    /// One scan of the procedure index for the procedures, then one index range per procedure
+    /// (measured at 1,000,000 dossiers in docs/performance.md): run once per reconciliation
+    /// pass, per report, per dossier shown.
     pub fn infer_statutory_times(
         &self,
         cal: &Calendar,
@@ -45,11 +39,9 @@ impl Store {
         if !settings.enabled() {
             return Ok(Vec::new());
         }
-        let cap = usize::try_from(settings.sample).unwrap_or(usize::MAX);
         let file = cal.statutory_times();
         let samples = self.read(|c| {
-            let mut by_code: BTreeMap<String, Sample> = BTreeMap::new();
-            let sql = SAMPLE_SQL.replace(
+            let sql = WITHOUT_DUE_SQL.replace(
                 "{only}",
                 if only.is_some() {
                     "AND procedure_code = ?1"
@@ -58,49 +50,32 @@ impl Store {
                 },
             );
             let mut stmt = c.prepare_cached(&sql)?;
-            let mut rows = match only {
-                Some(code) => stmt.query([code])?,
-                None => stmt.query([])?,
+            let code_of = |r: &rusqlite::Row<'_>| r.get::<_, String>(0);
+            let codes: Vec<String> = match only {
+                Some(code) => stmt
+                    .query_map([code], code_of)?
+                    .collect::<rusqlite::Result<_>>()?,
+                None => stmt
+                    .query_map([], code_of)?
+                    .collect::<rusqlite::Result<_>>()?,
             };
-            while let Some(r) = rows.next()? {
-                let ValueRef::Text(code) = r.get_ref(0)? else {
-                    continue;
-                };
-                let Ok(code) = std::str::from_utf8(code) else {
-                    continue;
-                };
-                if file.contains(code) {
-                    continue;
-                }
-                let sample = match by_code.get_mut(code) {
-                    Some(s) => s,
-                    None => by_code.entry(code.to_string()).or_default(),
-                };
-                let time = |i: usize| -> rusqlite::Result<Option<LocalTime>> {
-                    Ok(match r.get_ref(i)? {
-                        ValueRef::Text(t) => {
-                            std::str::from_utf8(t).ok().and_then(parse_stored_time)
-                        }
-                        _ => None,
-                    })
-                };
-                match r.get_ref(2)? {
-                    ValueRef::Null => sample.without_due += 1,
-                    _ if sample.pairs.len() >= cap => {}
-                    _ => {
-                        if let (Some(received), Some(due)) = (time(1)?, time(2)?) {
-                            sample.pairs.push((received, due));
-                        }
-                    }
-                }
+            let mut stmt = c.prepare_cached(SAMPLE_SQL)?;
+            let mut out = Vec::new();
+            for code in codes.into_iter().filter(|c| !file.contains(c)) {
+                let pairs: Vec<(LocalTime, LocalTime)> = stmt
+                    .query_map(rusqlite::params![code, settings.sample], |r| {
+                        Ok(rt(r, "received_at")?.zip(rt(r, "due_at")?))
+                    })?
+                    .filter_map(|r| r.transpose())
+                    .collect::<rusqlite::Result<_>>()?;
+                out.push((code, pairs));
             }
-            Ok(by_code)
+            Ok(out)
         })?;
         Ok(samples
             .into_iter()
-            .filter(|(_, s)| s.without_due > 0)
-            .map(|(code, s)| {
-                let inference = cal.infer_statutory_time(&s.pairs);
+            .map(|(code, pairs)| {
+                let inference = cal.infer_statutory_time(&pairs);
                 (code, inference)
             })
             .collect())
