@@ -51,6 +51,7 @@ pub mod report;
 pub mod schedule;
 pub mod scores;
 pub mod scoring;
+pub(crate) mod serve;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;

@@ -12,7 +12,7 @@
 //! - `tls`: the page's own TLS;
 //! - this module: the shared state, the router, the server, the security headers.
 //!
-//! Served by the same bounded accept loop as `/healthz` (`daemon::http::serve`: header-read
+//! Served by the same bounded accept loop as `/healthz` (`serve::serve`: header-read
 //! timeout, connection lifetime, connection cap). Every response carries a CSP without
 //! script, `frame-ancestors 'none'`, `X-Frame-Options: DENY`, `nosniff`, and pages
 //! `Cache-Control: no-store`. No forwarded header is trusted unless `web.trusted_proxy` names
@@ -132,10 +132,10 @@ pub async fn start(cfg: Arc<Config>) -> anyhow::Result<WebServer> {
     }
     let tls = tls::tls_acceptor(&state.web)?;
     let https = tls.is_some();
-    let task = tokio::spawn(crate::daemon::http::serve_tls(
+    let task = tokio::spawn(crate::serve::serve_tls(
         listener,
         router(state),
-        crate::daemon::http::Limits::WEB,
+        crate::serve::Limits::WEB,
         tls,
     ));
     tracing::info!(target: "web", %addr, https, "serving the review web page");
