@@ -58,4 +58,5 @@ pub mod source;
 pub mod store;
 pub mod sync;
 pub mod timeliness;
+pub mod timestamp;
 pub mod web;

@@ -4,29 +4,40 @@
 //! A failed or unparseable reply is an error, never "not found": only a success reply with an
 //! empty row array means the portal does not have the dossier.
 
-use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::{LoginProblem, SourceError};
 use crate::config::NationalConfig;
 use crate::http::{Body, HttpClient, Request};
 use crate::model::{DossierCore, LocalTime, LookupOutcome, NationalDossier, Status};
+use crate::timestamp::{self, DateOnly};
 
 const PORTAL: &str = "national";
 
-const DATE_FORMATS: &[&str] = &["%Y%m%d%H%M%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S"];
+/// The portal's date forms (docs/domain.md §8): the three seen, first; then the forms an
+/// adapter may write instead — fractions of a second, a space for the `T`, no seconds, an
+/// offset (converted to +07:00), a date alone, ASP.NET's `/Date(ms)/`.
+const DATE_FORMATS: &[&str] = &[
+    "%Y%m%d%H%M%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%d/%m/%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "dotnet",
+];
 
-/// Parses a national timestamp (local time, no offset). `""` is null.
-pub fn parse_date(v: &str) -> Result<Option<LocalTime>, String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    DATE_FORMATS
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-        .map(Some)
-        .ok_or_else(|| format!("`{v}` is not a date the portal writes"))
+/// Parses a national timestamp (local time unless it carries an offset; [`crate::timestamp`]).
+/// `""` is null; a date alone is placed in its day by `date_only`.
+pub fn parse_date(v: &str, date_only: DateOnly) -> Result<Option<LocalTime>, String> {
+    timestamp::parse(v, DATE_FORMATS, date_only)
+        .map_err(|_| format!("`{}` is not a date the portal writes", v.trim()))
 }
 
 fn is_success(code: &Value) -> bool {
@@ -88,7 +99,10 @@ fn status_of(row: &Value) -> (Option<Status>, String) {
 /// Reads one reply row (the `TraCuuHoSo` fields of docs/domain.md §8) into the canonical model.
 /// A date the portal should not write is an error naming the field.
 pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
-    let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
+    let date_as = |name: &str, date_only| {
+        parse_date(&field(row, name), date_only).map_err(|e| format!("{name}: {e}"))
+    };
+    let date = |name: &str| date_as(name, DateOnly::StartOfDay);
     let (status, status_raw) = status_of(row);
     let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
     Ok(NationalDossier {
@@ -99,7 +113,7 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
             status,
             status_raw,
             received_at: date("NgayTiepNhan")?,
-            due_at: date("NgayHenTra")?,
+            due_at: date_as("NgayHenTra", DateOnly::EndOfDay)?,
             finished_at: date("NgayKetThucXuLy")?,
             returned_at: date("NgayTra")?,
         },
@@ -495,12 +509,14 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(
-                parse_date(input).unwrap().map(|t| t.to_string()),
+                parse_date(input, DateOnly::StartOfDay)
+                    .unwrap()
+                    .map(|t| t.to_string()),
                 want.map(str::to_string),
                 "{input}"
             );
         }
-        assert!(parse_date("2024/08/14").is_err());
+        assert!(parse_date("2024/08/14", DateOnly::StartOfDay).is_err());
     }
 
     #[test]
