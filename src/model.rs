@@ -18,7 +18,7 @@ pub fn vn_offset() -> FixedOffset {
 
 /// A Vietnamese label without its diacritics (`đ` as `d`), lower case, whitespace collapsed:
 /// how a label is compared when an adapter lost its accents on the way.
-fn fold_label(s: &str) -> String {
+pub(crate) fn fold_label(s: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     s.nfd()
         .filter(|c| !unicode_normalization::char::is_combining_mark(*c))

@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::carries::Carries;
-use crate::model::{Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+use crate::model::{fold_label, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
 use crate::timestamp::{self, DateOnly};
 
 mod paging;
@@ -204,10 +204,26 @@ struct NormalizedStatuses {
     sub_statuses: HashMap<String, u8>,
 }
 
+/// The table's labels normalized ([`norm_label`]), then — where they do not collide with a
+/// normalized label — folded without diacritics ([`fold_label`]), a folded form kept only
+/// when every label folding to it maps to the same code: an accent-less label still maps,
+/// and folding never has to choose between two codes.
 fn normalized(table: &BTreeMap<String, u8>) -> HashMap<String, u8> {
-    let mut out = HashMap::with_capacity(table.len());
+    let mut out = HashMap::with_capacity(table.len() * 2);
     for (label, code) in table {
         out.entry(norm_label(label)).or_insert(*code);
+    }
+    let mut folded: HashMap<String, Option<u8>> = HashMap::new();
+    for (label, code) in table {
+        let slot = folded.entry(fold_label(label)).or_insert(Some(*code));
+        if *slot != Some(*code) {
+            *slot = None;
+        }
+    }
+    for (f, code) in folded {
+        if let Some(code) = code {
+            out.entry(f).or_insert(code);
+        }
     }
     out
 }
@@ -397,6 +413,7 @@ impl Profile {
             table
                 .get(v)
                 .or_else(|| norm.get(&norm_label(v)))
+                .or_else(|| norm.get(&fold_label(v)))
                 .and_then(|c| Status::from_code(*c))
         };
         let n = &self.normalized;
@@ -788,6 +805,22 @@ mod tests {
             "due by the end of the day"
         );
         assert_eq!(d.core.finished_at, t("2024-08-30 14:00:00"));
+    }
+
+    #[test]
+    fn a_label_without_its_diacritics_still_maps_unless_two_codes_fold_together() {
+        let p = Profile::builtin("igate").unwrap();
+        for (label, want) in [("DANG XU LY", 4), ("Đang  xử lý", 4)] {
+            assert_eq!(p.status_of(label, None), Status::from_code(want), "{label}");
+        }
+        let mut table = BTreeMap::new();
+        table.insert("Bổ sung".to_string(), 5u8);
+        table.insert("Bồ sung".to_string(), 4u8);
+        table.insert("Đã trả".to_string(), 10u8);
+        let n = normalized(&table);
+        assert_eq!(n.get("bo sung"), None, "two codes fold together: no guess");
+        assert_eq!(n.get("da tra"), Some(&10));
+        assert_eq!(n.get("bổ sung"), Some(&5));
     }
 
     #[test]
