@@ -15,7 +15,7 @@ pub struct ReportConfig {
     /// Where the scheduled report is written; default `reports/` next to the database.
     pub out_dir: Option<PathBuf>,
     /// `[report.document]`: the Office's choices for the official document.
-    pub document: crate::report::DocumentSettings,
+    pub document: super::document::DocumentSettings,
 }
 
 /// `[service]`: what every command needs.

@@ -480,7 +480,7 @@ fn example_document_settings_are_the_defaults() {
     let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
     assert_eq!(
         cfg.report.document,
-        crate::report::DocumentSettings::default()
+        super::document::DocumentSettings::default()
     );
     assert_error_names(
         &[("\"{units};\"", "\"{unit};\"")],
