@@ -41,6 +41,7 @@ mod report_frozen;
 mod report_html_browser;
 mod scores;
 mod spine;
+mod statutory_inference;
 mod systemd_unit;
 mod vendor_habits;
 mod web_browser;
