@@ -425,11 +425,18 @@ fn verdict_text(v: &SideVerdict) -> String {
         SideVerdict::Judged {
             verdict,
             working_days_late,
+            statutory,
             ..
-        } => match working_days_late {
-            Some(d) if *d > 0.0 => format!("{} ({d:.1} ngày làm việc)", verdict.label_vi()),
-            _ => verdict.label_vi().to_string(),
-        },
+        } => {
+            let text = match working_days_late {
+                Some(d) if *d > 0.0 => format!("{} ({d:.1} ngày làm việc)", verdict.label_vi()),
+                _ => verdict.label_vi().to_string(),
+            };
+            match statutory {
+                Some(t) => format!("{text}; không có hạn trả, thời hạn {}", t.describe_vi()),
+                None => text,
+            }
+        }
         SideVerdict::Unjudged { error } => format!("không tính được: {error}"),
     }
 }

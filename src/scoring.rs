@@ -151,7 +151,7 @@ pub fn judge_national_at(
             } else {
                 u32::from(n.status == Some(Status::SupplementRequested))
             },
-            statutory: statutory_time(n, cal).or_else(|| statutory_time(&p.core, cal)),
+            statutory: national_statutory_time(n, p, cal),
         },
         period_end,
         cal,
@@ -159,11 +159,30 @@ pub fn judge_national_at(
 }
 
 /// The statutory time of a dossier's procedure (docs/domain.md §2), used when it has no due
-/// date.
+/// date: the file's (with the remote-commune extension when its receiving agency is a remote
+/// one), else the inferred one ([`Calendar::statutory_time`]).
 pub fn statutory_time(core: &DossierCore, cal: &Calendar) -> Option<StatutoryTime> {
     core.procedure_code
         .as_deref()
-        .and_then(|c| cal.statutory_time(c))
+        .and_then(|c| cal.statutory_time(c, core.agency_code.as_deref()))
+}
+
+/// The statutory time the portal's view `n` of `p` is judged with: its procedure (else the
+/// province's), the receiving agency as the province codes it (the remote-commune list is in
+/// the province's codes).
+pub fn national_statutory_time(
+    n: &DossierCore,
+    p: &ProvincialDossier,
+    cal: &Calendar,
+) -> Option<StatutoryTime> {
+    let agency = p.core.agency_code.as_deref();
+    [
+        n.procedure_code.as_deref(),
+        p.core.procedure_code.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|c| cal.statutory_time(c, agency))
 }
 
 /// Whether a verdict of `judge` flips between good and bad within the resolution of the
@@ -567,6 +586,82 @@ mod tests {
         assert_eq!(j.verdict, Verdict::Unknown);
         let tallies = month_tallies([&p], end, &cal);
         assert!(tallies.values().all(|t| t.counted == 0));
+    }
+
+    /// The order a statutory time comes from: a due date > the file (+ the remote-commune
+    /// extension of the province's receiving agency, on both sides) > inferred > unknown.
+    #[test]
+    fn statutory_time_sources_in_order() {
+        use crate::calendar::{StatutorySource, StatutoryTime, StatutoryTimes, TimeUnit};
+        let t = |s: &str| LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let file = StatutoryTimes::parse(
+            "f.toml",
+            "remote_agencies = [\"R\"]\n[[procedure]]\ncode = \"1.1\"\nlimit = 2\n\
+             unit = \"working_days\"\nremote_extra = 3\n",
+        )
+        .unwrap();
+        let inferred = StatutoryTime {
+            limit: 4,
+            unit: TimeUnit::WorkingDays,
+            cut_off: None,
+            source: StatutorySource::Inferred {
+                dossiers: 30,
+                agreeing: 25,
+            },
+        };
+        let cal = Calendar::builtin()
+            .with_statutory_times(file)
+            .with_inferred([("9.9".to_string(), inferred)].into_iter().collect());
+        // Received Friday 8/3/2024 10:00, finished Thursday 14/3 10:00: 4 working days.
+        let dossier = |procedure: &str, agency: &str| ProvincialDossier {
+            core: DossierCore {
+                procedure_code: Some(procedure.into()),
+                agency_code: Some(agency.into()),
+                status: Some(Status::Resolved),
+                received_at: Some(t("2024-03-08 10:00")),
+                finished_at: Some(t("2024-03-14 10:00")),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-14 10:00"),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let judge = |p: &ProvincialDossier| judge_provincial(p, end, &cal).unwrap();
+
+        let town = judge(&dossier("1.1", "TOWN"));
+        assert_eq!(town.verdict, Verdict::Late);
+        assert_eq!(
+            town.statutory.map(|s| s.source),
+            Some(StatutorySource::File)
+        );
+
+        let remote = dossier("1.1", "R");
+        let j = judge(&remote);
+        assert_eq!(j.verdict, Verdict::Early);
+        assert_eq!(j.effective_due, Some(t("2024-03-15 10:00")));
+        assert_eq!(
+            j.statutory.map(|s| (s.limit, s.source)),
+            Some((5, StatutorySource::FileRemote { extra: 3 }))
+        );
+        // The portal's view (its own unit code) is judged with the province's agency.
+        let n = DossierCore {
+            agency_code: Some("PORTAL-UNIT".into()),
+            ..remote.core.clone()
+        };
+        let nj = judge_national(&n, &remote, end, &cal).unwrap();
+        assert_eq!(nj.verdict, Verdict::Early);
+
+        let j = judge(&dossier("9.9", "TOWN"));
+        assert_eq!(j.verdict, Verdict::OnTime);
+        assert!(j.statutory.is_some_and(|s| s.is_inferred()));
+
+        // A due date wins over any statutory time, and the judgement names none.
+        let mut with_due = dossier("9.9", "TOWN");
+        with_due.core.due_at = Some(t("2024-03-13 10:00"));
+        let j = judge(&with_due);
+        assert_eq!((j.verdict, j.statutory), (Verdict::Late, None));
+
+        assert_eq!(judge(&dossier("8.8", "TOWN")).verdict, Verdict::Unknown);
     }
 
     #[test]

@@ -363,6 +363,12 @@ CREATE TABLE frozen_month_fault (
 );
 CREATE INDEX frozen_month_fault_month ON frozen_month_fault(month);
 "#,
+    // 11: the received and due times by procedure, for inferring a statutory time from the
+    // province's own dossiers (docs/domain.md §2): the procedures with a dossier lacking a due
+    // date, and each one's latest received dossiers, read from the index alone.
+    r#"
+CREATE INDEX provincial_dossier_procedure ON provincial_dossier(procedure_code, received_at, due_at);
+"#,
 ];
 
 /// The first line of a migration that empties stored raw rows (migration 7): after it the

@@ -42,6 +42,7 @@ mod report_html_browser;
 mod scores;
 mod scores_recalculated;
 mod spine;
+mod statutory_inference;
 mod systemd_unit;
 mod vendor_habits;
 mod web_browser;
