@@ -176,9 +176,9 @@ pub fn print_demo(s: &DemoSummary) {
     println!();
     let sc = &s.score;
     println!(
-        "Against the simulator's ground truth (vendors' habits on, none a fault): {} faults \
-         injected, {} discrepancies open (medium and above), precision {:.1}%, recall {:.1}%; \
-         {} low ones not listed by default",
+        "Against the simulator's ground truth (vendors' habits on, none a fault): {} findings \
+         expected (injected faults, dossiers without a due date), {} discrepancies open \
+         (medium and above), precision {:.1}%, recall {:.1}%; {} low ones not listed by default",
         sc.injected,
         sc.found,
         sc.precision() * 100.0,

@@ -30,8 +30,9 @@ pub struct SideFacts {
 }
 
 /// The province's facts of `p` read at `bound`. Precedence, fact by fact:
-/// - **status time**: the history's (when the current status was first observed), else the
-///   row's `updated_at`;
+/// - **status time**: the history's (when the current status was first observed; read
+///   favourably, a status the first pull ever saw began no earlier than the reception), else
+///   the row's `updated_at`;
 /// - **pauses**: the history's completed pauses (those the due date does not already credit);
 ///   the open pause starts at the vendor's request time when the profile maps one (td's
 ///   `NgayYeuCauBoSung`), else at the history's, else at `paused_since` (the row's
@@ -63,11 +64,21 @@ pub fn provincial_facts(p: &ProvincialDossier, bound: Bound) -> SideFacts {
         None if observed.is_some() => observed_requests,
         None => u32::from(p.core.status == Some(Status::SupplementRequested)),
     };
+    // A status first seen by the first pull ever can have begun at any time before it (its
+    // window is unbounded below): at the earliest, at reception.
+    let since = |w: facts::Window| {
+        let at = facts::end_at(w, bound);
+        match p.core.received_at {
+            Some(r) => at.max(r.min(w.latest)),
+            None if at == LocalTime::MIN => w.latest,
+            None => at,
+        }
+    };
     SideFacts {
         status_since: Some(
             observed
                 .and_then(|f| f.status_since())
-                .map_or(p.updated_at, |w| facts::end_at(w, bound)),
+                .map_or(p.updated_at, since),
         ),
         pauses,
         supplement_requests,
@@ -459,6 +470,52 @@ mod history_cases {
             observed: Some(Arc::new(crate::facts::derive(&obs))),
             ..ProvincialDossier::default()
         }
+    }
+
+    /// The first pull ever sees a dossier stopped and since edited: its row's `updated_at` is
+    /// the edit (after the due time), the stop itself can have been at any time before, so the
+    /// verdict is uncertain (read favourably: stopped at reception, early), never a mismatch.
+    #[test]
+    fn first_pull_ever_after_an_edit_is_uncertain() {
+        let cal = Calendar::builtin();
+        let obs = [Observation {
+            observed_at: t("2024-03-20 14:05"),
+            previous_observation: None,
+            status: Some(Status::Stopped),
+            changed_at: Some(t("2024-03-20 14:00")),
+            due_at: Some(t(D)),
+        }];
+        let p = ProvincialDossier {
+            core: DossierCore {
+                status: Some(Status::Stopped),
+                received_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t(D)),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-20 14:00"),
+            observed: Some(Arc::new(crate::facts::derive(&obs))),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let estimate = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(estimate.verdict, Verdict::Late);
+        let fav = judge_provincial_at(&p, end, &cal, Bound::Favourable).unwrap();
+        assert_eq!(
+            fav.end,
+            Some(t("2024-03-04 08:00")),
+            "at the earliest, the reception"
+        );
+        assert!(is_uncertain(|b| judge_provincial_at(&p, end, &cal, b)).unwrap());
+        // Seen by a later pull (the previous one bounds it), the same row is certain.
+        let later = [Observation {
+            previous_observation: Some(t("2024-03-20 12:05")),
+            ..obs[0]
+        }];
+        let p = ProvincialDossier {
+            observed: Some(Arc::new(crate::facts::derive(&later))),
+            ..p
+        };
+        assert!(!is_uncertain(|b| judge_provincial_at(&p, end, &cal, b)).unwrap());
     }
 
     #[test]

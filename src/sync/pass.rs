@@ -101,7 +101,7 @@ pub fn full_pass_reason(
 /// Bump with any change to `reconcile`, `timeliness` or `scoring` that can give other findings,
 /// verdicts or tallies for the same data: the first cycle after the upgrade then runs a full
 /// pass (the package version is in the basis too, for releases).
-const RULES_REVISION: u32 = 3;
+const RULES_REVISION: u32 = 4;
 
 /// What the stored verdicts and tallies depend on besides the data: the version (rules), the
 /// holiday calendar with the statutory times (inferred ones by their time, not by how many

@@ -40,6 +40,7 @@ mod report_docx_office;
 mod report_frozen;
 mod report_html_browser;
 mod scores;
+mod scores_recalculated;
 mod spine;
 mod statutory_inference;
 mod systemd_unit;
