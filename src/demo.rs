@@ -33,7 +33,8 @@ pub struct DemoOptions {
 /// a fault found at any severity (`collapsed_status` is `low` unless it costs points).
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
 pub struct Score {
-    /// Faults the world injected (its ground truth), as distinct (dossier id, kind) pairs.
+    /// Findings the world's ground truth expects (its injected faults, and its received
+    /// dossiers without a due date), as distinct (dossier id, kind) pairs.
     pub injected: usize,
     /// Open and acknowledged discrepancies of severity medium and above (the default listing),
     /// as distinct (dossier id, kind) pairs.
@@ -201,9 +202,11 @@ pub async fn run(opts: &DemoOptions) -> anyhow::Result<DemoSummary> {
     }
     let now = local_now();
     // Vendors' habits on (docs/discrepancies.md, "Precision"): none is a fault, so the
-    // precision printed is measured against them.
+    // precision printed is measured against them. Every status flow on (docs/domain.md §9):
+    // completed pauses, second supplement requests, edits, procedures without due dates.
     let world = World::generate(WorldParams {
         vendor_habits: true,
+        flows: crate::sim::world::Flows::demo(),
         ..WorldParams::new(opts.seed, opts.dossiers, opts.fault_rate, now)
     });
     let truth_path = opts.dir.join("ground-truth.json");

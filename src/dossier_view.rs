@@ -89,6 +89,11 @@ pub enum SideVerdict {
         working_days_late: Option<f64>,
         /// `nd61-2018` or `nd118-2025` ([`crate::timeliness::rule_version`]).
         rule_version: String,
+        /// The statutory time the due time was computed from, with its source (the file, the
+        /// file plus a remote-commune extension, or inferred from the province's dossiers),
+        /// when the dossier has no due date; absent otherwise.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        statutory: Option<crate::calendar::StatutoryTime>,
     },
     /// The calendar could not judge it (e.g. a year with no holiday file).
     Unjudged {
@@ -104,6 +109,7 @@ impl<E: std::fmt::Display> From<Result<Judgement, E>> for SideVerdict {
                 verdict: j.verdict,
                 working_days_late: j.working_days_late,
                 rule_version: j.rule_version.to_string(),
+                statutory: j.statutory,
             },
             Err(e) => SideVerdict::Unjudged {
                 error: e.to_string(),
@@ -129,6 +135,22 @@ impl DossierView {
             store.national_by_code(&provincial.core.code)?
         } else {
             None
+        };
+        // A dossier with no due date whose procedure the file does not list is judged with
+        // the time inferred from the province's dossiers of that procedure (one scan).
+        let inferred_cal;
+        let cal = match provincial.core.procedure_code.as_deref() {
+            Some(procedure)
+                if (provincial.core.due_at.is_none()
+                    || national
+                        .as_ref()
+                        .is_some_and(|n| n.found && n.dossier.core.due_at.is_none()))
+                    && !cal.statutory_times().contains(procedure) =>
+            {
+                inferred_cal = store.with_inferred_statutory_times(cal, Some(procedure))?.0;
+                &inferred_cal
+            }
+            _ => cal,
         };
         let provincial_history = store.provincial_history(&provincial.local_id)?;
         let national_history = if national.is_some() {

@@ -5,7 +5,8 @@
 //! change *observed*; the change itself happened some time after the observation before it.
 //! So every time derived here is a [`Window`]: the latest time the change can have happened
 //! (the source's own last-modified time of the row, when it has one, else the observation),
-//! and the earliest (the observation before, or the last edit seen before). The width of the
+//! and the earliest (the observation before, or the last edit seen before; for what the first
+//! pull ever saw, nothing: the dossier may have been in that state, and edited, long before). The width of the
 //! widest window is the dossier's *observation resolution* (`resolution_minutes`).
 //!
 //! The facts are data of the model ([`crate::model::facts`], re-exported here); this module
@@ -74,8 +75,18 @@ pub fn derive(observations: &[Observation]) -> DossierFacts {
             .into_iter()
             .flatten()
             .max();
+        // Nothing before the first observation of the first pull ever: the state it shows
+        // (a status, a pause) can have begun at any time before (a dossier of the backlog,
+        // perhaps edited since): unbounded below.
         let window = Window {
-            earliest: floor.map_or(latest, |f| f.min(latest)),
+            earliest: floor.map_or(
+                if previous.is_none() {
+                    LocalTime::MIN
+                } else {
+                    latest
+                },
+                |f| f.min(latest),
+            ),
             latest,
         };
         let status_changed = previous.is_none_or(|p| p.status != o.status);
@@ -159,6 +170,39 @@ mod tests {
     }
 
     const DUE: Option<&str> = Some("2024-03-08 10:00");
+
+    /// What the first pull ever sees is bounded above only; a dossier first seen by a later
+    /// pull began after the pull before.
+    #[test]
+    fn the_first_pull_ever_bounds_nothing_below() {
+        let f = derive(&obs(&[
+            ("2024-03-04 08:10", None, 5, Some("2024-03-04 08:00"), DUE),
+            (
+                "2024-03-05 08:10",
+                Some("2024-03-05 07:55"),
+                4,
+                Some("2024-03-05 08:00"),
+                DUE,
+            ),
+        ]));
+        let p = f.pauses[0];
+        assert_eq!(p.start.earliest, LocalTime::MIN);
+        assert_eq!(p.start.latest, t("2024-03-04 08:00"));
+        assert_eq!(p.end.unwrap().earliest, t("2024-03-05 07:55"));
+        assert_eq!(
+            f.resolution_minutes,
+            Some(5),
+            "the first window is not a resolution"
+        );
+        let f = derive(&obs(&[(
+            "2024-03-04 08:10",
+            Some("2024-03-04 07:55"),
+            5,
+            Some("2024-03-04 08:00"),
+            DUE,
+        )]));
+        assert_eq!(f.pauses[0].start.earliest, t("2024-03-04 07:55"));
+    }
 
     #[test]
     fn completed_supplement_pause_and_status_times() {

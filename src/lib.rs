@@ -51,10 +51,12 @@ pub mod report;
 pub mod schedule;
 pub mod scores;
 pub mod scoring;
+pub(crate) mod serve;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
 pub mod store;
 pub mod sync;
 pub mod timeliness;
+pub mod timestamp;
 pub mod web;

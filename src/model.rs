@@ -18,6 +18,23 @@ pub fn vn_offset() -> FixedOffset {
     FixedOffset::east_opt(7 * 3600).expect("+07:00 is a valid offset")
 }
 
+/// A Vietnamese label without its diacritics (`đ` as `d`), lower case, whitespace collapsed:
+/// how a label is compared when an adapter lost its accents on the way.
+pub(crate) fn fold_label(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .map(|c| match c {
+            'đ' | 'Đ' => 'd',
+            c => c,
+        })
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Storage / display format of a [`LocalTime`] (sortable as text).
 pub const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 
@@ -126,7 +143,9 @@ impl Status {
         }
     }
 
-    /// Map a national label back to its code (trimmed, case-insensitive, NFC).
+    /// Map a national label back to its code: trimmed, case-insensitive, NFC; failing that,
+    /// with the diacritics folded away and whitespace collapsed ("DANG XU LY", "Đang  xử lý"):
+    /// the ten labels stay distinct folded, so this never picks between two.
     pub fn from_label_vi(label: &str) -> Option<Status> {
         use unicode_normalization::UnicodeNormalization;
         let norm = |s: &str| s.trim().nfc().collect::<String>().to_lowercase();
@@ -134,6 +153,12 @@ impl Status {
         Status::ALL
             .into_iter()
             .find(|s| norm(s.label_vi()) == wanted)
+            .or_else(|| {
+                let wanted = fold_label(label);
+                Status::ALL
+                    .into_iter()
+                    .find(|s| fold_label(s.label_vi()) == wanted)
+            })
     }
 
     /// Terminal for timeliness: the dossier's clock has stopped (3, 7, 8, 9, 10).
@@ -521,6 +546,27 @@ mod tests {
             Status::from_label_vi("  đang xử lý "),
             Some(Status::Processing)
         );
+        // Diacritics lost on the way, or upper case, or doubled spaces: still the same label.
+        for (label, want) in [
+            ("DANG XU LY", Status::Processing),
+            ("Da tra ket qua", Status::Returned),
+            ("Đã  trả\tkết quả", Status::Returned),
+            ("dung xu ly", Status::Stopped),
+        ] {
+            assert_eq!(Status::from_label_vi(label), Some(want), "{label}");
+        }
+        assert_eq!(Status::from_label_vi("Chờ phê duyệt"), None);
+        // Folded, the ten labels stay distinct: folding never has to choose.
+        let folded: std::collections::BTreeSet<String> = Status::ALL
+            .iter()
+            .map(|s| fold_label(s.label_vi()))
+            .collect();
+        assert_eq!(folded.len(), Status::ALL.len());
+        for s in Status::ALL {
+            let f = fold_label(s.label_vi());
+            assert!(f.is_ascii(), "{f}");
+            assert_eq!(Status::from_label_vi(&f.to_uppercase()), Some(s), "{f}");
+        }
     }
 
     #[test]

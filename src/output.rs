@@ -176,9 +176,9 @@ pub fn print_demo(s: &DemoSummary) {
     println!();
     let sc = &s.score;
     println!(
-        "Against the simulator's ground truth (vendors' habits on, none a fault): {} faults \
-         injected, {} discrepancies open (medium and above), precision {:.1}%, recall {:.1}%; \
-         {} low ones not listed by default",
+        "Against the simulator's ground truth (vendors' habits on, none a fault): {} findings \
+         expected (injected faults, dossiers without a due date), {} discrepancies open \
+         (medium and above), precision {:.1}%, recall {:.1}%; {} low ones not listed by default",
         sc.injected,
         sc.found,
         sc.precision() * 100.0,
@@ -425,11 +425,18 @@ fn verdict_text(v: &SideVerdict) -> String {
         SideVerdict::Judged {
             verdict,
             working_days_late,
+            statutory,
             ..
-        } => match working_days_late {
-            Some(d) if *d > 0.0 => format!("{} ({d:.1} ngày làm việc)", verdict.label_vi()),
-            _ => verdict.label_vi().to_string(),
-        },
+        } => {
+            let text = match working_days_late {
+                Some(d) if *d > 0.0 => format!("{} ({d:.1} ngày làm việc)", verdict.label_vi()),
+                _ => verdict.label_vi().to_string(),
+            };
+            match statutory {
+                Some(t) => format!("{text}; không có hạn trả, thời hạn {}", t.describe_vi()),
+                None => text,
+            }
+        }
         SideVerdict::Unjudged { error } => format!("không tính được: {error}"),
     }
 }

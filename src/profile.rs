@@ -15,14 +15,14 @@ use std::collections::{BTreeMap, HashMap};
 mod allowlist;
 use allowlist::{collect_unlisted, path_names};
 
-use chrono::{DateTime, NaiveDateTime};
 use serde::Deserialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::carries::Carries;
-use crate::model::{vn_offset, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+use crate::model::{fold_label, Channel, DossierCore, LocalTime, ProvincialDossier, Status};
+use crate::timestamp::{self, DateOnly};
 
 mod paging;
 
@@ -204,10 +204,26 @@ struct NormalizedStatuses {
     sub_statuses: HashMap<String, u8>,
 }
 
+/// The table's labels normalized ([`norm_label`]), then — where they do not collide with a
+/// normalized label — folded without diacritics ([`fold_label`]), a folded form kept only
+/// when every label folding to it maps to the same code: an accent-less label still maps,
+/// and folding never has to choose between two codes.
 fn normalized(table: &BTreeMap<String, u8>) -> HashMap<String, u8> {
-    let mut out = HashMap::with_capacity(table.len());
+    let mut out = HashMap::with_capacity(table.len() * 2);
     for (label, code) in table {
         out.entry(norm_label(label)).or_insert(*code);
+    }
+    let mut folded: HashMap<String, Option<u8>> = HashMap::new();
+    for (label, code) in table {
+        let slot = folded.entry(fold_label(label)).or_insert(Some(*code));
+        if *slot != Some(*code) {
+            *slot = None;
+        }
+    }
+    for (f, code) in folded {
+        if let Some(code) = code {
+            out.entry(f).or_insert(code);
+        }
     }
     out
 }
@@ -252,12 +268,6 @@ const BUILTIN: &[(&str, &str)] = &[
     ("opencps", include_str!("../config/profiles/opencps.toml")),
     ("td", include_str!("../config/profiles/td.toml")),
 ];
-
-/// Whether a chrono format reads an offset: `%z` (`+0700`), `%:z` (`+07:00`) or `%#z` (any of
-/// those, `+07`, or `Z`).
-fn has_offset(format: &str) -> bool {
-    ["%z", "%:z", "%#z"].iter().any(|z| format.contains(z))
-}
 
 fn norm_label(s: &str) -> String {
     s.trim().nfc().collect::<String>().to_lowercase()
@@ -317,6 +327,16 @@ impl Profile {
         p.paging.check().map_err(bad)?;
         if p.date_formats.is_empty() {
             return Err(bad("date_formats must list at least one format".into()));
+        }
+        if let Some(f) = p
+            .date_formats
+            .iter()
+            .find(|f| !timestamp::is_valid_format(f))
+        {
+            return Err(bad(format!(
+                "date_formats: `{f}` is not a chrono format nor one of {}",
+                timestamp::NUMBER_FORMATS.join(", ")
+            )));
         }
         if !p.fields.national_code_alt.is_empty() && p.alt_condition().is_none() {
             return Err(bad(
@@ -393,6 +413,7 @@ impl Profile {
             table
                 .get(v)
                 .or_else(|| norm.get(&norm_label(v)))
+                .or_else(|| norm.get(&fold_label(v)))
                 .and_then(|c| Status::from_code(*c))
         };
         let n = &self.normalized;
@@ -401,26 +422,28 @@ impl Profile {
             .or_else(|| lookup(&self.statuses, &n.statuses, raw))
     }
 
-    /// Parses a timestamp with the profile's formats; offsets are converted to +07:00.
-    pub fn parse_date(&self, field: &str, v: &str) -> Result<Option<LocalTime>, MapError> {
-        let v = v.trim();
-        if v.is_empty() {
-            return Ok(None);
-        }
-        for f in &self.date_formats {
-            if has_offset(f) {
-                if let Ok(t) = DateTime::parse_from_str(v, f) {
-                    return Ok(Some(t.with_timezone(&vn_offset()).naive_local()));
-                }
-            } else if let Ok(t) = NaiveDateTime::parse_from_str(v, f) {
-                return Ok(Some(t));
-            }
-        }
-        Err(MapError::BadDate {
+    /// Parses a timestamp of `field` with the profile's formats ([`crate::timestamp`]: offsets
+    /// are converted to +07:00; a date alone is placed in its day by `date_only`).
+    pub fn parse_date(
+        &self,
+        field: &str,
+        v: &str,
+        date_only: DateOnly,
+    ) -> Result<Option<LocalTime>, MapError> {
+        timestamp::parse(v, &self.date_formats, date_only).map_err(|_| MapError::BadDate {
             field: field.into(),
             value: crate::quote::bounded(v, 40),
             formats: self.date_formats.join(" | "),
         })
+    }
+
+    /// How a date alone of mapped field `field` is placed in its day: a due date at its end.
+    fn date_only_of(field: &str) -> DateOnly {
+        if field == "due_at" {
+            DateOnly::EndOfDay
+        } else {
+            DateOnly::StartOfDay
+        }
     }
 
     /// Every path whose value may be stored (the mapped `fields`, the path of
@@ -487,7 +510,7 @@ impl Profile {
         let f = &self.fields;
         let s = |path: &str| get_str(&row, path);
         let date = |name: &str, path: &str| match get_str(&row, path) {
-            Some(v) => self.parse_date(name, &v),
+            Some(v) => self.parse_date(name, &v, Profile::date_only_of(name)),
             None => Ok(None),
         };
         let id = s(&f.id).ok_or_else(|| MapError::Missing(f.id.clone()))?;
@@ -732,7 +755,10 @@ mod tests {
             "2024-08-15T09:30:00.000",
             "2024-08-15T09:30:00",
         ] {
-            let t = p.parse_date("due_at", v).unwrap().unwrap();
+            let t = p
+                .parse_date("due_at", v, DateOnly::EndOfDay)
+                .unwrap()
+                .unwrap();
             assert_eq!(t.to_string(), "2024-08-15 09:30:00", "{v}");
         }
     }
@@ -761,6 +787,40 @@ mod tests {
             "iGate: no due date without a limit"
         );
         assert!(igate.due_at.covers(s(4), true));
+    }
+
+    #[test]
+    fn a_date_alone_and_a_number_still_read() {
+        let p = Profile::builtin("opencps").unwrap();
+        let row = json!({"dossierId": 1, "dossierStatus": "done",
+            "modifiedDate": "30/08/2024 16:00:00", "receiveDate": "14/08/2024",
+            "dueDate": "30/08/2024", "releaseDate": 1725001200000_i64});
+        let (d, _) = p.map_row(row).unwrap();
+        let t =
+            |s: &str| Some(chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap());
+        assert_eq!(d.core.received_at, t("2024-08-14 00:00:00"));
+        assert_eq!(
+            d.core.due_at,
+            t("2024-08-30 23:59:59"),
+            "due by the end of the day"
+        );
+        assert_eq!(d.core.finished_at, t("2024-08-30 14:00:00"));
+    }
+
+    #[test]
+    fn a_label_without_its_diacritics_still_maps_unless_two_codes_fold_together() {
+        let p = Profile::builtin("igate").unwrap();
+        for (label, want) in [("DANG XU LY", 4), ("Đang  xử lý", 4)] {
+            assert_eq!(p.status_of(label, None), Status::from_code(want), "{label}");
+        }
+        let mut table = BTreeMap::new();
+        table.insert("Bổ sung".to_string(), 5u8);
+        table.insert("Bồ sung".to_string(), 4u8);
+        table.insert("Đã trả".to_string(), 10u8);
+        let n = normalized(&table);
+        assert_eq!(n.get("bo sung"), None, "two codes fold together: no guess");
+        assert_eq!(n.get("da tra"), Some(&10));
+        assert_eq!(n.get("bổ sung"), Some(&5));
     }
 
     #[test]

@@ -30,8 +30,9 @@ pub struct SideFacts {
 }
 
 /// The province's facts of `p` read at `bound`. Precedence, fact by fact:
-/// - **status time**: the history's (when the current status was first observed), else the
-///   row's `updated_at`;
+/// - **status time**: the history's (when the current status was first observed; read
+///   favourably, a status the first pull ever saw began no earlier than the reception), else
+///   the row's `updated_at`;
 /// - **pauses**: the history's completed pauses (those the due date does not already credit);
 ///   the open pause starts at the vendor's request time when the profile maps one (td's
 ///   `NgayYeuCauBoSung`), else at the history's, else at `paused_since` (the row's
@@ -63,11 +64,21 @@ pub fn provincial_facts(p: &ProvincialDossier, bound: Bound) -> SideFacts {
         None if observed.is_some() => observed_requests,
         None => u32::from(p.core.status == Some(Status::SupplementRequested)),
     };
+    // A status first seen by the first pull ever can have begun at any time before it (its
+    // window is unbounded below): at the earliest, at reception.
+    let since = |w: facts::Window| {
+        let at = facts::end_at(w, bound);
+        match p.core.received_at {
+            Some(r) => at.max(r.min(w.latest)),
+            None if at == LocalTime::MIN => w.latest,
+            None => at,
+        }
+    };
     SideFacts {
         status_since: Some(
             observed
                 .and_then(|f| f.status_since())
-                .map_or(p.updated_at, |w| facts::end_at(w, bound)),
+                .map_or(p.updated_at, since),
         ),
         pauses,
         supplement_requests,
@@ -140,7 +151,7 @@ pub fn judge_national_at(
             } else {
                 u32::from(n.status == Some(Status::SupplementRequested))
             },
-            statutory: statutory_time(n, cal).or_else(|| statutory_time(&p.core, cal)),
+            statutory: national_statutory_time(n, p, cal),
         },
         period_end,
         cal,
@@ -148,11 +159,30 @@ pub fn judge_national_at(
 }
 
 /// The statutory time of a dossier's procedure (docs/domain.md §2), used when it has no due
-/// date.
+/// date: the file's (with the remote-commune extension when its receiving agency is a remote
+/// one), else the inferred one ([`Calendar::statutory_time`]).
 pub fn statutory_time(core: &DossierCore, cal: &Calendar) -> Option<StatutoryTime> {
     core.procedure_code
         .as_deref()
-        .and_then(|c| cal.statutory_time(c))
+        .and_then(|c| cal.statutory_time(c, core.agency_code.as_deref()))
+}
+
+/// The statutory time the portal's view `n` of `p` is judged with: its procedure (else the
+/// province's), the receiving agency as the province codes it (the remote-commune list is in
+/// the province's codes).
+pub fn national_statutory_time(
+    n: &DossierCore,
+    p: &ProvincialDossier,
+    cal: &Calendar,
+) -> Option<StatutoryTime> {
+    let agency = p.core.agency_code.as_deref();
+    [
+        n.procedure_code.as_deref(),
+        p.core.procedure_code.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(|c| cal.statutory_time(c, agency))
 }
 
 /// Whether a verdict of `judge` flips between good and bad within the resolution of the
@@ -442,6 +472,52 @@ mod history_cases {
         }
     }
 
+    /// The first pull ever sees a dossier stopped and since edited: its row's `updated_at` is
+    /// the edit (after the due time), the stop itself can have been at any time before, so the
+    /// verdict is uncertain (read favourably: stopped at reception, early), never a mismatch.
+    #[test]
+    fn first_pull_ever_after_an_edit_is_uncertain() {
+        let cal = Calendar::builtin();
+        let obs = [Observation {
+            observed_at: t("2024-03-20 14:05"),
+            previous_observation: None,
+            status: Some(Status::Stopped),
+            changed_at: Some(t("2024-03-20 14:00")),
+            due_at: Some(t(D)),
+        }];
+        let p = ProvincialDossier {
+            core: DossierCore {
+                status: Some(Status::Stopped),
+                received_at: Some(t("2024-03-04 08:00")),
+                due_at: Some(t(D)),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-20 14:00"),
+            observed: Some(Arc::new(crate::facts::derive(&obs))),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let estimate = judge_provincial(&p, end, &cal).unwrap();
+        assert_eq!(estimate.verdict, Verdict::Late);
+        let fav = judge_provincial_at(&p, end, &cal, Bound::Favourable).unwrap();
+        assert_eq!(
+            fav.end,
+            Some(t("2024-03-04 08:00")),
+            "at the earliest, the reception"
+        );
+        assert!(is_uncertain(|b| judge_provincial_at(&p, end, &cal, b)).unwrap());
+        // Seen by a later pull (the previous one bounds it), the same row is certain.
+        let later = [Observation {
+            previous_observation: Some(t("2024-03-20 12:05")),
+            ..obs[0]
+        }];
+        let p = ProvincialDossier {
+            observed: Some(Arc::new(crate::facts::derive(&later))),
+            ..p
+        };
+        assert!(!is_uncertain(|b| judge_provincial_at(&p, end, &cal, b)).unwrap());
+    }
+
     #[test]
     fn history_table() {
         let cal = Calendar::builtin();
@@ -510,6 +586,82 @@ mod tests {
         assert_eq!(j.verdict, Verdict::Unknown);
         let tallies = month_tallies([&p], end, &cal);
         assert!(tallies.values().all(|t| t.counted == 0));
+    }
+
+    /// The order a statutory time comes from: a due date > the file (+ the remote-commune
+    /// extension of the province's receiving agency, on both sides) > inferred > unknown.
+    #[test]
+    fn statutory_time_sources_in_order() {
+        use crate::calendar::{StatutorySource, StatutoryTime, StatutoryTimes, TimeUnit};
+        let t = |s: &str| LocalTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap();
+        let file = StatutoryTimes::parse(
+            "f.toml",
+            "remote_agencies = [\"R\"]\n[[procedure]]\ncode = \"1.1\"\nlimit = 2\n\
+             unit = \"working_days\"\nremote_extra = 3\n",
+        )
+        .unwrap();
+        let inferred = StatutoryTime {
+            limit: 4,
+            unit: TimeUnit::WorkingDays,
+            cut_off: None,
+            source: StatutorySource::Inferred {
+                dossiers: 30,
+                agreeing: 25,
+            },
+        };
+        let cal = Calendar::builtin()
+            .with_statutory_times(file)
+            .with_inferred([("9.9".to_string(), inferred)].into_iter().collect());
+        // Received Friday 8/3/2024 10:00, finished Thursday 14/3 10:00: 4 working days.
+        let dossier = |procedure: &str, agency: &str| ProvincialDossier {
+            core: DossierCore {
+                procedure_code: Some(procedure.into()),
+                agency_code: Some(agency.into()),
+                status: Some(Status::Resolved),
+                received_at: Some(t("2024-03-08 10:00")),
+                finished_at: Some(t("2024-03-14 10:00")),
+                ..DossierCore::default()
+            },
+            updated_at: t("2024-03-14 10:00"),
+            ..ProvincialDossier::default()
+        };
+        let end = t("2024-03-31 23:59");
+        let judge = |p: &ProvincialDossier| judge_provincial(p, end, &cal).unwrap();
+
+        let town = judge(&dossier("1.1", "TOWN"));
+        assert_eq!(town.verdict, Verdict::Late);
+        assert_eq!(
+            town.statutory.map(|s| s.source),
+            Some(StatutorySource::File)
+        );
+
+        let remote = dossier("1.1", "R");
+        let j = judge(&remote);
+        assert_eq!(j.verdict, Verdict::Early);
+        assert_eq!(j.effective_due, Some(t("2024-03-15 10:00")));
+        assert_eq!(
+            j.statutory.map(|s| (s.limit, s.source)),
+            Some((5, StatutorySource::FileRemote { extra: 3 }))
+        );
+        // The portal's view (its own unit code) is judged with the province's agency.
+        let n = DossierCore {
+            agency_code: Some("PORTAL-UNIT".into()),
+            ..remote.core.clone()
+        };
+        let nj = judge_national(&n, &remote, end, &cal).unwrap();
+        assert_eq!(nj.verdict, Verdict::Early);
+
+        let j = judge(&dossier("9.9", "TOWN"));
+        assert_eq!(j.verdict, Verdict::OnTime);
+        assert!(j.statutory.is_some_and(|s| s.is_inferred()));
+
+        // A due date wins over any statutory time, and the judgement names none.
+        let mut with_due = dossier("9.9", "TOWN");
+        with_due.core.due_at = Some(t("2024-03-13 10:00"));
+        let j = judge(&with_due);
+        assert_eq!((j.verdict, j.statutory), (Verdict::Late, None));
+
+        assert_eq!(judge(&dossier("8.8", "TOWN")).verdict, Verdict::Unknown);
     }
 
     #[test]

@@ -170,6 +170,9 @@ pub struct Judgement {
     pub end: Option<LocalTime>,
     /// The due time compared with: `due_at`, or received + statutory working days.
     pub effective_due: Option<LocalTime>,
+    /// The statutory time `effective_due` was computed from (the dossier has no due date);
+    /// its source says whether it was inferred (docs/domain.md §2). `None` with a due date.
+    pub statutory: Option<StatutoryTime>,
     /// `end` moved back by the paused working time: what is compared with the due time.
     pub effective_end: Option<LocalTime>,
     /// Working days from due to effective end; 0 when not late; `None` with no due time.
@@ -254,6 +257,7 @@ pub fn judge(
                 verdict: Verdict::NotCounted,
                 end: None,
                 effective_due: None,
+                statutory: None,
                 effective_end: None,
                 working_days_late: None,
                 rule_version: rule_version(core.received_at.unwrap_or(period_end)),
@@ -267,7 +271,8 @@ pub fn judge(
     let paused = paused_working_time(input.pauses, received, end, cal)?;
     let effective_end = cal.sub_working_time(end, paused)?;
 
-    let effective_due = match (core.due_at, input.statutory) {
+    let statutory = input.statutory.filter(|_| core.due_at.is_none());
+    let effective_due = match (core.due_at, statutory) {
         (Some(due), _) => Some(due),
         (None, Some(time)) => Some(time.due_from(received, cal)?),
         (None, None) => None,
@@ -279,6 +284,7 @@ pub fn judge(
             verdict: Verdict::Unknown,
             end: Some(end),
             effective_due: None,
+            statutory: None,
             effective_end: Some(effective_end),
             working_days_late: None,
             rule_version: rule_version(received),
@@ -307,6 +313,7 @@ pub fn judge(
         verdict,
         end: Some(end),
         effective_due,
+        statutory,
         effective_end: Some(effective_end),
         working_days_late,
         rule_version: rule_version(received),
@@ -429,6 +436,7 @@ mod tests {
                 limit,
                 unit: crate::calendar::TimeUnit::WorkingDays,
                 cut_off: None,
+                source: crate::calendar::StatutorySource::File,
             }),
         };
         judge(&input, t(case.period_end), cal)

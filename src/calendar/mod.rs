@@ -205,6 +205,9 @@ pub struct Calendar {
     years: BTreeMap<i32, YearDays>,
     hours: OfficeHours,
     statutory: std::sync::Arc<StatutoryTimes>,
+    /// Times inferred from the province's dossiers, for procedures the file does not list.
+    inferred: std::sync::Arc<BTreeMap<String, StatutoryTime>>,
+    inference: InferenceSettings,
     cut_offs: CutOffs,
 }
 
@@ -358,6 +361,8 @@ impl Calendar {
             years,
             hours: OfficeHours::default(),
             statutory: std::sync::Arc::new(StatutoryTimes::builtin()),
+            inferred: std::sync::Arc::default(),
+            inference: InferenceSettings::default(),
             cut_offs: CutOffs::default(),
         })
     }
@@ -412,13 +417,93 @@ impl Calendar {
         self
     }
 
-    /// The statutory time of the procedure `code`, with its group's cut-off hour, if the
-    /// statutory-times file lists it.
-    pub fn statutory_time(&self, code: &str) -> Option<StatutoryTime> {
-        self.statutory.get(code).map(|(t, group)| StatutoryTime {
-            cut_off: Some(self.cut_offs.of(group)),
-            ..t
+    /// The statutory time of the procedure `code` for a dossier received by `agency`, with its
+    /// group's cut-off hour (docs/domain.md §2): the file's entry (plus its remote-commune
+    /// extension when `agency` is a remote one), else the time inferred from the province's
+    /// dossiers ([`Calendar::with_inferred`], the default cut-off), else `None`.
+    pub fn statutory_time(&self, code: &str, agency: Option<&str>) -> Option<StatutoryTime> {
+        if let Some((t, group)) = self.statutory.get_for(code, agency) {
+            return Some(StatutoryTime {
+                cut_off: Some(self.cut_offs.of(group)),
+                ..t
+            });
+        }
+        self.inferred.get(code.trim()).map(|t| StatutoryTime {
+            cut_off: Some(self.cut_offs.of(None)),
+            ..*t
         })
+    }
+
+    /// The statutory times of the file (without the inferred ones).
+    pub fn statutory_times(&self) -> &StatutoryTimes {
+        &self.statutory
+    }
+
+    /// Same calendar with when to infer statutory times (`calendar.infer_statutory_*`).
+    pub fn with_inference(mut self, settings: InferenceSettings) -> Calendar {
+        self.inference = settings;
+        self
+    }
+
+    /// When statutory times are inferred.
+    pub fn inference(&self) -> &InferenceSettings {
+        &self.inference
+    }
+
+    /// Same calendar with these inferred statutory times (by procedure code; a code the file
+    /// lists is ignored: the file wins).
+    pub fn with_inferred(mut self, inferred: BTreeMap<String, StatutoryTime>) -> Calendar {
+        let inferred = inferred
+            .into_iter()
+            .filter(|(code, _)| !self.statutory.contains(code))
+            .collect();
+        self.inferred = std::sync::Arc::new(inferred);
+        self
+    }
+
+    /// [`Calendar::with_inferred`] with the times of the outcomes that inferred one.
+    pub fn with_inferences(self, outcomes: &[(String, Inference)]) -> Calendar {
+        let times = outcomes
+            .iter()
+            .filter_map(|(code, o)| match o {
+                Inference::Inferred(t) => Some((code.clone(), *t)),
+                _ => None,
+            })
+            .collect();
+        self.with_inferred(times)
+    }
+
+    /// Infers a statutory time ([`infer`], with [`Calendar::inference`]'s settings) from the
+    /// received and due times of a procedure's dossiers, measured from the default cut-off
+    /// (a procedure the file does not list has no group). A pair that touches a year with no
+    /// holiday file is left out.
+    pub fn infer_statutory_time(&self, pairs: &[(LocalTime, LocalTime)]) -> Inference {
+        let cut_off = self.cut_offs.of(None);
+        let durations: Vec<Duration> = pairs
+            .iter()
+            .filter_map(|&(r, d)| working_time_to_due(r, d, cut_off, self).ok())
+            .collect();
+        infer(&durations, self.hours.day_length(), &self.inference)
+    }
+
+    /// The inferred statutory times, by procedure code.
+    pub fn inferred(&self) -> &BTreeMap<String, StatutoryTime> {
+        &self.inferred
+    }
+
+    /// What verdicts judged with this calendar depend on, as text: everything but the counts
+    /// behind the inferred times (they change with every new dossier; the times do not).
+    pub fn judging_basis(&self) -> String {
+        let times: Vec<(&String, u32, TimeUnit)> = self
+            .inferred
+            .iter()
+            .map(|(c, t)| (c, t.limit, t.unit))
+            .collect();
+        let without = Calendar {
+            inferred: std::sync::Arc::default(),
+            ..self.clone()
+        };
+        format!("{without:?}|inferred {times:?}")
     }
 
     /// Same calendar with other office hours.
@@ -621,5 +706,7 @@ impl Calendar {
 #[cfg(test)]
 mod tests;
 
+mod infer;
 mod statutory;
-pub use statutory::{StatutoryTime, StatutoryTimes, TimeUnit};
+pub use infer::{infer, working_time_to_due, Inference, InferenceSettings};
+pub use statutory::{StatutorySource, StatutoryTime, StatutoryTimes, TimeUnit};

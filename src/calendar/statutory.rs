@@ -1,18 +1,20 @@
 //! Statutory times of procedures (thời hạn giải quyết, docs/domain.md §2): procedure code →
 //! time limit and unit, from a data file (`config/statutory-times.toml`, built in;
-//! `calendar.statutory_times_file` replaces it). Pure except [`StatutoryTimes::load_file`].
+//! `calendar.statutory_times_file` replaces it), with the remote-commune extensions the file
+//! gives; where the file has no entry, a time inferred from the province's own dossiers
+//! ([`super::infer`]). Pure except [`StatutoryTimes::load_file`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use chrono::{Duration, NaiveTime};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{Calendar, CalendarError};
 use crate::model::LocalTime;
 
 /// The unit a statutory time is counted in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnit {
     /// Whole working days ([`Calendar::add_working_days`]: the clock starts at the next
@@ -24,8 +26,51 @@ pub enum TimeUnit {
     CalendarDays,
 }
 
+impl TimeUnit {
+    /// The unit as Vietnamese text says it (`ngày làm việc`, `giờ làm việc`, `ngày`).
+    pub fn label_vi(self) -> &'static str {
+        match self {
+            TimeUnit::WorkingDays => "ngày làm việc",
+            TimeUnit::WorkingHours => "giờ làm việc",
+            TimeUnit::CalendarDays => "ngày",
+        }
+    }
+
+    /// The unit's name in the file and in logs (`working_days`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TimeUnit::WorkingDays => "working_days",
+            TimeUnit::WorkingHours => "working_hours",
+            TimeUnit::CalendarDays => "calendar_days",
+        }
+    }
+}
+
+/// Where a statutory time comes from (docs/domain.md §2: a due date, else the file, else
+/// inferred, else unknown).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "from")]
+pub enum StatutorySource {
+    /// The statutory-times file.
+    File,
+    /// The file, with the procedure's remote-commune extension added (`remote_extra`, in the
+    /// limit's unit): the dossier was received by one of the file's `remote_agencies`.
+    FileRemote {
+        /// The extension added to the file's limit.
+        extra: u32,
+    },
+    /// Inferred from the province's own dossiers of the procedure ([`super::infer`]): the most
+    /// common due − received, agreed on by `agreeing` of the `dossiers` read.
+    Inferred {
+        /// The procedure's dossiers (with received and due times) the inference read.
+        dossiers: u32,
+        /// How many of them gave the inferred time.
+        agreeing: u32,
+    },
+}
+
 /// A procedure's statutory time.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub struct StatutoryTime {
     /// The time limit.
     pub limit: u32,
@@ -35,9 +80,31 @@ pub struct StatutoryTime {
     /// received after it is taken as received at the next working day's opening. `None`: no
     /// cut-off (only the office hours' closing, [`Calendar::clock_start`]).
     pub cut_off: Option<NaiveTime>,
+    /// Where it comes from.
+    pub source: StatutorySource,
 }
 
 impl StatutoryTime {
+    /// Whether it was inferred from the province's dossiers rather than read from the file.
+    pub fn is_inferred(&self) -> bool {
+        matches!(self.source, StatutorySource::Inferred { .. })
+    }
+
+    /// The time and its source as staff read it, e.g. `5 ngày làm việc (suy ra từ 18/20 hồ sơ
+    /// của tỉnh)` or `15 ngày làm việc (theo tệp thời hạn, cộng 5 cho xã vùng sâu, vùng xa)`.
+    pub fn describe_vi(&self) -> String {
+        let time = format!("{} {}", self.limit, self.unit.label_vi());
+        match self.source {
+            StatutorySource::File => format!("{time} (theo tệp thời hạn)"),
+            StatutorySource::FileRemote { extra } => {
+                format!("{time} (theo tệp thời hạn, cộng {extra} cho xã vùng sâu, vùng xa)")
+            }
+            StatutorySource::Inferred { dossiers, agreeing } => {
+                format!("{time} (suy ra từ {agreeing}/{dossiers} hồ sơ của tỉnh)")
+            }
+        }
+    }
+
     /// The due time of a dossier received at `received` under this statutory time: after the
     /// cut-off hour on a working day, counted from the next working day's opening.
     pub fn due_from(
@@ -63,12 +130,23 @@ impl StatutoryTime {
 /// each procedure's group (for its cut-off hour).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StatutoryTimes {
-    by_code: BTreeMap<String, (StatutoryTime, Option<String>)>,
+    by_code: BTreeMap<String, Entry>,
+    remote_agencies: BTreeSet<String>,
+}
+
+/// One procedure of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Entry {
+    time: StatutoryTime,
+    group: Option<String>,
+    remote_extra: Option<u32>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileShape {
+    #[serde(default)]
+    remote_agencies: Vec<String>,
     #[serde(default)]
     procedure: Vec<EntryShape>,
 }
@@ -84,6 +162,8 @@ struct EntryShape {
     unit: TimeUnit,
     #[serde(default)]
     group: Option<String>,
+    #[serde(default)]
+    remote_extra: Option<u32>,
 }
 
 /// The file shipped with the binary.
@@ -94,7 +174,8 @@ const BUILTIN: (&str, &str) = (
 
 impl StatutoryTimes {
     /// Parses a statutory-times file (`file` names it in errors): every code once, not
-    /// empty, a limit above 0.
+    /// empty, a limit above 0, a `remote_extra` above 0; every remote agency code once, not
+    /// empty.
     pub fn parse(file: &str, text: &str) -> Result<StatutoryTimes, CalendarError> {
         let bad = |message: String| CalendarError::Parse {
             file: file.to_string(),
@@ -110,20 +191,44 @@ impl StatutoryTimes {
             if e.limit == 0 {
                 return Err(bad(format!("procedure {code}: limit must be above 0")));
             }
+            if e.remote_extra == Some(0) {
+                return Err(bad(format!(
+                    "procedure {code}: remote_extra must be above 0 (leave it out for none)"
+                )));
+            }
             let time = StatutoryTime {
                 limit: e.limit,
                 unit: e.unit,
                 cut_off: None,
+                source: StatutorySource::File,
             };
             let group = e
                 .group
                 .map(|g| g.trim().to_string())
                 .filter(|g| !g.is_empty());
-            if by_code.insert(code.clone(), (time, group)).is_some() {
+            let entry = Entry {
+                time,
+                group,
+                remote_extra: e.remote_extra,
+            };
+            if by_code.insert(code.clone(), entry).is_some() {
                 return Err(bad(format!("procedure {code} is listed twice")));
             }
         }
-        Ok(StatutoryTimes { by_code })
+        let mut remote_agencies = BTreeSet::new();
+        for a in shape.remote_agencies {
+            let a = a.trim().to_string();
+            if a.is_empty() {
+                return Err(bad("remote_agencies has an empty agency code".into()));
+            }
+            if !remote_agencies.insert(a.clone()) {
+                return Err(bad(format!("remote_agencies lists {a} twice")));
+            }
+        }
+        Ok(StatutoryTimes {
+            by_code,
+            remote_agencies,
+        })
     }
 
     /// The file shipped with the binary (the demo world's procedures).
@@ -146,7 +251,38 @@ impl StatutoryTimes {
     pub fn get(&self, code: &str) -> Option<(StatutoryTime, Option<&str>)> {
         self.by_code
             .get(code.trim())
-            .map(|(t, g)| (*t, g.as_deref()))
+            .map(|e| (e.time, e.group.as_deref()))
+    }
+
+    /// [`StatutoryTimes::get`] for a dossier received by `agency`: when the agency is one of
+    /// the file's `remote_agencies` and the procedure has a `remote_extra`, the extension is
+    /// added to the limit ([`StatutorySource::FileRemote`]).
+    pub fn get_for(
+        &self,
+        code: &str,
+        agency: Option<&str>,
+    ) -> Option<(StatutoryTime, Option<&str>)> {
+        let e = self.by_code.get(code.trim())?;
+        let remote = agency.is_some_and(|a| self.remote_agencies.contains(a.trim()));
+        let time = match e.remote_extra {
+            Some(extra) if remote => StatutoryTime {
+                limit: e.time.limit.saturating_add(extra),
+                source: StatutorySource::FileRemote { extra },
+                ..e.time
+            },
+            _ => e.time,
+        };
+        Some((time, e.group.as_deref()))
+    }
+
+    /// Whether the file lists the procedure `code`.
+    pub fn contains(&self, code: &str) -> bool {
+        self.by_code.contains_key(code.trim())
+    }
+
+    /// The agency codes of remote communes' receiving units (`remote_agencies`).
+    pub fn remote_agencies(&self) -> &BTreeSet<String> {
+        &self.remote_agencies
     }
 
     /// How many procedures the file lists.
@@ -179,6 +315,7 @@ mod tests {
                     limit: 1,
                     unit: TimeUnit::WorkingDays,
                     cut_off: None,
+                    source: StatutorySource::File,
                 },
                 Some("civil_status")
             ))
@@ -195,6 +332,7 @@ mod tests {
                 limit,
                 unit,
                 cut_off: None,
+                source: StatutorySource::File,
             }
             .due_from(r, &cal)
             .unwrap()
@@ -212,6 +350,7 @@ mod tests {
             limit: 1,
             unit: TimeUnit::WorkingDays,
             cut_off: NaiveTime::parse_from_str(cut, "%H:%M").ok(),
+            source: StatutorySource::File,
         };
         // Friday 15:30: after the 15:00 cut-off → from Monday 07:00 → due Tuesday 07:00.
         let r = t("2024-03-08 15:30");
@@ -248,5 +387,102 @@ mod tests {
         assert!(
             err("[[procedure]]\ncode = \"1.1\"\nlimit = 2\nunit = \"weeks\"\n").contains("f.toml")
         );
+    }
+
+    const REMOTE_FILE: &str = "remote_agencies = [\"X.REMOTE\"]\n\
+        [[procedure]]\ncode = \"1.1\"\nlimit = 10\nunit = \"working_days\"\nremote_extra = 5\n\
+        [[procedure]]\ncode = \"1.2\"\nlimit = 3\nunit = \"working_days\"\n";
+
+    /// A remote unit's dossier of a procedure with an extension gets it; another unit's, or a
+    /// procedure without one, does not.
+    #[test]
+    fn remote_commune_extension() {
+        let s = StatutoryTimes::parse("f.toml", REMOTE_FILE).unwrap();
+        let limit = |code, agency| s.get_for(code, agency).map(|(t, _)| (t.limit, t.source));
+        assert_eq!(
+            limit("1.1", Some("X.REMOTE")),
+            Some((15, StatutorySource::FileRemote { extra: 5 }))
+        );
+        assert_eq!(limit("1.1", Some(" X.REMOTE ")).unwrap().0, 15);
+        assert_eq!(
+            limit("1.1", Some("X.TOWN")),
+            Some((10, StatutorySource::File))
+        );
+        assert_eq!(limit("1.1", None), Some((10, StatutorySource::File)));
+        assert_eq!(
+            limit("1.2", Some("X.REMOTE")),
+            Some((3, StatutorySource::File))
+        );
+        // The due time moves by the extension.
+        let cal = Calendar::builtin().with_statutory_times(s);
+        let r = t("2024-03-08 10:00");
+        let due = |agency| {
+            cal.statutory_time("1.1", agency)
+                .unwrap()
+                .due_from(r, &cal)
+                .unwrap()
+        };
+        assert_eq!(due(Some("X.TOWN")), t("2024-03-22 10:00"));
+        assert_eq!(due(Some("X.REMOTE")), t("2024-03-29 10:00"));
+        assert!(StatutoryTimes::builtin().remote_agencies().is_empty());
+    }
+
+    #[test]
+    fn bad_remote_entries_name_the_problem() {
+        let err = |text: &str| {
+            StatutoryTimes::parse("f.toml", text)
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err("remote_agencies = [\"A\", \"A\"]").contains("lists A twice"));
+        assert!(err("remote_agencies = [\" \"]").contains("empty agency code"));
+        assert!(err(
+            "[[procedure]]\ncode = \"1.1\"\nlimit = 2\nunit = \"working_days\"\nremote_extra = 0\n"
+        )
+        .contains("remote_extra must be above 0"));
+    }
+
+    /// The file wins over an inferred time; an inferred time fills in for a procedure it does
+    /// not list, with the default cut-off; the counts behind it are not in the judging basis.
+    #[test]
+    fn file_then_inferred_then_none() {
+        let inferred = |limit, dossiers, agreeing| StatutoryTime {
+            limit,
+            unit: TimeUnit::WorkingDays,
+            cut_off: None,
+            source: StatutorySource::Inferred { dossiers, agreeing },
+        };
+        let base = Calendar::builtin();
+        let times = |a, b| {
+            [
+                ("1.001193".to_string(), inferred(9, a, b)),
+                ("9.000001".to_string(), inferred(4, a, b)),
+            ]
+            .into_iter()
+            .collect()
+        };
+        let cal = base.clone().with_inferred(times(20, 18));
+        let file = cal.statutory_time("1.001193", None).unwrap();
+        assert_eq!((file.limit, file.source), (1, StatutorySource::File));
+        let got = cal.statutory_time("9.000001", None).unwrap();
+        assert_eq!(got.limit, 4);
+        assert!(got.is_inferred());
+        assert_eq!(got.cut_off, NaiveTime::from_hms_opt(17, 0, 0));
+        assert_eq!(
+            got.describe_vi(),
+            "4 ngày làm việc (suy ra từ 18/20 hồ sơ của tỉnh)"
+        );
+        assert_eq!(cal.statutory_time("9.000002", None), None);
+        assert_eq!(cal.inferred().len(), 1, "the file's procedure is not kept");
+        // Other counts, same times: same basis; another time: another basis.
+        let more = base.clone().with_inferred(times(25, 23));
+        assert_eq!(cal.judging_basis(), more.judging_basis());
+        let other = base.clone().with_inferred(
+            [("9.000001".to_string(), inferred(5, 20, 18))]
+                .into_iter()
+                .collect(),
+        );
+        assert_ne!(cal.judging_basis(), other.judging_basis());
+        assert_ne!(cal.judging_basis(), base.judging_basis());
     }
 }

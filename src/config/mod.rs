@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub mod document;
 mod portals;
 mod secrets;
 mod service;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use super::{invalid, ConfigError};
-use crate::calendar::{Calendar, OfficeHours};
+use crate::calendar::{Calendar, InferenceSettings, OfficeHours};
 
 /// `[report]`: the monthly report the service writes.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq)]
@@ -15,7 +15,7 @@ pub struct ReportConfig {
     /// Where the scheduled report is written; default `reports/` next to the database.
     pub out_dir: Option<PathBuf>,
     /// `[report.document]`: the Office's choices for the official document.
-    pub document: crate::report::DocumentSettings,
+    pub document: super::document::DocumentSettings,
 }
 
 /// `[service]`: what every command needs.
@@ -169,6 +169,14 @@ pub struct CalendarConfig {
     /// Intake cut-off hours by procedure group (`HH:MM`; the group of a procedure is in the
     /// statutory-times file), `default` for every other group.
     pub cut_off_hours: BTreeMap<String, String>,
+    /// Fewest dossiers of a procedure the file does not list (with received and due times)
+    /// from which its statutory time is inferred; 0 = never inferred.
+    pub infer_statutory_min_dossiers: u32,
+    /// Share of them, in percent (51–100), that must give the same time.
+    pub infer_statutory_min_percent: u32,
+    /// How many of a procedure's dossiers are read: the latest received (at least
+    /// `infer_statutory_min_dossiers`).
+    pub infer_statutory_sample: u32,
 }
 
 impl Default for CalendarConfig {
@@ -185,6 +193,9 @@ impl Default for CalendarConfig {
             .into_iter()
             .map(|(g, h)| (g.to_string(), h.to_string()))
             .collect(),
+            infer_statutory_min_dossiers: InferenceSettings::default().min_dossiers,
+            infer_statutory_min_percent: InferenceSettings::default().min_percent,
+            infer_statutory_sample: InferenceSettings::default().sample,
         }
     }
 }
@@ -244,6 +255,29 @@ impl CalendarConfig {
         }
         let hours = OfficeHours::new(intervals)
             .map_err(|e| invalid("calendar.office_hours", e.to_string()))?;
-        Ok(base.with_office_hours(hours))
+        Ok(base
+            .with_office_hours(hours)
+            .with_inference(self.inference()?))
+    }
+
+    /// `calendar.infer_statutory_*`, checked.
+    fn inference(&self) -> Result<InferenceSettings, ConfigError> {
+        if !(51..=100).contains(&self.infer_statutory_min_percent) {
+            return Err(invalid(
+                "calendar.infer_statutory_min_percent",
+                "must be 51..=100 (more than half the dossiers, so they agree on one time)",
+            ));
+        }
+        if self.infer_statutory_sample < self.infer_statutory_min_dossiers.max(1) {
+            return Err(invalid(
+                "calendar.infer_statutory_sample",
+                "must be at least 1 and at least calendar.infer_statutory_min_dossiers",
+            ));
+        }
+        Ok(InferenceSettings {
+            min_dossiers: self.infer_statutory_min_dossiers,
+            min_percent: self.infer_statutory_min_percent,
+            sample: self.infer_statutory_sample,
+        })
     }
 }

@@ -441,16 +441,17 @@ fn statutory_times_file_is_read_and_its_errors_name_the_key() {
         .build()
         .unwrap();
     assert_eq!(
-        cal.statutory_time("9.000001"),
+        cal.statutory_time("9.000001", None),
         Some(crate::calendar::StatutoryTime {
             limit: 4,
             unit: crate::calendar::TimeUnit::WorkingHours,
             // No group: the default cut-off.
             cut_off: chrono::NaiveTime::from_hms_opt(17, 0, 0),
+            source: crate::calendar::StatutorySource::File,
         })
     );
     // The file replaces the built-in one.
-    assert_eq!(cal.statutory_time("1.001193"), None);
+    assert_eq!(cal.statutory_time("1.001193", None), None);
 }
 
 #[test]
@@ -465,7 +466,7 @@ fn cut_off_hours_are_checked_and_name_the_key() {
         .calendar
         .build()
         .unwrap();
-    let cut = |code: &str| cal.statutory_time(code).and_then(|t| t.cut_off);
+    let cut = |code: &str| cal.statutory_time(code, None).and_then(|t| t.cut_off);
     let h = |h| chrono::NaiveTime::from_hms_opt(h, 0, 0);
     assert_eq!(cut("1.001193"), h(15)); // civil status
     assert_eq!(cut("1.004873"), h(15)); // certification
@@ -479,7 +480,7 @@ fn example_document_settings_are_the_defaults() {
     let cfg = Config::parse(EXAMPLE, Path::new("example.toml")).unwrap();
     assert_eq!(
         cfg.report.document,
-        crate::report::DocumentSettings::default()
+        super::document::DocumentSettings::default()
     );
     assert_error_names(
         &[("\"{units};\"", "\"{unit};\"")],
@@ -492,5 +493,43 @@ fn example_document_settings_are_the_defaults() {
     assert_error_names(
         &[("from = \"2025-03-01\"", "from = \"1 March 2025\"")],
         "from",
+    );
+}
+
+#[test]
+fn statutory_inference_keys_are_checked_and_name_the_key() {
+    assert_error_names(
+        &[(
+            "infer_statutory_min_percent = 60",
+            "infer_statutory_min_percent = 50",
+        )],
+        "calendar.infer_statutory_min_percent",
+    );
+    assert_error_names(
+        &[(
+            "infer_statutory_min_percent = 60",
+            "infer_statutory_min_percent = 101",
+        )],
+        "calendar.infer_statutory_min_percent",
+    );
+    assert_error_names(
+        &[(
+            "infer_statutory_sample = 200",
+            "infer_statutory_sample = 19",
+        )],
+        "calendar.infer_statutory_sample",
+    );
+    let cal = Config::parse(EXAMPLE, Path::new("x.toml"))
+        .unwrap()
+        .calendar
+        .build()
+        .unwrap();
+    assert_eq!(
+        *cal.inference(),
+        crate::calendar::InferenceSettings {
+            min_dossiers: 20,
+            min_percent: 60,
+            sample: 200,
+        }
     );
 }

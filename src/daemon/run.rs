@@ -269,10 +269,10 @@ async fn serve_health(addr: SocketAddr, health: SharedHealth) -> anyhow::Result<
         .await
         .with_context(|| format!("config key `daemon.http_listen`: cannot listen on {addr}"))?;
     let addr = listener.local_addr()?;
-    let task = tokio::spawn(super::http::serve(
+    let task = tokio::spawn(crate::serve::serve(
         listener,
         health::router(health),
-        super::http::Limits::SERVICE,
+        crate::serve::Limits::SERVICE,
     ));
     tracing::info!(target: "daemon", %addr, "serving /healthz and /metrics");
     Ok(HttpServer { addr, task })

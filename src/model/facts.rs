@@ -12,7 +12,9 @@ use super::{LocalTime, Pause, Status};
 /// `[earliest, latest]`; `latest` is the estimate the rule uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
-    /// The earliest time the change can have happened.
+    /// The earliest time the change can have happened; `LocalTime::MIN` when nothing bounds
+    /// it (the state was first seen by the first pull ever: it can have begun at any time
+    /// before; `scoring::provincial_facts` reads that as the reception).
     pub earliest: LocalTime,
     /// The latest time (the source's last-modified time of the row that showed it, else
     /// the observation): the estimate used.
@@ -139,5 +141,33 @@ pub fn end_at(w: Window, bound: Bound) -> LocalTime {
     match bound {
         Bound::Estimate | Bound::Unfavourable => w.latest,
         Bound::Favourable => w.earliest,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The store keeps facts as JSON (`provincial_facts`): a window unbounded below (what the
+    /// first pull ever saw) must come back as it went in.
+    #[test]
+    fn an_unbounded_window_survives_the_stored_form() {
+        let at = chrono::NaiveDate::from_ymd_opt(2026, 10, 5)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .unwrap();
+        let facts = DossierFacts {
+            intervals: vec![StatusInterval {
+                status: Some(Status::Stopped),
+                from: Window {
+                    earliest: LocalTime::MIN,
+                    latest: at,
+                },
+                to: None,
+            }],
+            ..DossierFacts::default()
+        };
+        let json = serde_json::to_string(&facts).unwrap();
+        let back: DossierFacts = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, facts, "{json}");
     }
 }

@@ -297,7 +297,10 @@ pub fn analyse_rows(profile: &Profile, rows: &[Value]) -> ProvincialFindings {
             *shapes[i].entry(shape_of(v)).or_default() += 1;
             if DATE_FIELDS.contains(name) {
                 if let Some(text) = get_str(&row, path) {
-                    if profile.parse_date(name, &text).is_err() {
+                    if profile
+                        .parse_date(name, &text, crate::timestamp::DateOnly::StartOfDay)
+                        .is_err()
+                    {
                         *unparsed.entry((name, shape_of(v))).or_default() += 1;
                     }
                 }
@@ -544,7 +547,12 @@ impl NationalFindings {
                     continue;
                 }
                 let key = format!("{field}: {}", shape_of(v));
-                if crate::source::national::parse_date(&text).is_err() {
+                if crate::source::national::parse_date(
+                    &text,
+                    crate::timestamp::DateOnly::StartOfDay,
+                )
+                .is_err()
+                {
                     *self.unread_dates.entry(key.clone()).or_default() += 1;
                 }
                 *self.date_shapes.entry(key).or_default() += 1;

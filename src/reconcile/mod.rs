@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::calendar::{Calendar, CalendarError};
+use crate::calendar::{Calendar, CalendarError, StatutoryTime};
 use crate::carries::{Carries, DateField};
 use crate::model::{
     fmt_time, is_well_formed_national_code, LocalTime, NationalDossier, ProvincialDossier,
@@ -457,6 +457,10 @@ pub struct Prepared {
     /// The verdicts differ, but one of them flips within the resolution of the observed
     /// status history ([`scoring::is_uncertain`]): no `timeliness_mismatch` is made of it.
     pub uncertain: bool,
+    /// The statutory time inferred from the province's dossiers that the provincial and the
+    /// national verdict were judged with, if so (the dossier has no due date and its
+    /// procedure is not in the file): a `timeliness_mismatch` says so.
+    pub inferred: (Option<StatutoryTime>, Option<StatutoryTime>),
 }
 
 impl Prepared {
@@ -483,6 +487,7 @@ pub fn prepare(
     let mut rule_version = crate::timeliness::rule_version(p.core.received_at.unwrap_or(now));
     let mut calendar_error = None;
     let mut uncertain = false;
+    let mut inferred = (None, None);
     if evaluated.pair {
         let national_core = match national {
             NationalSide::Found { dossier, .. } => Some(&dossier.core),
@@ -492,8 +497,13 @@ pub fn prepare(
         let end = scoring::period_end(month, now);
         let judged = scoring::judge_provincial(p, end, cal).and_then(|pj| {
             rule_version = pj.rule_version;
+            inferred.0 = pj.statutory.filter(StatutoryTime::is_inferred);
             let nj = match national_core {
-                Some(n) => Some(scoring::judge_national(n, p, end, cal)?.verdict),
+                Some(n) => {
+                    let nj = scoring::judge_national(n, p, end, cal)?;
+                    inferred.1 = nj.statutory.filter(StatutoryTime::is_inferred);
+                    Some(nj.verdict)
+                }
                 None => None,
             };
             if let Some(n) = national_core.filter(|_| p.observed.is_some()) {
@@ -523,7 +533,19 @@ pub fn prepare(
         month,
         calendar_error,
         uncertain,
+        inferred,
     }
+}
+
+/// What a verdict's text adds when it was judged with an inferred statutory time: the time,
+/// not the count of dossiers behind it (that changes with every new dossier; the finding
+/// should not).
+pub fn inferred_note(t: &StatutoryTime) -> String {
+    format!(
+        " (hạn suy ra từ hồ sơ của tỉnh: {} {})",
+        t.limit,
+        t.unit.label_vi()
+    )
 }
 
 /// The second half of [`assess`]: the score impact (against the month's provincial tally)
@@ -550,6 +572,18 @@ pub fn finish(
                 pre.month,
                 impact,
             );
+            // A verdict judged with an inferred statutory time says so.
+            for f in findings
+                .iter_mut()
+                .filter(|f| f.kind == Kind::TimelinessMismatch)
+            {
+                if let Some(t) = &pre.inferred.0 {
+                    f.provincial.push_str(&inferred_note(t));
+                }
+                if let Some(t) = &pre.inferred.1 {
+                    f.national.push_str(&inferred_note(t));
+                }
+            }
             let t = Timeliness {
                 provincial: pv,
                 national: nv,

@@ -66,6 +66,12 @@ pub struct BuildNotes {
     /// Dossiers of the report's month left out of the province's view because they have no
     /// due date and their procedure no known statutory time (verdict `unknown`).
     pub unknown: u64,
+    /// Dossiers of the report's month counted in the province's view with a statutory time
+    /// inferred from the province's own dossiers (no due date, procedure not in the file).
+    pub inferred: u64,
+    /// The procedures whose statutory time was inferred, each with the time and its source
+    /// ([`crate::calendar::StatutoryTime::describe_vi`]).
+    pub inferred_procedures: Vec<(String, String)>,
 }
 
 /// Builds the report of `month` as seen at `now`. See the module doc.
@@ -81,6 +87,13 @@ pub fn build(
         tracing::warn!(target: "report", month = %month.iso(), unknown = notes.unknown,
             "some dossiers have no due date and no known statutory time: left out of the \
              province's view (add their procedures to calendar.statutory_times_file)");
+    }
+    if notes.inferred > 0 {
+        tracing::warn!(target: "report", month = %month.iso(), inferred = notes.inferred,
+            procedures = %notes.inferred_procedures.iter()
+                .map(|(c, t)| format!("{c}: {t}")).collect::<Vec<_>>().join("; "),
+            "some dossiers have no due date and were judged with a statutory time inferred from \
+             the province's own dossiers (add their procedures to calendar.statutory_times_file)");
     }
     if notes.uncomputed > 0 {
         tracing::warn!(target: "report", month = %month.iso(), uncomputed = notes.uncomputed,
@@ -100,6 +113,8 @@ pub fn build_with_notes(
 ) -> Result<(MonthlyReport, BuildNotes), BuildError> {
     let agencies = AgencyIndex::new(store.agencies()?);
     let facts = store.provincial_facts()?;
+    let (cal, inferences) = store.with_inferred_statutory_times(cal, None)?;
+    let cal = &cal;
     let mut b = Builder::new(month, now, cal, &agencies, &facts);
     let end = month.end();
     // A large table is read in two rowid halves, the second on another thread over its own
@@ -124,7 +139,15 @@ pub fn build_with_notes(
     }
     let discrepancies = store.report_discrepancies()?;
     let published = store.all_published_scores()?;
-    Ok(b.finish(province, &discrepancies, &published))
+    let (report, mut notes) = b.finish(province, &discrepancies, &published);
+    notes.inferred_procedures = inferences
+        .iter()
+        .filter_map(|(code, o)| match o {
+            crate::calendar::Inference::Inferred(t) => Some((code.clone(), t.describe_vi())),
+            _ => None,
+        })
+        .collect();
+    Ok((report, notes))
 }
 
 #[derive(Clone, Copy)]
@@ -205,6 +228,7 @@ impl<'a> Builder<'a> {
         self.appendix_3.extend(later.appendix_3);
         self.notes.uncomputed += later.notes.uncomputed;
         self.notes.unknown += later.notes.unknown;
+        self.notes.inferred += later.notes.inferred;
         if self.notes.first_error.is_none() {
             self.notes.first_error = later.notes.first_error;
         }
@@ -267,7 +291,14 @@ impl<'a> Builder<'a> {
             }
             k = k.next();
         }
-        Some((jm, scoring::counts_in(&jm, Some(received), m)))
+        let counts = scoring::counts_in(&jm, Some(received), m);
+        if counts
+            && matches!(view, View::Provincial)
+            && jm.statutory.is_some_and(|t| t.is_inferred())
+        {
+            self.notes.inferred += 1;
+        }
+        Some((jm, counts))
     }
 
     fn agency(&mut self, code: Option<&str>, name: Option<&str>) -> (String, String) {

@@ -81,7 +81,7 @@ pub fn freeze_closed_month(
     province: &str,
 ) -> Result<Option<YearMonth>, FrozenError> {
     let month = YearMonth::of(&now).previous();
-    if store.frozen_month(month)?.is_some() || !store.synced_by(month.end())? {
+    if store.is_frozen(month)? || !store.synced_by(month.end())? {
         return Ok(None);
     }
     match freeze(store, month, now, cal, province)? {

@@ -16,7 +16,6 @@
 
 pub mod agencies;
 pub mod build;
-pub mod document;
 pub mod frozen;
 pub mod model;
 
@@ -44,8 +43,8 @@ pub use model::{
     ProvincialLateRow, Rank, ScoreFigures, SyncFaultRow, YearMonth, YearMonthParseError,
 };
 
+pub use crate::config::document::{DatedWording, DocumentSettings, Wording};
 pub use build::{build, build_with_notes, BuildError, BuildNotes};
-pub use document::{DatedWording, DocumentSettings, Wording};
 pub use format::{category_label_vi, fmt_fixed_vi, fmt_int_vi, fmt_time_vi, fmt_vi, kind_label_vi};
 pub use write::{default_out_dir, month_report, write_month, write_report, WriteError};
 

@@ -3,9 +3,9 @@
 //! tables' columns are in `columns`.
 
 use super::columns::{appendix_2_counts, CATEGORIES};
-use super::document::{DocumentSettings, Wording};
 use super::format::*;
 use super::model::*;
+use crate::config::document::{DocumentSettings, Wording};
 
 /// A run of text, plain or bold.
 #[derive(Clone, Debug, PartialEq)]
@@ -396,7 +396,7 @@ impl<'a> Doc<'a> {
         Doc {
             r,
             s,
-            w: s.wording(r),
+            w: s.wording(&r.province, r.month, r.generated_at.date()),
         }
     }
 

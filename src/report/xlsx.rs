@@ -9,10 +9,10 @@ use rust_xlsxwriter::{
 };
 
 use super::columns::*;
-use super::document::Wording;
 use super::model::*;
 use super::text::*;
 use super::ReportError;
+use crate::config::document::Wording;
 use crate::model::LocalTime;
 
 pub(crate) const SHEETS: [&str; 4] = ["Tong hop", "Phu luc I", "Phu luc II", "Phu luc III"];

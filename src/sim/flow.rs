@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike, Weekday};
 
-use super::world::{Agency, Applicant, NationalRow, Procedure, SimDossier};
+use super::world::{Agency, Applicant, Flows, NationalRow, Procedure, SimDossier};
 use crate::model::{LocalTime, Status};
 
 /// A small, stable PRNG (SplitMix64): the world must not change when a crate updates.
@@ -233,6 +233,9 @@ pub(super) struct Draft {
     pub applied_at: LocalTime,
     /// Its number among the unit's dossiers of `day` (the national code's sequence).
     pub seq: u32,
+    /// Its procedure is one the province's system sets no due date for
+    /// (`Flows::no_due_date_procedures`).
+    pub no_due_date: bool,
 }
 
 impl Draft {
@@ -244,6 +247,7 @@ impl Draft {
         agencies: &[Agency],
         officials: &[Vec<String>],
         now: LocalTime,
+        flows: &Flows,
     ) -> SimDossier {
         let agency = self.agency;
         let national_code = format!(
@@ -272,6 +276,8 @@ impl Draft {
             finished_at: None,
             returned_at: None,
             history: vec![(self.applied_at, Status::Submitted)],
+            due_moves: Vec::new(),
+            edits: Vec::new(),
             label_override: None,
             handler: rng.pick(&officials[agency]).clone(),
             applicant: Applicant {
@@ -282,13 +288,47 @@ impl Draft {
                 email: format!("cd{}@example.vn", rng.below(1_000_000)),
             },
         };
-        evolve(&mut d, self.working_days, now, rng);
+        evolve(&mut d, self.working_days, now, rng, flows);
+        if self.no_due_date {
+            // The flow ran against the statutory time; the system records no due date.
+            d.due_at = None;
+            d.original_due_at = None;
+            d.rescheduled_at = None;
+            d.due_moves.clear();
+        }
         d
     }
 }
 
-/// Moves a dossier along a realistic status flow up to `now`.
-pub(super) fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng: &mut Rng) {
+/// Moves a dossier along a realistic status flow up to `now`, then (`Flows::edit_rate`) edits
+/// it a day or more after its current status began.
+pub(super) fn evolve(
+    d: &mut SimDossier,
+    working_days: u32,
+    now: LocalTime,
+    rng: &mut Rng,
+    flows: &Flows,
+) {
+    evolve_status(d, working_days, now, rng, flows);
+    if flows.edit_rate > 0.0 && rng.chance(flows.edit_rate) {
+        let since = d.status_since();
+        let edit = office(since + Duration::minutes(60 * (24 + rng.below(24 * 5) as i64)));
+        if edit <= now {
+            d.edits.push(edit);
+        }
+    }
+}
+
+/// The status flow of [`evolve`]: reception (or refusal), an optional rescheduling, processing,
+/// and one ending — a supplement request (answered or not; with `flows`, a due date moved for
+/// the pause and a second request), awaiting payment, stopped, withdrawn, or a result.
+fn evolve_status(
+    d: &mut SimDossier,
+    working_days: u32,
+    now: LocalTime,
+    rng: &mut Rng,
+    flows: &Flows,
+) {
     let at = |base: LocalTime, minutes: i64| office(base + Duration::minutes(minutes));
     let mut t = d.applied_at;
     // Online dossiers wait for reception; direct ones are received at once.
@@ -332,8 +372,11 @@ pub(super) fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng:
         0.15 + rng.f64() * 0.8
     };
     let finish = at(start, (allowed as f64 * frac) as i64);
-    // Pauses and other endings.
-    if roll < 0.06 {
+    // Pauses and other endings. (A draw for the extra supplement flow only when it is on:
+    // the worlds of existing seeds stay as they were.)
+    let supplement = roll < 0.06
+        || (roll >= 0.13 && flows.supplement_rate > 0.0 && rng.chance(flows.supplement_rate));
+    if supplement {
         let req = at(start, (allowed as f64 * 0.3) as i64);
         if req <= now {
             d.history.push((req, Status::SupplementRequested));
@@ -341,7 +384,38 @@ pub(super) fn evolve(d: &mut SimDossier, working_days: u32, now: LocalTime, rng:
             if back <= now && rng.chance(0.6) {
                 d.history.push((back, Status::Processing));
                 let paused = back - req;
-                let finish = office(finish + paused);
+                // Work resumes where it stopped: a finish the draw put before the request
+                // moves after it (else the history would run backwards).
+                let mut finish = office(finish.max(req) + paused);
+                // The vendor credits the pause by moving the due date on (not when the dossier
+                // was rescheduled: one due-date story at a time).
+                if flows.due_extended_rate > 0.0
+                    && rng.chance(flows.due_extended_rate)
+                    && d.rescheduled_at.is_none()
+                {
+                    let before = d.due_at.expect("set at reception");
+                    let days = (paused.num_hours() / 24).max(1) as u32;
+                    d.due_moves.push((back, before));
+                    d.due_at = Some(add_working_days(before, days));
+                }
+                if flows.second_request_rate > 0.0 && rng.chance(flows.second_request_rate) {
+                    // The official reviews the supplement and asks again, a working day or
+                    // more later: a status that leaves and comes back between two pulls
+                    // cannot be seen (it looks like an edit), and real second requests are
+                    // not that quick.
+                    let gap = ((finish - back).num_minutes() / 3).max(24 * 60);
+                    let req2 = at(back, gap);
+                    if req2 > now {
+                        return;
+                    }
+                    d.history.push((req2, Status::SupplementRequested));
+                    let back2 = at(req2, 60 * (24 + rng.below(24 * 4) as i64));
+                    if back2 > now || !rng.chance(0.6) {
+                        return;
+                    }
+                    d.history.push((back2, Status::Processing));
+                    finish = office(finish.max(req2) + (back2 - req2));
+                }
                 if finish <= now {
                     close(d, finish, now, rng);
                 }
@@ -386,7 +460,9 @@ fn close(d: &mut SimDossier, finish: LocalTime, now: LocalTime, rng: &mut Rng) {
 }
 
 /// The national row a correct push would have produced by `now`: pushes lag a little, so a
-/// change younger than [`PUSH_LAG_MINUTES`] shows the state before it.
+/// change younger than [`PUSH_LAG_MINUTES`] shows the state before it. Its `history` is every
+/// push the portal got: each status change and each due-date change, with the status and due
+/// date then.
 pub(super) fn national_row(
     d: &SimDossier,
     agencies: &[Agency],
@@ -400,22 +476,34 @@ pub(super) fn national_row(
     }
     let seen = |v: Option<LocalTime>| v.filter(|t| *t <= lag);
     let agency = &agencies[d.agency];
+    let mut times: Vec<LocalTime> = d
+        .history
+        .iter()
+        .map(|h| h.0)
+        .chain(d.rescheduled_at)
+        .chain(d.due_moves.iter().map(|m| m.0))
+        .filter(|t| *t <= lag)
+        .collect();
+    times.sort();
+    times.dedup();
+    let history = times
+        .into_iter()
+        .filter_map(|t| {
+            let (_, s) = *d.history.iter().rev().find(|(at, _)| *at <= t)?;
+            Some((t, s, d.due_as_of(t)))
+        })
+        .collect();
     Some(NationalRow {
         code: d.national_code.clone(),
         procedure_code: procedures[d.procedure].code.clone(),
         status,
         status_at: Some(status_at),
         received_at: seen(d.received_at),
-        due_at: if d.received_at.is_none_or(|r| r > lag) {
-            None
-        } else if d.rescheduled_at.is_some_and(|r| r > lag) {
-            d.original_due_at
-        } else {
-            d.due_at
-        },
+        due_at: d.due_as_of(lag),
         finished_at: seen(d.finished_at),
         returned_at: seen(d.returned_at),
         unit_code: agency.code.clone(),
         unit_name: agency.name.clone(),
+        history,
     })
 }

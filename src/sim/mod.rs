@@ -298,6 +298,9 @@ pub struct SimControl {
     /// Provincial dossiers the list does not show (not created yet, or gone from the list):
     /// see [`Knobs::provincial_release_after_page`], [`Knobs::provincial_remove_after_page`].
     pub held_back: Mutex<HashSet<String>>,
+    /// The world as served now, once [`Simulators::advance_to`] rewound it; `None`: the
+    /// generated world, at its own now.
+    pub served: Mutex<Option<Arc<World>>>,
 }
 
 impl SimControl {
@@ -319,6 +322,16 @@ impl SimControl {
             .copied()
             .unwrap_or(0)
     }
+    /// The world both simulators serve now: the one [`Simulators::advance_to`] set, else
+    /// `generated`.
+    pub fn world_now(&self, generated: &Arc<World>) -> Arc<World> {
+        self.served
+            .lock()
+            .expect("served lock")
+            .clone()
+            .unwrap_or_else(|| Arc::clone(generated))
+    }
+
     /// The switches, locked: set a fault, read a password.
     pub fn knobs(&self) -> std::sync::MutexGuard<'_, Knobs> {
         self.knobs.lock().expect("knobs lock")
@@ -335,12 +348,12 @@ impl SimControl {
     }
 
     /// Dossier indices newest-first by last modification (ties by id), as served now: every
-    /// dossier not held back.
+    /// dossier that exists at the world's now ([`World::exists`]) and is not held back.
     pub fn order(&self, w: &World) -> Vec<usize> {
         let updated: Vec<_> = w.dossiers.iter().map(|d| self.updated_at(d)).collect();
         let held = self.held_back.lock().expect("held_back lock");
         let mut order: Vec<usize> = (0..w.dossiers.len())
-            .filter(|&i| !held.contains(&w.dossiers[i].id))
+            .filter(|&i| w.exists(&w.dossiers[i]) && !held.contains(&w.dossiers[i].id))
             .collect();
         drop(held);
         order.sort_by(|&a, &b| {
@@ -466,6 +479,15 @@ impl Simulators {
             provincial_addr,
             tasks,
         })
+    }
+
+    /// Serves the world as it was at `t` from now on ([`World::as_of`]): both simulators and the
+    /// published scores. `t` may move forward or back, up to the world's own now; a world with
+    /// sync faults cannot be rewound (the error says so). `world` stays the generated world.
+    pub fn advance_to(&self, t: crate::model::LocalTime) -> Result<Arc<World>, String> {
+        let served = Arc::new(self.world.as_of(t)?);
+        *self.control.served.lock().expect("served lock") = Some(Arc::clone(&served));
+        Ok(served)
     }
 
     /// A configuration pointing at these simulators, with passwords written as files under

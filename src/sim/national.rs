@@ -215,7 +215,8 @@ async fn integration(State(app): State<App>, Json(body): Json<Value>) -> Respons
                 return (status, format!("<html>{status}</html>")).into_response();
             }
             let rows: Vec<Value> = app
-                .world
+                .control
+                .world_now(&app.world)
                 .national_lookup(code)
                 .map(render_row)
                 .into_iter()
@@ -255,8 +256,8 @@ fn list(app: &App, body: &Value) -> Response {
     if unit.is_empty() {
         return error(json!(3), "Thiếu tham số donViXuLy");
     }
-    let mut rows: Vec<&NationalRow> = app
-        .world
+    let world = app.control.world_now(&app.world);
+    let mut rows: Vec<&NationalRow> = world
         .national
         .values()
         .filter(|r| r.unit_code == unit)

@@ -664,7 +664,7 @@ async fn list_page(
             k.provincial_row_edit,
         )
     };
-    let w = &app.world;
+    let w = &app.control.world_now(&app.world);
     let order = app.control.order(w);
     let total = order.len();
     let size = size.unwrap_or(total.max(1));

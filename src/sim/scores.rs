@@ -6,9 +6,13 @@
 //! [`scoring::counts_in`] says; score = 20 × good ÷ counted. The province's row is all units
 //! together.
 //!
-//! The portal knows when it got each status (`NationalRow::status_at`, which `TraCuuHoSo` does
-//! not return): a terminal dossier with no finish time ends then, and an unanswered supplement
-//! request ends at the request. It keeps no pauses: none are subtracted.
+//! The portal knows every push it got (`NationalRow::history`, which `TraCuuHoSo` does not
+//! return): each status with its time, and the due date then. Its verdict on a row
+//! ([`judge_row`]) reads them exactly, as tthc-sync reads a history ([`facts::derive`]): a
+//! terminal dossier with no finish time ends when the portal got that status, an unanswered
+//! supplement request ends at the request, completed and open supplement and payment pauses
+//! are subtracted (unless the due date was moved for them), more than one supplement request
+//! is overdue, and a row with no due date is judged by its procedure's statutory time.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -23,9 +27,10 @@ use serde_json::{json, Value};
 use super::world::{NationalRow, World};
 use super::SimControl;
 use crate::calendar::{Calendar, CalendarError};
-use crate::model::{DossierCore, YearMonth};
+use crate::facts::{self, Bound, Observation};
+use crate::model::{DossierCore, LocalTime, YearMonth};
 use crate::scoring::{self, Tally};
-use crate::timeliness::{self, TimelinessInput, Verdict};
+use crate::timeliness::{self, Judgement, TimelinessInput, Verdict};
 
 /// The simulated province's legacy `p_tinh_id` (Điện Biên's province code).
 pub const PROVINCE_ID: i64 = 11;
@@ -75,6 +80,64 @@ impl UnitMonth {
     }
 }
 
+/// What the portal's own records say of a row besides its core: status time, pauses and
+/// supplement requests, read exactly from its pushes (`NationalRow::history`) with the rule's
+/// own reading of a history ([`facts::derive`]: a due date moved during a pause or as it ends
+/// credits the pause, which is then not subtracted). A row without pushes (made up by the
+/// world) has only `status_at`: the end for 7 and 8, and for an unanswered 5 the request.
+fn portal_facts(r: &NationalRow) -> scoring::SideFacts {
+    if r.history.is_empty() {
+        return scoring::SideFacts {
+            status_since: r.status_at.filter(|_| {
+                r.status.is_terminal() || r.status == crate::model::Status::SupplementRequested
+            }),
+            pauses: Vec::new(),
+            supplement_requests: u32::from(r.status == crate::model::Status::SupplementRequested),
+        };
+    }
+    let observations: Vec<Observation> = r
+        .history
+        .iter()
+        .map(|&(at, status, due_at)| Observation {
+            observed_at: at,
+            previous_observation: None,
+            status: Some(status),
+            changed_at: Some(at),
+            due_at,
+        })
+        .collect();
+    let f = facts::derive(&observations);
+    scoring::SideFacts {
+        status_since: f.status_since().map(|w| w.latest),
+        pauses: f.clock_pauses(Bound::Estimate),
+        supplement_requests: f.supplement_requests,
+    }
+}
+
+/// The portal's verdict on one of its rows for the period ending at `period_end`: the national
+/// rule ([`timeliness::judge`]) over the row and the portal's own records of it (its pushes:
+/// status times, pauses, supplement requests, exact), the statutory time when the row has no
+/// due date. What the published score counts.
+pub fn judge_row(
+    row: &NationalRow,
+    period_end: LocalTime,
+    cal: &Calendar,
+) -> Result<Judgement, CalendarError> {
+    let core = core_of(row);
+    let f = portal_facts(row);
+    timeliness::judge(
+        &TimelinessInput {
+            core: &core,
+            status_since: f.status_since,
+            pauses: &f.pauses,
+            supplement_requests: f.supplement_requests,
+            statutory: scoring::statutory_time(&core, cal),
+        },
+        period_end,
+        cal,
+    )
+}
+
 /// Each unit's month (by unit code) from the world's national view.
 fn unit_months(
     world: &World,
@@ -88,26 +151,9 @@ fn unit_months(
         .map(|a| (a.code.clone(), UnitMonth::default()))
         .collect();
     for row in world.national.values() {
-        let core = core_of(row);
-        let requests = u32::from(row.status == crate::model::Status::SupplementRequested);
-        let j = timeliness::judge(
-            &TimelinessInput {
-                core: &core,
-                // The portal knows when it got each status: the end for 7 and 8, and for 5 (a
-                // supplement request the applicant has not answered: the request is the end).
-                status_since: row.status_at.filter(|_| {
-                    row.status.is_terminal()
-                        || row.status == crate::model::Status::SupplementRequested
-                }),
-                pauses: &[],
-                supplement_requests: requests,
-                statutory: scoring::statutory_time(&core, cal),
-            },
-            end,
-            cal,
-        )?;
-        if scoring::counts_in(&j, core.received_at, m) {
-            let days = match (j.end, core.received_at) {
+        let j = judge_row(row, end, cal)?;
+        if scoring::counts_in(&j, row.received_at, m) {
+            let days = match (j.end, row.received_at) {
                 (Some(e), Some(r)) => Some((e - r).num_minutes() as f64 / 1440.0),
                 _ => None,
             };
@@ -207,7 +253,8 @@ async fn legacy(State(app): State<App>, Form(form): Form<HashMap<String, String>
     let Some(m) = month_of(int_of(params.get("p_nam")), int_of(params.get("p_thang"))) else {
         return Json(json!({"error": "Tham số thời gian không hợp lệ"})).into_response();
     };
-    let units = match unit_months(&app.world, m, &app.cal) {
+    let world = app.control.world_now(&app.world);
+    let units = match unit_months(&world, m, &app.cal) {
         Ok(u) => u,
         Err(e) => return server_error(e),
     };
@@ -257,7 +304,7 @@ async fn legacy(State(app): State<App>, Form(form): Form<HashMap<String, String>
             (79, "Thành phố Hồ Chí Minh".into(), None, Some(19.64)),
         ]),
         Some(PROVINCE_ID) => rank(
-            app.world
+            world
                 .agencies
                 .iter()
                 .enumerate()
@@ -320,15 +367,15 @@ async fn progress_tree(State(app): State<App>, Json(body): Json<Value>) -> Respo
     let Some(m) = month_of(int_of(body.get("year")), int_of(body.get("month"))) else {
         return reply(json!({"code": "BAD_REQUEST", "message": "Tháng không hợp lệ"}));
     };
+    let world = app.control.world_now(&app.world);
     let (units, before) = match (
-        unit_months(&app.world, m, &app.cal),
-        unit_months(&app.world, m.previous(), &app.cal),
+        unit_months(&world, m, &app.cal),
+        unit_months(&world, m.previous(), &app.cal),
     ) {
         (Ok(u), Ok(b)) => (u, b),
         (Err(e), _) | (_, Err(e)) => return server_error(e),
     };
-    let children: Vec<Value> = app
-        .world
+    let children: Vec<Value> = world
         .agencies
         .iter()
         .enumerate()

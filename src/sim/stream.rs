@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveDate};
 use super::flow::{
     frame, is_weekday, national_row, random_office_time, truncate_seconds, Draft, Rng,
 };
-use super::truth::{apply_fault, Fault, GroundTruth, FAULT_MIN_AGE_HOURS};
+use super::truth::{apply_fault, due_not_set, Fault, GroundTruth, FAULT_MIN_AGE_HOURS};
 use super::world::{NationalRow, SimDossier, World, WorldParams};
 
 /// One generated dossier: the province's record, the portal's row (`None`: the portal has
@@ -136,8 +136,20 @@ impl WorldStream {
             day,
             applied_at,
             seq: *seq,
+            no_due_date: self
+                .frame
+                .params
+                .flows
+                .no_due_date_procedures
+                .contains(&self.frame.procedures[proc_idx].code),
         };
-        let d = draft.realise(rng, &self.frame.agencies, &self.officials, now);
+        let d = draft.realise(
+            rng,
+            &self.frame.agencies,
+            &self.officials,
+            now,
+            &self.frame.params.flows,
+        );
         Some(d)
     }
 }
@@ -161,10 +173,17 @@ impl Iterator for WorldStream {
         let mut national = national_row(&d, &self.frame.agencies, &self.frame.procedures, now);
         // A running quota spreads the faults evenly: fault the next eligible dossier whenever
         // fewer than `made × fault_rate` have been faulted so far.
-        let mut truth = None;
+        let no_due = self
+            .frame
+            .params
+            .flows
+            .no_due_date_procedures
+            .contains(&self.frame.procedures[d.procedure].code);
+        let mut truth = if no_due { due_not_set(&d) } else { None };
         let status = d.status();
-        let eligible =
-            d.updated_at() <= now - Duration::hours(FAULT_MIN_AGE_HOURS) && status.is_received();
+        let eligible = !no_due
+            && d.updated_at() <= now - Duration::hours(FAULT_MIN_AGE_HOURS)
+            && status.is_received();
         if eligible && (self.faults as f64) < self.made as f64 * fault_rate {
             for k in 0..Fault::ALL.len() {
                 let fault = Fault::ALL[(self.next_fault + k) % Fault::ALL.len()];

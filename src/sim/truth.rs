@@ -29,6 +29,10 @@ pub enum Fault {
     /// The portal holds a dossier of the province's units that the province does not have.
     /// Injected only when `WorldParams::only_on_national_rate` is set; not in [`Fault::ALL`].
     OnlyOnNational,
+    /// The province's system set no due date for a received dossier of a procedure that has a
+    /// statutory time (`Flows::no_due_date_procedures`): no due date on either side. Not in
+    /// [`Fault::ALL`]; such dossiers get no other fault.
+    DueNotSet,
 }
 
 impl Fault {
@@ -110,6 +114,7 @@ impl World {
                     returned_at: None,
                     unit_code: agency.code.clone(),
                     unit_name: agency.name.clone(),
+                    history: Vec::new(),
                 },
             );
             self.truth.push(GroundTruth {
@@ -134,6 +139,7 @@ impl World {
         }
         let old_enough = now - Duration::hours(FAULT_MIN_AGE_HOURS);
         let mut next_fault = 0usize;
+        let no_due: Vec<bool> = self.dossiers.iter().map(|d| self.no_due_date(d)).collect();
         let mut taken = 0usize;
         for &i in &order {
             if taken == wanted {
@@ -141,7 +147,11 @@ impl World {
             }
             let d = &self.dossiers[i];
             let status = d.status();
-            if d.updated_at() > old_enough || !status.is_received() || status == Status::Submitted {
+            if no_due[i]
+                || d.updated_at() > old_enough
+                || !status.is_received()
+                || status == Status::Submitted
+            {
                 continue;
             }
             // Try the faults in turn, starting where the last one left off, so kinds spread.
@@ -168,6 +178,30 @@ impl World {
         self.truth.sort_by(|a, b| a.dossier_id.cmp(&b.dossier_id));
     }
 
+    /// Whether `d`'s procedure is one the province sets no due date for
+    /// (`Flows::no_due_date_procedures`).
+    pub(super) fn no_due_date(&self, d: &SimDossier) -> bool {
+        self.params
+            .flows
+            .no_due_date_procedures
+            .contains(&self.procedures[d.procedure].code)
+    }
+
+    /// Adds a [`Fault::DueNotSet`] line for every received dossier without a due date of a
+    /// procedure in `Flows::no_due_date_procedures`.
+    pub(super) fn add_due_not_set(&mut self) {
+        let lines: Vec<GroundTruth> = self
+            .dossiers
+            .iter()
+            .filter(|d| self.no_due_date(d))
+            .filter_map(due_not_set)
+            .collect();
+        if !lines.is_empty() {
+            self.truth.extend(lines);
+            self.truth.sort_by(|a, b| a.dossier_id.cmp(&b.dossier_id));
+        }
+    }
+
     /// Applies `fault` to dossier `i` if it fits; returns the discrepancy kind it must cause.
     fn try_fault(&mut self, i: usize, fault: Fault) -> Option<&'static str> {
         // A finish time the vendor does not write cannot be found missing on the portal.
@@ -185,6 +219,22 @@ impl World {
         }
         kind
     }
+}
+
+/// The ground truth of a dossier of a procedure the province sets no due date for: a
+/// `missing_due_date` finding once it is received (status 2, 4–10, a received time, no due
+/// date).
+pub(super) fn due_not_set(d: &SimDossier) -> Option<GroundTruth> {
+    (d.status().is_received()
+        && d.received_at.is_some()
+        && d.due_at.is_none()
+        && d.label_override.is_none())
+    .then(|| GroundTruth {
+        dossier_id: d.id.clone(),
+        dossier_code: d.national_code.clone(),
+        fault: Fault::DueNotSet,
+        expected_kind: "missing_due_date".into(),
+    })
 }
 
 /// Applies `fault` to one dossier and its national row (`None` = the portal has none) if it
@@ -212,6 +262,8 @@ pub(super) fn apply_fault(
             let row = national.as_mut()?;
             row.status = earlier;
             row.status_at = Some(earlier_at);
+            // The later pushes never arrived.
+            row.history.retain(|h| h.0 <= earlier_at);
             row.finished_at = None;
             row.returned_at = None;
             Some(if status.is_terminal() {
@@ -228,12 +280,19 @@ pub(super) fn apply_fault(
             let row = national.as_mut()?;
             row.status = Status::Resolved;
             row.finished_at = Some(since);
+            // The push of the 5, 6 or 8 arrived as a 9.
+            if let Some(last) = row.history.last_mut().filter(|h| h.0 == since) {
+                last.1 = Status::Resolved;
+            }
             Some("collapsed_status")
         }
         Fault::DueNotPushed => {
             let original = d.original_due_at?;
             let row = national.as_mut()?;
             row.due_at = Some(original);
+            for h in &mut row.history {
+                h.2 = h.2.map(|_| original);
+            }
             Some("due_date_mismatch")
         }
         Fault::FinishNotPushed => {
@@ -256,7 +315,7 @@ pub(super) fn apply_fault(
             d.label_override = Some("Chờ phê duyệt lãnh đạo".into());
             Some("unmapped_status")
         }
-        // Injected separately (`WorldParams::only_on_national_rate`), never by this.
-        Fault::OnlyOnNational => None,
+        // Injected separately (`WorldParams::only_on_national_rate`, `Flows`), never by this.
+        Fault::OnlyOnNational | Fault::DueNotSet => None,
     }
 }

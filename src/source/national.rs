@@ -4,29 +4,40 @@
 //! A failed or unparseable reply is an error, never "not found": only a success reply with an
 //! empty row array means the portal does not have the dossier.
 
-use chrono::NaiveDateTime;
 use serde_json::Value;
 
 use super::{LoginProblem, SourceError};
 use crate::config::NationalConfig;
 use crate::http::{Body, HttpClient, Request};
 use crate::model::{DossierCore, LocalTime, LookupOutcome, NationalDossier, Status};
+use crate::timestamp::{self, DateOnly};
 
 const PORTAL: &str = "national";
 
-const DATE_FORMATS: &[&str] = &["%Y%m%d%H%M%S", "%d/%m/%Y %H:%M:%S", "%Y-%m-%dT%H:%M:%S"];
+/// The portal's date forms (docs/domain.md §8): the three seen, first; then the forms an
+/// adapter may write instead — fractions of a second, a space for the `T`, no seconds, an
+/// offset (converted to +07:00), a date alone, ASP.NET's `/Date(ms)/`.
+const DATE_FORMATS: &[&str] = &[
+    "%Y%m%d%H%M%S",
+    "%d/%m/%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%d/%m/%Y %H:%M",
+    "%d-%m-%Y %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S%.f%#z",
+    "%d/%m/%Y",
+    "%Y-%m-%d",
+    "%Y%m%d",
+    "dotnet",
+];
 
-/// Parses a national timestamp (local time, no offset). `""` is null.
-pub fn parse_date(v: &str) -> Result<Option<LocalTime>, String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(None);
-    }
-    DATE_FORMATS
-        .iter()
-        .find_map(|f| NaiveDateTime::parse_from_str(v, f).ok())
-        .map(Some)
-        .ok_or_else(|| format!("`{v}` is not a date the portal writes"))
+/// Parses a national timestamp (local time unless it carries an offset; [`crate::timestamp`]).
+/// `""` is null; a date alone is placed in its day by `date_only`.
+pub fn parse_date(v: &str, date_only: DateOnly) -> Result<Option<LocalTime>, String> {
+    timestamp::parse(v, DATE_FORMATS, date_only)
+        .map_err(|_| format!("`{}` is not a date the portal writes", v.trim()))
 }
 
 fn is_success(code: &Value) -> bool {
@@ -63,8 +74,29 @@ fn is_session_problem(message: &str) -> bool {
     m.contains("session") || m.contains("phiên") || m.contains("token")
 }
 
+/// The value of `name` in object `v`: the key as written, else one that differs only in case
+/// and underscores (`errorCode`, `ErrorCode` for `error_code`; `maHoSo` for `MaHoSo`): adapters
+/// differ in how they spell the same field.
+fn member<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    map.get(name).or_else(|| {
+        let wanted = key_form(name);
+        map.iter()
+            .find(|(k, _)| key_form(k) == wanted)
+            .map(|(_, v)| v)
+    })
+}
+
+/// A key as [`member`] compares it: lower case, without underscores.
+fn key_form(k: &str) -> String {
+    k.chars()
+        .filter(|c| *c != '_')
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
 fn field(row: &Value, name: &str) -> String {
-    match row.get(name) {
+    match member(row, name) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
         _ => String::new(),
@@ -88,7 +120,10 @@ fn status_of(row: &Value) -> (Option<Status>, String) {
 /// Reads one reply row (the `TraCuuHoSo` fields of docs/domain.md §8) into the canonical model.
 /// A date the portal should not write is an error naming the field.
 pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
-    let date = |name: &str| parse_date(&field(row, name)).map_err(|e| format!("{name}: {e}"));
+    let date_as = |name: &str, date_only| {
+        parse_date(&field(row, name), date_only).map_err(|e| format!("{name}: {e}"))
+    };
+    let date = |name: &str| date_as(name, DateOnly::StartOfDay);
     let (status, status_raw) = status_of(row);
     let non_empty = |s: String| if s.is_empty() { None } else { Some(s) };
     Ok(NationalDossier {
@@ -99,7 +134,7 @@ pub fn parse_row(row: &Value) -> Result<NationalDossier, String> {
             status,
             status_raw,
             received_at: date("NgayTiepNhan")?,
-            due_at: date("NgayHenTra")?,
+            due_at: date_as("NgayHenTra", DateOnly::EndOfDay)?,
             finished_at: date("NgayKetThucXuLy")?,
             returned_at: date("NgayTra")?,
         },
@@ -128,17 +163,44 @@ const KEPT_FIELDS: &[&str] = &[
 /// or null — what [`parse_row`] reads. An object or array under a kept name (an adapter that
 /// nests the applicant there) is not copied.
 fn kept(row: &Value) -> Value {
-    match row {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .filter(|(k, v)| {
-                    KEPT_FIELDS.contains(&k.as_str())
-                        && matches!(v, Value::String(_) | Value::Number(_) | Value::Null)
-                })
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        ),
-        _ => Value::Null,
+    let Value::Object(map) = row else {
+        return Value::Null;
+    };
+    let names: Vec<String> = KEPT_FIELDS.iter().map(|n| key_form(n)).collect();
+    Value::Object(
+        map.iter()
+            .filter(|(k, v)| {
+                names.contains(&key_form(k))
+                    && matches!(v, Value::String(_) | Value::Number(_) | Value::Null)
+            })
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
+}
+
+/// Where a reply keeps its rows inside a wrapper object (`{"data": {"items": [...]}}`).
+const NESTED_ROWS: [&str; 5] = ["items", "content", "rows", "list", "records"];
+
+/// The rows of a reply: the array under `result` or `data`; an array one level down in a
+/// wrapper object (`items`, `content`, `rows`, `list`, `records`); or a single row object
+/// (one with a `MaHoSo`) as one row. Anything else is an error, never "no rows".
+fn rows_of(reply: &Value) -> Result<&[Value], String> {
+    let rows = member(reply, "result")
+        .or_else(|| member(reply, "data"))
+        .ok_or("reply has neither `result` nor `data`")?;
+    match rows {
+        Value::Array(a) => Ok(a),
+        Value::Null => Err("`result` is null".into()),
+        Value::Object(_) => {
+            if let Some(Value::Array(a)) = NESTED_ROWS.iter().find_map(|k| member(rows, k)) {
+                Ok(a)
+            } else if member(rows, "MaHoSo").is_some() {
+                Ok(std::slice::from_ref(rows))
+            } else {
+                Err("`result` is an object with neither rows nor a `MaHoSo`".into())
+            }
+        }
+        _ => Err("`result` is not an array".into()),
     }
 }
 
@@ -146,11 +208,7 @@ fn kept(row: &Value) -> Value {
 /// per row that could not be read (no `MaHoSo`, a bad date). An error when the reply has no
 /// row array: a failed list says nothing about which dossiers exist.
 pub fn parse_list(reply: &Value) -> Result<ListedRows, String> {
-    let rows = match reply.get("result").or_else(|| reply.get("data")) {
-        Some(Value::Array(a)) => a,
-        Some(Value::Null) | None => return Err("reply has neither `result` nor `data`".into()),
-        Some(_) => return Err("`result` is not an array".into()),
-    };
+    let rows = rows_of(reply)?;
     let mut out = ListedRows::default();
     let mut seen = std::collections::HashSet::new();
     for row in rows {
@@ -178,15 +236,7 @@ pub struct ListedRows {
 
 /// Reads one `TraCuuHoSo` reply for `code`. Returns the outcome and the rows' raw JSON.
 pub fn parse_lookup(code: &str, reply: &Value) -> Result<(LookupOutcome, String), String> {
-    let rows = reply
-        .get("result")
-        .or_else(|| reply.get("data"))
-        .ok_or("reply has neither `result` nor `data`")?;
-    let rows = match rows {
-        Value::Array(a) => a,
-        Value::Null => return Err("`result` is null".into()),
-        _ => return Err("`result` is not an array".into()),
-    };
+    let rows = rows_of(reply)?;
     let raw = Value::Array(rows.iter().map(kept).collect()).to_string();
     if rows.is_empty() {
         return Ok((LookupOutcome::NotFound, raw));
@@ -301,19 +351,19 @@ impl NationalClient {
         };
         let reply = self.http.send_json(&req).await?;
         let v = &reply.value;
-        let ok = v.get("error_code").is_some_and(is_success);
+        let ok = member(v, "error_code").is_some_and(is_success);
         if reply.status == 200 && ok {
-            if let Some(s) = v.get("session").and_then(Value::as_str) {
+            if let Some(s) = member(v, "session").and_then(Value::as_str) {
                 return Ok(s.to_string());
             }
         }
-        let message = v.get("message").and_then(Value::as_str).unwrap_or("");
-        let code = v.get("error_code").map(code_str).unwrap_or_default();
+        let message = member(v, "message").and_then(Value::as_str).unwrap_or("");
+        let code = member(v, "error_code").map(code_str).unwrap_or_default();
         let problem = if reply.status == 200 && ok {
             LoginProblem::NoSession
         } else if let Some(p) = refused_setting(&code, message) {
             p
-        } else if v.get("error_code").is_some() || reply.status == 401 {
+        } else if member(v, "error_code").is_some() || reply.status == 401 {
             LoginProblem::Credentials
         } else {
             LoginProblem::Other
@@ -410,9 +460,9 @@ impl NationalClient {
             };
             let reply = self.http.send_json(&req).await?;
             let v = reply.value;
-            let raw_message = v.get("message").and_then(Value::as_str).unwrap_or("");
+            let raw_message = member(&v, "message").and_then(Value::as_str).unwrap_or("");
             let message = crate::quote::bounded(raw_message, 120);
-            let ok = v.get("error_code").is_some_and(is_success);
+            let ok = member(&v, "error_code").is_some_and(is_success);
             if reply.status == 401 || (!ok && is_session_problem(raw_message)) {
                 if attempt == 0 {
                     tracing::info!(target: "national", service, "session refused; logging in again");
@@ -431,8 +481,7 @@ impl NationalClient {
                 return Err(SourceError::Portal {
                     portal: PORTAL,
                     call: service.to_string(),
-                    code: v
-                        .get("error_code")
+                    code: member(&v, "error_code")
                         .map(code_str)
                         .unwrap_or_else(|| format!("HTTP {}", reply.status)),
                     message,
@@ -495,12 +544,14 @@ mod tests {
             ("", None),
         ] {
             assert_eq!(
-                parse_date(input).unwrap().map(|t| t.to_string()),
+                parse_date(input, DateOnly::StartOfDay)
+                    .unwrap()
+                    .map(|t| t.to_string()),
                 want.map(str::to_string),
                 "{input}"
             );
         }
-        assert!(parse_date("2024/08/14").is_err());
+        assert!(parse_date("2024/08/14", DateOnly::StartOfDay).is_err());
     }
 
     #[test]
@@ -538,6 +589,45 @@ mod tests {
             panic!()
         };
         assert_eq!(d.core.status, Some(Status::Resolved), "MaTrangThai wins");
+    }
+
+    /// Adapters spell the same reply differently: other key cases, rows wrapped one level
+    /// down or a single row object, other date forms. Each reads the same dossier; a shape
+    /// that holds no row is still an error, never "not found".
+    #[test]
+    fn other_spellings_of_the_same_reply() {
+        let code = "000.00.11.H18-240814-0001";
+        let camel = json!({"maHoSo": code, "maTrangThai": 10, "ngayTiepNhan": "2024-08-14 09:30:00",
+            "ngayHenTra": "30/08/2024", "NGAY_TRA": "/Date(1725001200000+0700)/",
+            "tenNguoiNop": "Lò Văn A"});
+        for reply in [
+            json!({"errorCode": 0, "result": [camel.clone()]}),
+            json!({"ErrorCode": "0", "Data": {"items": [camel.clone()], "total": 1}}),
+            json!({"error_code": 0, "data": camel.clone()}),
+        ] {
+            let (out, raw) = parse_lookup(code, &reply).unwrap();
+            let LookupOutcome::Found(d) = out else {
+                panic!("found in {reply}")
+            };
+            assert_eq!(d.core.status, Some(Status::Returned));
+            assert_eq!(
+                d.core.due_at.map(|t| t.to_string()).as_deref(),
+                Some("2024-08-30 23:59:59"),
+                "a due date alone is due by the end of its day"
+            );
+            assert_eq!(
+                d.core.returned_at.map(|t| t.to_string()).as_deref(),
+                Some("2024-08-30 14:00:00")
+            );
+            assert!(
+                raw.contains("maTrangThai") && !raw.contains("Lò Văn A"),
+                "{raw}"
+            );
+        }
+        let (out, _) = parse_lookup(code, &json!({"data": {"items": []}})).unwrap();
+        assert_eq!(out, LookupOutcome::NotFound);
+        assert!(parse_lookup(code, &json!({"data": {"total": 0}})).is_err());
+        assert!(parse_lookup(code, &json!({"data": "none"})).is_err());
     }
 
     #[test]

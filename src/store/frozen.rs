@@ -112,6 +112,17 @@ impl Store {
         })
     }
 
+    /// Whether `month` is frozen (an existence check: the snapshot itself is not read).
+    pub fn is_frozen(&self, month: YearMonth) -> Result<bool> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT EXISTS (SELECT 1 FROM frozen_month WHERE month = ?1)",
+                params![month.iso()],
+                |r| r.get(0),
+            )
+        })
+    }
+
     /// Whether a sync cycle finished complete (`ok`) by `t`: the database saw the portals
     /// before then.
     pub fn synced_by(&self, t: LocalTime) -> Result<bool> {

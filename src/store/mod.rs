@@ -67,6 +67,7 @@ mod pull;
 mod report;
 mod runs;
 mod schema;
+mod statutory;
 
 pub use discrepancies::{Applied, DiscrepancyFilter, DiscrepancyRow, EventRow, ManualChange, Seen};
 pub use frozen::{FrozenFault, FrozenMonthRow};

@@ -363,7 +363,13 @@ CREATE TABLE frozen_month_fault (
 );
 CREATE INDEX frozen_month_fault_month ON frozen_month_fault(month);
 "#,
-    // 11: the facts derived from the provincial status history (docs/domain.md §2), kept at
+    // 11: the received and due times by procedure, for inferring a statutory time from the
+    // province's own dossiers (docs/domain.md §2): the procedures with a dossier lacking a due
+    // date, and each one's latest received dossiers, read from the index alone.
+    r#"
+CREATE INDEX provincial_dossier_procedure ON provincial_dossier(procedure_code, received_at, due_at);
+"#,
+    // 12: the facts derived from the provincial status history (docs/domain.md §2), kept at
     // ingest instead of grouping the whole history on every full pass and report: one row per
     // dossier whose history tells more than its row, written with each history row of the
     // dossier. `store::migrate` fills it from the existing history in the same transaction.

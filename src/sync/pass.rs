@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::calendar::Calendar;
+use crate::calendar::{Calendar, Inference, InferenceSettings, StatutorySource};
 use crate::config::Config;
 use crate::cycle::{count_applied, SyncError};
 use crate::facts::DossierFacts;
@@ -36,7 +36,7 @@ pub fn reconcile(
     run_id: i64,
     counts: &mut RunCounts,
 ) -> Result<Pass, SyncError> {
-    let rules = Rules::of(cfg)?;
+    let rules = Rules::of(cfg, store)?;
     let top_pid = store.top_pid()?;
     let last = store.last_full_pass()?;
     let marked = store
@@ -101,16 +101,18 @@ pub fn full_pass_reason(
 /// Bump with any change to `reconcile`, `timeliness` or `scoring` that can give other findings,
 /// verdicts or tallies for the same data: the first cycle after the upgrade then runs a full
 /// pass (the package version is in the basis too, for releases).
-const RULES_REVISION: u32 = 3;
+const RULES_REVISION: u32 = 4;
 
 /// What the stored verdicts and tallies depend on besides the data: the version (rules), the
-/// holiday calendar and the reconcile settings (with the profile's `[carries]`). A change of any
-/// makes the next pass a full one.
+/// holiday calendar with the statutory times (inferred ones by their time, not by how many
+/// dossiers agree: [`Calendar::judging_basis`]) and the reconcile settings (with the profile's
+/// `[carries]`). A change of any makes the next pass a full one.
 pub fn pass_basis(settings: &Settings, cal: &Calendar) -> String {
     use sha2::{Digest, Sha256};
     let h = Sha256::digest(format!(
-        "{}|{RULES_REVISION}|{settings:?}|{cal:?}",
-        env!("CARGO_PKG_VERSION")
+        "{}|{RULES_REVISION}|{settings:?}|{}",
+        env!("CARGO_PKG_VERSION"),
+        cal.judging_basis()
     ));
     h.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -135,8 +137,8 @@ pub(super) fn reconcile_settings(cfg: &Config) -> Result<Settings, SyncError> {
     })
 }
 
-/// What a pass judges with, from the config: the tolerances, the calendar, and the
-/// [`pass_basis`] they make.
+/// What a pass judges with, from the config: the tolerances, the calendar (with the statutory
+/// times inferred from the stored dossiers, each logged), and the [`pass_basis`] they make.
 struct Rules {
     settings: Settings,
     cal: Calendar,
@@ -144,11 +146,13 @@ struct Rules {
 }
 
 impl Rules {
-    fn of(cfg: &Config) -> Result<Rules, SyncError> {
+    fn of(cfg: &Config, store: &Store) -> Result<Rules, SyncError> {
         let cal = cfg
             .calendar
             .build()
             .map_err(|e| SyncError::Setup(e.to_string()))?;
+        let (cal, inferences) = store.with_inferred_statutory_times(&cal, None)?;
+        log_inferences(&inferences, cal.inference());
         let settings = reconcile_settings(cfg)?;
         let basis = pass_basis(&settings, &cal);
         Ok(Rules {
@@ -156,6 +160,33 @@ impl Rules {
             cal,
             basis,
         })
+    }
+}
+
+/// One log line per procedure whose statutory time was inferred (or could not be, with enough
+/// dossiers): once per pass.
+fn log_inferences(outcomes: &[(String, Inference)], settings: &InferenceSettings) {
+    for (code, o) in outcomes {
+        match o {
+            Inference::Inferred(t) => {
+                if let StatutorySource::Inferred { dossiers, agreeing } = t.source {
+                    tracing::info!(target: "reconcile",
+                        "procedure {code}: statutory time inferred as {} {} from {agreeing} of {dossiers} dossiers",
+                        t.limit, t.unit.as_str().replace('_', " "));
+                }
+            }
+            Inference::Disagree {
+                dossiers,
+                agreeing,
+                limit,
+                unit,
+            } => tracing::info!(target: "reconcile",
+                "procedure {code}: statutory time not inferred: the most common due time, {limit} {}, is given by {agreeing} of {dossiers} dossiers (calendar.infer_statutory_min_percent = {}); its dossiers without a due date stay unknown",
+                unit.as_str().replace('_', " "), settings.min_percent),
+            Inference::TooFew { dossiers } => tracing::debug!(target: "reconcile",
+                "procedure {code}: statutory time not inferred: {dossiers} dossiers with a due date (calendar.infer_statutory_min_dossiers = {})",
+                settings.min_dossiers),
+        }
     }
 }
 
@@ -167,7 +198,7 @@ pub fn reconcile_all(
     run_id: i64,
     counts: &mut RunCounts,
 ) -> Result<(), SyncError> {
-    run_pass(store, Rules::of(cfg)?, now, run_id, counts, None)
+    run_pass(store, Rules::of(cfg, store)?, now, run_id, counts, None)
 }
 
 /// One reconciliation pass: over every pair (`last` = `None`) or over the pairs changed since

@@ -511,15 +511,22 @@ fn verdict(v: &SideVerdict) -> String {
         SideVerdict::Judged {
             verdict,
             working_days_late,
+            statutory,
             ..
-        } => match working_days_late {
-            Some(d) if *d > 0.0 => format!(
-                "{} ({} ngày làm việc)",
-                verdict.label_vi(),
-                fmt_fixed_vi(*d, 1)
-            ),
-            _ => verdict.label_vi().to_string(),
-        },
+        } => {
+            let text = match working_days_late {
+                Some(d) if *d > 0.0 => format!(
+                    "{} ({} ngày làm việc)",
+                    verdict.label_vi(),
+                    fmt_fixed_vi(*d, 1)
+                ),
+                _ => verdict.label_vi().to_string(),
+            };
+            match statutory {
+                Some(t) => format!("{text}; không có hạn trả, thời hạn {}", t.describe_vi()),
+                None => text,
+            }
+        }
         SideVerdict::Unjudged { error } => format!("Không đánh giá được: {error}"),
     }
 }

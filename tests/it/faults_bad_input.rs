@@ -22,6 +22,7 @@ use tthc_sync::source::national;
 use tthc_sync::source::provincial::parse_page;
 use tthc_sync::store::{DiscrepancyFilter, Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
+use tthc_sync::timestamp::DateOnly;
 
 static TRIED: AtomicU64 = AtomicU64::new(0);
 
@@ -113,12 +114,12 @@ proptest! {
     fn date_parsers_never_panic(s in prop_oneof![".{0,40}", "[0-9/:T +.Z-]{0,30}",
         "[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?[+-][0-9]{4}"]) {
         tried();
-        match national::parse_date(&s) {
+        match national::parse_date(&s, DateOnly::StartOfDay) {
             Ok(_) => {}
             Err(e) => prop_assert!(e.contains(s.trim()), "{e}"),
         }
         for p in profiles() {
-            if let Err(e) = p.parse_date("received_at", &s) {
+            if let Err(e) = p.parse_date("received_at", &s, DateOnly::EndOfDay) {
                 prop_assert!(e.to_string().contains("received_at"), "{e}");
             }
         }

@@ -1,6 +1,6 @@
 //! The health endpoint cannot starve the service: `tthc-sync run` (the real binary, against the
 //! simulators) with far more idle and half-sent connections held open on `/healthz`'s port than
-//! its cap (32, `daemon::http::Limits::SERVICE`) still answers a fresh `/healthz`, keeps its
+//! its cap (32, `serve::Limits::SERVICE`) still answers a fresh `/healthz`, keeps its
 //! open descriptors bounded, and keeps syncing.
 
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use tokio::net::TcpStream;
 
 use crate::daemon_run::{free_port, integrity_ok, wait_for, Fixture};
 
-/// The service's connection cap (`daemon::http::Limits::SERVICE.max_connections`).
+/// The service's connection cap (`serve::Limits::SERVICE.max_connections`).
 const CAP: usize = 32;
 
 /// Open descriptors of a process (Linux).

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use tthc_sync::calendar::Calendar;
 use tthc_sync::model::{LocalTime, Status, YearMonth};
 use tthc_sync::scores::fetch_scores;
 use tthc_sync::sim::scores::{PROVINCE_ID, ROOT_DEPARTMENT_ID};
@@ -18,14 +19,20 @@ fn now() -> LocalTime {
         .unwrap()
 }
 
-/// (counted, good) per unit code for month `m`, by the plain rule over the portal's rows:
+/// (counted, good) per unit code for month `m`, by the plain rule over the portal's rows and
+/// its own pushes (`NationalRow::history`):
 /// - counted: status received (not 1, not 3), received by the period's end, not closed before
 ///   the month began;
 /// - closed: status 7, 8, 9 or 10, at the finish time, else the return time, else the time the
 ///   portal got that status; a closing after the period's end is still open then;
-/// - good: closed, or else judged at the period's end, not after the due time (no due = good).
-///   A supplement request (5) not answered ends at the request (the time the portal got it).
+/// - paused: every interval the portal's status was 5 or 6, up to the end, its working time
+///   subtracted from the end — unless the due date changed while it lasted or as it ended (the
+///   due date already credits it);
+/// - good: closed, or else judged at the period's end, with the end less the pauses not after
+///   the due time (no due = good), and at most one supplement request. A supplement request
+///   (5) not answered ends at the request (the time the portal got it).
 fn independent(world: &World, m: YearMonth) -> BTreeMap<String, (u64, u64)> {
+    let cal = Calendar::builtin();
     let start = m.start();
     let end = m.end().min(world.params.now);
     let mut out: BTreeMap<String, (u64, u64)> = BTreeMap::new();
@@ -52,7 +59,33 @@ fn independent(world: &World, m: YearMonth) -> BTreeMap<String, (u64, u64)> {
             continue;
         }
         let judged_at = closing.unwrap_or(end);
-        let good = row.due_at.is_none_or(|due| judged_at <= due);
+        let mut paused = chrono::Duration::zero();
+        let mut requests = 0;
+        for (i, &(at, status, due)) in row.history.iter().enumerate() {
+            if !matches!(
+                status,
+                Status::SupplementRequested | Status::AwaitingPayment
+            ) {
+                continue;
+            }
+            if i > 0 && row.history[i - 1].1 == status {
+                continue;
+            }
+            requests += u32::from(status == Status::SupplementRequested);
+            let after = &row.history[i + 1..];
+            let resumed = after.iter().find(|h| h.1 != status);
+            let credited = after
+                .iter()
+                .take_while(|h| h.1 == status)
+                .chain(resumed)
+                .any(|h| h.2 != due);
+            let until = resumed.map_or(judged_at, |h| h.0).min(judged_at);
+            if !credited && until > at {
+                paused += cal.working_time_between(at.max(received), until).unwrap();
+            }
+        }
+        let effective = cal.sub_working_time(judged_at, paused).unwrap();
+        let good = requests <= 1 && row.due_at.is_none_or(|due| effective <= due);
         let e = out.entry(row.unit_code.clone()).or_default();
         e.0 += 1;
         e.1 += u64::from(good);

@@ -125,3 +125,74 @@ async fn every_profile_finds_every_fault_and_nothing_else_despite_vendor_habits(
         assert_eq!(low_ids, beyond, "{profile:?}");
     }
 }
+
+/// The demo's world: vendor habits and every status flow (completed pauses with and without a
+/// due-date move, second supplement requests, edits that move only the last-modified time,
+/// procedures whose dossiers get no due date). Every profile finds every injected fault and
+/// the `missing_due_date` of every received dossier without a due date, and nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_profile_finds_the_truth_of_a_world_with_every_status_flow() {
+    let world = World::generate(WorldParams {
+        vendor_habits: true,
+        flows: tthc_sync::sim::world::Flows::demo(),
+        ..WorldParams::new(23, 1500, 0.04, world_now())
+    });
+    let due_not_set = world
+        .truth
+        .iter()
+        .filter(|t| t.fault == tthc_sync::sim::Fault::DueNotSet)
+        .count();
+    let edited = world
+        .dossiers
+        .iter()
+        .filter(|d| !d.edits.is_empty())
+        .count();
+    let moved = world
+        .dossiers
+        .iter()
+        .filter(|d| !d.due_moves.is_empty())
+        .count();
+    let second = world
+        .dossiers
+        .iter()
+        .filter(|d| {
+            d.history
+                .iter()
+                .filter(|h| h.1 == Status::SupplementRequested)
+                .count()
+                > 1
+        })
+        .count();
+    assert!(
+        due_not_set >= 10 && edited >= 20 && moved >= 5 && second >= 3,
+        "flows in the world: no due date {due_not_set}, edited {edited}, due moved {moved}, \
+         second request {second}"
+    );
+    for profile in SimProfile::ALL {
+        let sims = Simulators::start_with(world.clone(), profile, 0, 0)
+            .await
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = sims
+            .config(dir.path(), &dir.path().join("tthc-sync.db"))
+            .unwrap();
+        let clients = Clients::new(&cfg).unwrap();
+        let mut store = Store::open(&cfg.service.database).unwrap();
+        let clock: Clock = Arc::new(world_now);
+        let r = sync::run_cycle(&mut store, &cfg, &clients, &clock)
+            .await
+            .unwrap();
+        assert_eq!(r.outcome, Outcome::Ok, "{profile:?}: {:?}", r.counts);
+        let score = score_against_truth(&store, &sims.world).unwrap();
+        assert!(
+            score.false_positives.is_empty() && score.missed.is_empty(),
+            "{profile:?}: false positives {:?}, missed {:?}",
+            score.false_positives,
+            score.missed
+        );
+        eprintln!(
+            "{profile:?}: {} truth lines ({due_not_set} without a due date), all found",
+            score.injected
+        );
+    }
+}

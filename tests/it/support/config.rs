@@ -238,6 +238,9 @@ fn config_table(cfg: &Config) -> Table {
         office_hours,
         statutory_times_file,
         cut_off_hours,
+        infer_statutory_min_dossiers,
+        infer_statutory_min_percent,
+        infer_statutory_sample,
     } = calendar;
     let mut t = Table::new();
     put_opt(&mut t, "holidays_dir", holidays_dir.as_deref().map(path));
@@ -252,6 +255,21 @@ fn config_table(cfg: &Config) -> Table {
         .map(|(g, h)| (g.clone(), toml::Value::from(h.as_str())))
         .collect();
     t.insert("cut_off_hours".into(), hours.into());
+    put(
+        &mut t,
+        "infer_statutory_min_dossiers",
+        i64::from(*infer_statutory_min_dossiers),
+    );
+    put(
+        &mut t,
+        "infer_statutory_min_percent",
+        i64::from(*infer_statutory_min_percent),
+    );
+    put(
+        &mut t,
+        "infer_statutory_sample",
+        i64::from(*infer_statutory_sample),
+    );
     doc.insert("calendar".into(), t.into());
 
     let DaemonConfig {

@@ -2,7 +2,7 @@
 //! the number pattern, the place, the legal basis, the standing recommendations, the closing
 //! sentence, "Nơi nhận", the signatory, whether officials' names are shown, and the wording
 //! that changes with the date (the agency in charge of the sync, the local units). Pure data
-//! and pure functions: the renderers take a [`Wording`] resolved for the report's date.
+//! and pure functions: the report's renderers take a [`Wording`] resolved for its date.
 //!
 //! Every text is a template: `{province}`, `{PROVINCE}` (upper case), `{month}` ("Tháng
 //! 8/2024"), `{month_long}` ("Tháng 8 năm 2024"), `{year}`, `{sync_agency}`,
@@ -12,7 +12,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::model::MonthlyReport;
+use crate::model::YearMonth;
 
 /// A wording in force from a date (to the day before the next entry's `from`).
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -264,10 +264,9 @@ impl DocumentSettings {
         Ok(())
     }
 
-    /// The wording of the document for `report`: its month, and the dated wording in force on
-    /// the report's date.
-    pub fn wording(&self, report: &MonthlyReport) -> Wording {
-        let day = report.generated_at.date();
+    /// The wording of the document of `province` for `month`, dated `day`: the dated wording
+    /// in force on that day.
+    pub fn wording(&self, province: &str, month: YearMonth, day: NaiveDate) -> Wording {
         let pick = |table: &[DatedWording], fallback: fn() -> Vec<DatedWording>| {
             in_force(table, day)
                 .cloned()
@@ -276,11 +275,11 @@ impl DocumentSettings {
         };
         let sync = pick(&self.sync_agency, default_sync_agency);
         let units = pick(&self.units, default_units);
-        let m = report.month;
+        let m = month;
         Wording {
             vars: vec![
-                ("province", report.province.clone()),
-                ("PROVINCE", report.province.to_uppercase()),
+                ("province", province.to_string()),
+                ("PROVINCE", province.to_uppercase()),
                 ("month", format!("Tháng {}/{}", m.month, m.year)),
                 ("month_long", format!("Tháng {} năm {}", m.month, m.year)),
                 ("year", m.year.to_string()),

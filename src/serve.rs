@@ -1,4 +1,5 @@
-//! Serving the health endpoint without letting its clients starve the service.
+//! Serving HTTP — the health endpoint (`daemon::health`) and the review web page (`web`) —
+//! without letting its clients starve the service.
 //!
 //! `axum::serve` has no header-read timeout (hyper's needs a timer, which it does not set), no
 //! idle timeout and no connection limit: a client that opens connections and sends nothing
