@@ -8,6 +8,8 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+pub mod facts;
+
 /// Wall-clock time in Asia/Ho_Chi_Minh (+07:00).
 pub type LocalTime = NaiveDateTime;
 
@@ -344,10 +346,10 @@ pub struct ProvincialDossier {
     /// Hash of the raw row (after personal data was dropped): detects real changes.
     pub row_hash: String,
     /// What the dossier's stored status history says (status times, completed pauses,
-    /// supplement requests: [`crate::facts`]), when the reader attached it; not part of the
-    /// row.
+    /// supplement requests: [`facts::DossierFacts`], derived by [`crate::facts`]), when the
+    /// reader attached it; not part of the row.
     #[serde(skip)]
-    pub observed: Option<std::sync::Arc<crate::facts::DossierFacts>>,
+    pub observed: Option<std::sync::Arc<facts::DossierFacts>>,
 }
 
 /// What one `TraCuuHoSo` look-up said of a dossier.

@@ -433,11 +433,20 @@ impl Store {
             self.read(|c| c.pragma_update(None, "secure_delete", true))?;
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
-            self.write(|tx| {
+            let derived = self.write(|tx| {
                 tx.execute_batch(sql)?;
-                tx.pragma_update(None, "user_version", (i + 1) as i64)
+                let derived = if sql
+                    .trim_start()
+                    .starts_with(schema::DERIVES_PROVINCIAL_FACTS)
+                {
+                    Some(history::backfill_facts(tx)?)
+                } else {
+                    None
+                };
+                tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+                Ok(derived)
             })?;
-            tracing::info!(target: "store", version = i + 1, "applied migration");
+            tracing::info!(target: "store", version = i + 1, ?derived, "applied migration");
         }
         if scrubs {
             self.rebuild_after_scrub();
@@ -515,6 +524,22 @@ impl Store {
     /// write (SQLite calls no busy handler to upgrade a read transaction).
     fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>) -> Result<T> {
         in_transaction(&mut self.conn, f).map_err(|e| self.error(e))
+    }
+
+    /// [`Store::write`] for a method that has the store shared (`&self`): the same
+    /// transaction, begun on the shared connection (no other transaction is open on it: every
+    /// method of the store ends its own).
+    fn write_shared<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T> {
+        let run = || {
+            let tx = Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)?;
+            let value = f(&tx)?;
+            tx.commit()?;
+            Ok(value)
+        };
+        run().map_err(|e| self.error(e))
     }
 
     /// A SQLite error of this database, classified.

@@ -1,9 +1,10 @@
-//! The provincial side: storing pages of the pull (`provincial_dossier`, `provincial_history`,
-//! marks for reconciliation, the watermarks they cover) and reading rows back.
+//! The provincial side: storing pages of the pull (`provincial_dossier`, `provincial_history`
+//! and the facts derived from it, `provincial_facts`; marks for reconciliation, the watermarks
+//! they cover) and reading rows back.
 
 use rusqlite::{named_params, params, OptionalExtension, Row, Transaction};
 
-use super::{rt, status_of, t, top_pid, Result, Store};
+use super::{history, rt, status_of, t, top_pid, Result, Store};
 use crate::model::{fmt_time, Channel, DossierCore, LocalTime, ProvincialDossier};
 
 /// Counts of one provincial page stored.
@@ -97,6 +98,7 @@ pub(super) fn store_rows(
     // allowlisted JSON replace the old quietly (`rehash`: no history, no mark, and the look-up
     // count carries over to the new hash); when a column differs, it is a change like any other.
     let mut top = top_pid(tx)?;
+    let mut previous = history::PreviousRuns::default();
     let mut touch = tx.prepare_cached(
         "UPDATE provincial_dossier SET last_seen = ?2 WHERE dossier_id = ?1
          RETURNING raw_json = ''",
@@ -242,6 +244,11 @@ pub(super) fn store_rows(
             ":updated_at": updated_at,
             ":row_hash": d.row_hash,
         })?;
+        // The dossier's derived facts, with its history (a new dossier has one row: facts only
+        // when it shows a pause or closing status).
+        if !new || history::first_row_tells_more(status_code.map(i64::from)) {
+            history::refresh_facts(tx, &d.local_id, &mut previous)?;
+        }
         // A changed row's look-up count restarts by itself (`lookup_state.row_hash_seen`). A
         // new row needs no mark for the next reconciliation: that takes every row above the
         // highest rowid it last saw.

@@ -5,7 +5,7 @@ use std::time::Duration;
 use rusqlite::{named_params, params, OptionalExtension, Transaction};
 use serde::Serialize;
 
-use super::{PullRecord, Result, Store, BUSY_TIMEOUT};
+use super::{history, PullRecord, Result, Store, BUSY_TIMEOUT};
 use crate::model::{fmt_time, parse_stored_time, LocalTime};
 
 /// How long the housekeeping checkpoint waits for readers, holding the write lock meanwhile.
@@ -104,7 +104,8 @@ impl Store {
     }
 
     /// Records how run `run_id` ended: its outcome, counts and problems, and the error that
-    /// stopped it if any.
+    /// stopped it if any. A failed run observed nothing: the facts derived from the history it
+    /// stored are derived again in the same transaction (`provincial_facts`).
     pub fn finish_run(
         &self,
         run_id: i64,
@@ -114,7 +115,7 @@ impl Store {
         error: Option<&str>,
     ) -> Result<()> {
         let n = |v: u64| v as i64;
-        self.read(|c| {
+        self.write_shared(|c| {
             c.execute(
                 "UPDATE sync_run SET finished_at = :finished_at, outcome = :outcome,
                     provincial_rows = :provincial_rows, provincial_changed = :provincial_changed,
@@ -137,20 +138,31 @@ impl Store {
                         .unwrap_or_else(|_| "[]".into()),
                     ":error": error,
                 },
-            )
-        })?;
-        Ok(())
+            )?;
+            if outcome == Outcome::Failed {
+                history::refresh_facts_from_run(c, run_id)?;
+            }
+            Ok(())
+        })
     }
 
-    /// Runs left `running` by a process that died are closed as failed.
+    /// Runs left `running` by a process that died are closed as failed (and the facts derived
+    /// from the history they stored derived again, in the same transaction: a failed run
+    /// observed nothing).
     pub fn close_abandoned_runs(&self, now: LocalTime) -> Result<usize> {
-        self.read(|c| {
-            c.execute(
-                "UPDATE sync_run SET outcome = 'failed', finished_at = ?1,
-                    error = 'interrupted: the process stopped before the run finished'
-                 WHERE outcome = 'running'",
-                params![fmt_time(&now)],
-            )
+        self.write_shared(|c| {
+            let closed: Vec<i64> = c
+                .prepare(
+                    "UPDATE sync_run SET outcome = 'failed', finished_at = ?1,
+                        error = 'interrupted: the process stopped before the run finished'
+                     WHERE outcome = 'running' RETURNING id",
+                )?
+                .query_map(params![fmt_time(&now)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            if let Some(&first) = closed.iter().min() {
+                history::refresh_facts_from_run(c, first)?;
+            }
+            Ok(closed.len())
         })
     }
 

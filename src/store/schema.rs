@@ -369,7 +369,23 @@ CREATE INDEX frozen_month_fault_month ON frozen_month_fault(month);
     r#"
 CREATE INDEX provincial_dossier_procedure ON provincial_dossier(procedure_code, received_at, due_at);
 "#,
+    // 12: the facts derived from the provincial status history (docs/domain.md §2), kept at
+    // ingest instead of grouping the whole history on every full pass and report: one row per
+    // dossier whose history tells more than its row, written with each history row of the
+    // dossier. `store::migrate` fills it from the existing history in the same transaction.
+    r#"
+-- derives: provincial facts
+CREATE TABLE provincial_facts (
+    dossier_id  TEXT PRIMARY KEY,
+    facts       TEXT NOT NULL,
+    history_id  INTEGER NOT NULL
+) STRICT;
+"#,
 ];
+
+/// The first line of the migration that creates `provincial_facts`: `store::migrate` fills the
+/// table from the stored history in the migration's transaction (`history::backfill_facts`).
+pub(crate) const DERIVES_PROVINCIAL_FACTS: &str = "-- derives: provincial facts";
 
 /// The first line of a migration that empties stored raw rows (migration 7): after it the
 /// database file is rebuilt, and the backup taken before it is said to hold the old rows.
