@@ -1,4 +1,4 @@
-//! The provincial side: storing pages of the pull (`provincial_dossier`, `provincial_history`
+//! The provincial side: storing the rows of a page (`provincial_dossier`, `provincial_history`
 //! and the facts derived from it, `provincial_facts`; marks for reconciliation, the watermarks
 //! they cover) and reading rows back.
 
@@ -20,29 +20,6 @@ pub struct PageStats {
 }
 
 impl Store {
-    /// Stores one page of provincial rows (each with what may be stored of its raw row,
-    /// `Profile::stored_json`) in one transaction,
-    /// appending history for every real change; moves the watermark of `source` to
-    /// `watermark` in the same transaction when given.
-    pub fn store_provincial_page(
-        &mut self,
-        run_id: i64,
-        source: &str,
-        observed_at: LocalTime,
-        rows: &[(ProvincialDossier, String)],
-        watermark: Option<LocalTime>,
-    ) -> Result<PageStats> {
-        let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
-        self.store_pull_page(
-            run_id,
-            source,
-            observed_at,
-            rows,
-            &marks,
-            super::pull::CursorMove::Keep,
-        )
-    }
-
     /// How many dossiers the provincial view holds.
     pub fn provincial_count(&self) -> Result<u64> {
         let n = self.read(|c| {

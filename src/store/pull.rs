@@ -73,6 +73,22 @@ pub enum CursorMove<'a> {
 }
 
 impl Store {
+    /// Stores one page of provincial rows (each with what may be stored of its raw row,
+    /// `Profile::stored_json`) in one transaction,
+    /// appending history for every real change; moves the watermark of `source` to
+    /// `watermark` in the same transaction when given.
+    pub fn store_provincial_page(
+        &mut self,
+        run_id: i64,
+        source: &str,
+        observed_at: LocalTime,
+        rows: &[(ProvincialDossier, String)],
+        watermark: Option<LocalTime>,
+    ) -> Result<PageStats> {
+        let marks: Vec<(&str, LocalTime)> = watermark.map(|w| (source, w)).into_iter().collect();
+        self.store_pull_page(run_id, source, observed_at, rows, &marks, CursorMove::Keep)
+    }
+
     /// Stores one page of a pull in one transaction: the rows (as
     /// [`Store::store_provincial_page`]), the marks they complete (each moves as
     /// `advance_watermarks` says), and the sweep cursor.
