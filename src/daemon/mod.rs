@@ -6,7 +6,7 @@
 //!   `RELOADING=1`), a silent no-op when the process is not started by systemd.
 //! - [`schedule`]: which job is due when. Pure: "now" is always passed in, no clock, no I/O.
 //! - [`health`]: `/healthz` and `/metrics` rendered from a plain [`health::HealthSnapshot`],
-//!   plus the small axum router that serves them, served by [`crate::serve`] with a
+//!   plus the small axum router that serves them, served by `crate::serve` with a
 //!   header-read timeout, a lifetime per connection and a connection cap.
 //!
 //! The scheduler loop itself is the one that sends `WATCHDOG=1` (every

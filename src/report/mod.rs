@@ -7,8 +7,8 @@
 //! Rendering is pure: no I/O, no clock; the same report always gives the same bytes.
 //!
 //! - [`model`]: the report's data; [`build`](mod@build): filling it from the store;
-//!   [`agencies`]: the agencies in force in a month; [`document`]: the Office's choices
-//!   (`[report.document]`) and the wording in force on a date; `write`: rendering to files.
+//!   [`agencies`]: the agencies in force in a month; [`crate::config::document`]: the
+//!   Office's choices (`[report.document]`) and the wording in force on a date; `write`: rendering to files.
 //! - `format`: Vietnamese numbers, dates and labels; `text`: the report's sentences and
 //!   headings (Markdown, HTML and DOCX say the same thing); `columns`: every table's columns,
 //!   one spec per table that every renderer iterates.

@@ -4,7 +4,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, Timelike, Weekday};
 
-use super::world::{Agency, Applicant, Flows, NationalRow, Procedure, SimDossier};
+use super::records::{Agency, Applicant, Flows, NationalRow, Procedure, SimDossier};
 use crate::model::{LocalTime, Status};
 
 /// A small, stable PRNG (SplitMix64): the world must not change when a crate updates.

@@ -23,8 +23,7 @@
 use chrono::{SecondsFormat, Utc};
 use serde_json::Value;
 
-use super::provincial::SimProfile;
-use super::world::SimDossier;
+use super::records::{SimDossier, SimProfile};
 use crate::carries::{Carries, DateField};
 use crate::model::{vn_offset, LocalTime, Status};
 use crate::profile::Profile;

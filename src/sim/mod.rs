@@ -9,6 +9,7 @@ mod flow;
 pub mod habits;
 pub mod national;
 pub mod provincial;
+pub mod records;
 pub mod scores;
 pub mod stream;
 mod truth;
@@ -52,7 +53,7 @@ pub const SIM_GROUP_ID: &str = "35";
 /// The `tenant` the td simulator expects.
 pub const SIM_TENANT: &str = "dienbien";
 
-pub use provincial::SimProfile;
+pub use records::SimProfile;
 
 /// A transport fault the provincial simulator injects into a list reply.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

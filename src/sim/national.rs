@@ -13,7 +13,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::world::{NationalRow, World};
+use super::records::NationalRow;
+use super::world::World;
 use super::{CodeFailure, NationalFault, SimControl, NATIONAL_USER};
 use crate::model::LocalTime;
 

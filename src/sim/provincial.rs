@@ -29,43 +29,15 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 
 use super::habits;
-use super::world::{SimDossier, World};
+use super::records::SimDossier;
+pub use super::records::SimProfile;
+use super::world::World;
 use super::{PageAnomaly, PageFault, SimControl, PROVINCIAL_USER, SIM_GROUP_ID, SIM_TENANT};
 use crate::carries::{Carries, DateField};
 use crate::model::{vn_offset, LocalTime, Status};
 
 /// Token lifetime the simulator grants.
 const TOKEN_SECONDS: u64 = 300;
-
-/// Which vendor's wire format the simulator speaks.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SimProfile {
-    /// VNPT iGate (`igate`).
-    Igate,
-    /// OpenCPS (`opencps`).
-    Opencps,
-    /// td one-stop systems (`td`).
-    Td,
-}
-
-impl SimProfile {
-    /// Every wire format the simulator speaks.
-    pub const ALL: [SimProfile; 3] = [SimProfile::Igate, SimProfile::Opencps, SimProfile::Td];
-
-    /// The built-in profile name the client must use.
-    pub fn name(self) -> &'static str {
-        match self {
-            SimProfile::Igate => "igate",
-            SimProfile::Opencps => "opencps",
-            SimProfile::Td => "td",
-        }
-    }
-
-    /// The wire format of a built-in profile name (`igate`, `opencps`, `td`).
-    pub fn parse(name: &str) -> Option<SimProfile> {
-        SimProfile::ALL.into_iter().find(|p| p.name() == name)
-    }
-}
 
 struct TokenState {
     expires: Instant,

@@ -24,7 +24,8 @@ use axum::routing::post;
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use super::world::{NationalRow, World};
+use super::records::NationalRow;
+use super::world::World;
 use super::SimControl;
 use crate::calendar::{Calendar, CalendarError};
 use crate::facts::{self, Bound, Observation};

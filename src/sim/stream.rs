@@ -11,8 +11,11 @@ use chrono::{Duration, NaiveDate};
 use super::flow::{
     frame, is_weekday, national_row, random_office_time, truncate_seconds, Draft, Rng,
 };
-use super::truth::{apply_fault, due_not_set, Fault, GroundTruth, FAULT_MIN_AGE_HOURS};
-use super::world::{NationalRow, SimDossier, World, WorldParams};
+use super::records::{
+    Fault, GroundTruth, NationalRow, SimDossier, WorldParams, FAULT_MIN_AGE_HOURS,
+};
+use super::truth::{apply_fault, due_not_set};
+use super::world::World;
 
 /// One generated dossier: the province's record, the portal's row (`None`: the portal has
 /// none) and the fault injected into it, if any.

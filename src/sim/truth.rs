@@ -2,69 +2,11 @@
 //! the ground truth they leave: each fault with the discrepancy kind it must produce.
 
 use chrono::{Duration, NaiveDate};
-use serde::{Deserialize, Serialize};
 
 use super::flow::{add_working_days, is_weekday, random_office_time, Rng};
-use super::world::{NationalRow, Procedure, SimDossier, World};
+use super::records::{Fault, GroundTruth, NationalRow, Procedure, SimDossier, FAULT_MIN_AGE_HOURS};
+use super::world::World;
 use crate::model::{LocalTime, Status};
-
-/// A sync fault the world injected.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Fault {
-    /// The push never reached the portal.
-    PushLost,
-    /// The portal shows an earlier status.
-    StatusStale,
-    /// Province 5/6/8, pushed as 9.
-    Collapsed,
-    /// A rescheduled due date was never pushed.
-    DueNotPushed,
-    /// The processing-finished time was never pushed.
-    FinishNotPushed,
-    /// The province holds a code the portal cannot match.
-    CodeRewritten,
-    /// The provincial status label is one no status table knows.
-    UnmappedLabel,
-    /// The portal holds a dossier of the province's units that the province does not have.
-    /// Injected only when `WorldParams::only_on_national_rate` is set; not in [`Fault::ALL`].
-    OnlyOnNational,
-    /// The province's system set no due date for a received dossier of a procedure that has a
-    /// statutory time (`Flows::no_due_date_procedures`): no due date on either side. Not in
-    /// [`Fault::ALL`]; such dossiers get no other fault.
-    DueNotSet,
-}
-
-impl Fault {
-    /// The faults injected at `WorldParams::fault_rate`, drawn in this order.
-    pub const ALL: [Fault; 7] = [
-        Fault::PushLost,
-        Fault::StatusStale,
-        Fault::Collapsed,
-        Fault::DueNotPushed,
-        Fault::FinishNotPushed,
-        Fault::CodeRewritten,
-        Fault::UnmappedLabel,
-    ];
-}
-
-/// One line of the ground truth: the fault and the discrepancy kind it must produce.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct GroundTruth {
-    /// The dossier's key as tthc-sync stores it: the provincial id, or `nat:<code>` for
-    /// [`Fault::OnlyOnNational`].
-    pub dossier_id: String,
-    /// The dossier's national code.
-    pub dossier_code: String,
-    /// The fault injected.
-    pub fault: Fault,
-    /// The discrepancy kind the fault must produce (docs/domain.md §7).
-    pub expected_kind: String,
-}
-
-/// Faults are only injected on dossiers unchanged for at least this long, so that any
-/// reasonable sync grace period has passed.
-pub const FAULT_MIN_AGE_HOURS: i64 = 6;
 
 impl World {
     /// Adds national rows no provincial dossier has, each received at least
