@@ -6,7 +6,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use tthc_sync::calendar::Calendar;
 use tthc_sync::model::{
     is_well_formed_national_code, DossierCore, LocalTime, Pause, ProvincialDossier, Status,
@@ -20,12 +19,7 @@ use tthc_sync::timeliness::{self, TimelinessInput, Verdict};
 
 use crate::support::snapshot;
 
-fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> LocalTime {
-    NaiveDate::from_ymd_opt(y, mo, d)
-        .unwrap()
-        .and_hms_opt(h, mi, 0)
-        .unwrap()
-}
+use crate::support::at;
 
 /// The world's "now" (inside a year the holiday files cover); the sync and the report run two
 /// hours later, past the sync grace period, so that every dossier has been looked up (the

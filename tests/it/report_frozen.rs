@@ -7,7 +7,6 @@ use std::collections::BTreeSet;
 use std::process::Command;
 use std::sync::Arc;
 
-use chrono::NaiveDate;
 use tthc_sync::calendar::Calendar;
 use tthc_sync::model::{LocalTime, LookupOutcome, NationalDossier, YearMonth};
 use tthc_sync::report::frozen::{self, Freeze};
@@ -16,12 +15,7 @@ use tthc_sync::sim::{Simulators, World, WorldParams};
 use tthc_sync::store::{LookupResult, Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
 
-fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> LocalTime {
-    NaiveDate::from_ymd_opt(y, mo, d)
-        .unwrap()
-        .and_hms_opt(h, mi, 0)
-        .unwrap()
-}
+use crate::support::at;
 
 fn world_now() -> LocalTime {
     at(2026, 11, 20, 15, 30)

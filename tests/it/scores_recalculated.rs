@@ -27,12 +27,7 @@ use tthc_sync::sim::{scores::judge_row, Simulators, World, WorldParams};
 use tthc_sync::store::{Outcome, Store};
 use tthc_sync::sync::{self, Clients, Clock};
 
-fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32) -> LocalTime {
-    NaiveDate::from_ymd_opt(y, mo, d)
-        .unwrap()
-        .and_hms_opt(h, mi, 0)
-        .unwrap()
-}
+use crate::support::at;
 
 /// The world's now: a Saturday morning, long after the last office hour, so that every push
 /// has landed and every change is past the sync grace when the last cycle runs.
