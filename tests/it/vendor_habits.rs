@@ -14,13 +14,36 @@ use tthc_sync::model::{LocalTime, Status};
 use tthc_sync::sim::habits;
 use tthc_sync::sim::{SimProfile, Simulators, World, WorldParams};
 use tthc_sync::store::{DiscrepancyFilter, Outcome, Store};
-use tthc_sync::sync::{self, Clients, Clock};
+use tthc_sync::sync::{self, Clients, Clock, CycleReport};
 
 fn world_now() -> LocalTime {
     NaiveDate::from_ymd_opt(2026, 11, 20)
         .unwrap()
         .and_hms_opt(16, 0, 0)
         .unwrap()
+}
+
+/// One sync cycle at [`world_now`] of `world` served in `profile`'s wire format, on a fresh
+/// database (kept alive by the returned directory).
+async fn one_cycle(
+    world: &World,
+    profile: SimProfile,
+) -> (Simulators, tempfile::TempDir, Store, CycleReport) {
+    let sims = Simulators::start_with(world.clone(), profile, 0, 0)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = sims
+        .config(dir.path(), &dir.path().join("tthc-sync.db"))
+        .unwrap();
+    cfg.validate().unwrap();
+    let clients = Clients::new(&cfg).unwrap();
+    let mut store = Store::open(&cfg.service.database).unwrap();
+    let clock: Clock = Arc::new(world_now);
+    let r = sync::run_cycle(&mut store, &cfg, &clients, &clock)
+        .await
+        .unwrap();
+    (sims, dir, store, r)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -64,20 +87,7 @@ async fn every_profile_finds_every_fault_and_nothing_else_despite_vendor_habits(
     );
 
     for profile in SimProfile::ALL {
-        let sims = Simulators::start_with(world.clone(), profile, 0, 0)
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = sims
-            .config(dir.path(), &dir.path().join("tthc-sync.db"))
-            .unwrap();
-        cfg.validate().unwrap();
-        let clients = Clients::new(&cfg).unwrap();
-        let mut store = Store::open(&cfg.service.database).unwrap();
-        let clock: Clock = Arc::new(world_now);
-        let r = sync::run_cycle(&mut store, &cfg, &clients, &clock)
-            .await
-            .unwrap();
+        let (sims, _dir, store, r) = one_cycle(&world, profile).await;
         assert_eq!(
             r.outcome,
             Outcome::Ok,
@@ -169,19 +179,7 @@ async fn every_profile_finds_the_truth_of_a_world_with_every_status_flow() {
          second request {second}"
     );
     for profile in SimProfile::ALL {
-        let sims = Simulators::start_with(world.clone(), profile, 0, 0)
-            .await
-            .unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let cfg = sims
-            .config(dir.path(), &dir.path().join("tthc-sync.db"))
-            .unwrap();
-        let clients = Clients::new(&cfg).unwrap();
-        let mut store = Store::open(&cfg.service.database).unwrap();
-        let clock: Clock = Arc::new(world_now);
-        let r = sync::run_cycle(&mut store, &cfg, &clients, &clock)
-            .await
-            .unwrap();
+        let (sims, _dir, store, r) = one_cycle(&world, profile).await;
         assert_eq!(r.outcome, Outcome::Ok, "{profile:?}: {:?}", r.counts);
         let score = score_against_truth(&store, &sims.world).unwrap();
         assert!(
